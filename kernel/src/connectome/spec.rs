@@ -1,0 +1,90 @@
+//! The static description of a kernel that `wiring-build` generates.
+
+use uuid::Uuid;
+
+/// Restart policy of a server instance (`restart` in `wiring.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Restart {
+    /// Never restart (the default).
+    #[default]
+    Never,
+    /// Restart after an error or a panic.
+    OnFailure,
+    /// Restart whenever `run` returns, unless the kernel is stopping.
+    Always,
+}
+
+/// `[kernel]` of `wiring.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelSpec {
+    pub name: &'static str,
+    pub fqdn: &'static str,
+    pub owner: &'static str,
+}
+
+/// One `[servers.<name>]` instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerSpec {
+    /// Instance name.
+    pub name: &'static str,
+    /// `type` as written in `wiring.toml`, a path from the crate root.
+    pub type_path: &'static str,
+    pub uuid: Uuid,
+    /// Guest identity `fqdn:servername:classHex:owner:authFlag:authMechanism:uuid`.
+    pub identity: &'static str,
+    pub restart: Restart,
+    /// The `config` table as a TOML document; `None` means `Config::default()`.
+    pub config: Option<&'static str>,
+}
+
+/// One end of a pipe: `server.terminal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    pub server: &'static str,
+    pub terminal: &'static str,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.server, self.terminal)
+    }
+}
+
+/// One pipe: exactly one producer terminal and one consumer terminal.
+/// A fan-out or fan-in connection in `wiring.toml` becomes one pipe per peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PipeSpec {
+    /// See [`pipe_id`]; stable across builds.
+    pub id: Uuid,
+    pub from: Endpoint,
+    pub to: Endpoint,
+    pub capacity: usize,
+}
+
+/// Everything the build step knows about a kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spec {
+    pub kernel: KernelSpec,
+    pub servers: &'static [ServerSpec],
+    pub pipes: &'static [PipeSpec],
+}
+
+impl Spec {
+    pub fn server(&self, name: &str) -> Option<&'static ServerSpec> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+}
+
+/// Namespace of every UUID v5 the project derives (server uuids, pipe ids).
+pub const NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_0c2e_9a4d_5e7b_8c3a_1d2f_4e5a_6b7c);
+
+/// Default uuid of a server instance: UUID v5 of `"<kernel>/<instance>"`.
+pub fn server_uuid(kernel: &str, instance: &str) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("{kernel}/{instance}").as_bytes())
+}
+
+/// Id of the pipe from `from` to `to` (both `server.terminal`):
+/// UUID v5 of `"<kernel>/<from>-><to>"`.
+pub fn pipe_id(kernel: &str, from: &str, to: &str) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("{kernel}/{from}->{to}").as_bytes())
+}

@@ -1,0 +1,232 @@
+//! Runs one server instance on its thread: `catch_unwind`, restart policy,
+//! back-off and intensity limit.
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+
+use super::Instance;
+use super::builder::Runnable;
+use crate::connectome::{Restart, ServerState};
+use crate::server::Context;
+
+/// First back-off before a restart; doubles up to [`MAX_BACKOFF`].
+const INITIAL_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Granularity at which a back-off notices the stop signal.
+const BACKOFF_SLICE: Duration = Duration::from_millis(10);
+
+/// More than `max` restarts within `within` and the server is given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RestartLimit {
+    pub(crate) max: u32,
+    pub(crate) within: Duration,
+}
+
+impl Default for RestartLimit {
+    fn default() -> Self {
+        RestartLimit {
+            max: 3,
+            within: Duration::from_secs(5),
+        }
+    }
+}
+
+pub(crate) struct Supervisor {
+    instance: Instance,
+    ctx: Context,
+    limit: RestartLimit,
+    done: DoneGuard,
+}
+
+/// Tells the kernel the instance is done, whatever happens to the thread.
+struct DoneGuard {
+    index: usize,
+    ctx: Context,
+    tx: Sender<usize>,
+}
+
+impl Drop for DoneGuard {
+    fn drop(&mut self) {
+        let connectome = self.ctx.connectome();
+        if !connectome.state(self.index).is_final() {
+            connectome.set_error(
+                self.index,
+                "the supervisor of this server ended unexpectedly".to_owned(),
+            );
+            connectome.set_state(self.index, ServerState::Failed);
+        }
+        let _ = self.tx.send(self.index);
+    }
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-string payload".to_owned()
+    }
+}
+
+impl Supervisor {
+    pub(crate) fn new(
+        instance: Instance,
+        ctx: Context,
+        limit: RestartLimit,
+        done: Sender<usize>,
+    ) -> Self {
+        let done = DoneGuard {
+            index: instance.index,
+            ctx: ctx.clone(),
+            tx: done,
+        };
+        Supervisor {
+            instance,
+            ctx,
+            limit,
+            done,
+        }
+    }
+
+    /// Runs `first`, then restarts by policy until the instance is finished
+    /// for good. Dropping `self` at the end drops the kernel's copy of the
+    /// instance's pipe ends, so end of stream propagates.
+    pub(crate) fn run(self, first: Box<dyn Runnable>) {
+        let Supervisor {
+            instance,
+            ctx,
+            limit,
+            done,
+        } = self;
+        let index = instance.index;
+        let name = instance.spec.name;
+        let connectome = ctx.connectome().clone();
+        let span = tracing::info_span!("server", name);
+        let _enter = span.enter();
+
+        let mut server = Some(first);
+        let mut restarts: VecDeque<Instant> = VecDeque::new();
+        let mut backoff = INITIAL_BACKOFF;
+        let final_state = loop {
+            let started = Instant::now();
+            let failure = match server.take() {
+                Some(mut running) => {
+                    connectome.set_state(index, ServerState::Running);
+                    tracing::debug!("running");
+                    let outcome = catch_unwind(AssertUnwindSafe(|| running.run(&ctx)));
+                    // Dropping closes this run's pipe ends; a panicking drop
+                    // must not take the supervisor down.
+                    let dropped = catch_unwind(AssertUnwindSafe(move || drop(running)));
+                    match (outcome, dropped) {
+                        (Ok(Ok(())), Ok(())) => None,
+                        (Ok(Err(e)), _) => Some(format!("error: {e}")),
+                        (Err(payload), _) => {
+                            Some(format!("panicked: {}", panic_message(&*payload)))
+                        }
+                        (Ok(Ok(())), Err(payload)) => Some(format!(
+                            "panicked while dropping: {}",
+                            panic_message(&*payload)
+                        )),
+                    }
+                }
+                // The rebuild below failed; its error is already recorded.
+                None => connectome.server(name).and_then(|s| s.last_error),
+            };
+            if let Some(reason) = &failure {
+                tracing::warn!(%reason, "server failed");
+                connectome.set_error(index, reason.clone());
+            }
+            let stopping = ctx.stopping();
+            let wants_restart = !stopping
+                && match instance.spec.restart {
+                    Restart::Never => false,
+                    Restart::OnFailure => failure.is_some(),
+                    // A consumer whose every input ended would only see end
+                    // of stream again.
+                    Restart::Always => failure.is_some() || !instance.ports.inputs_ended(),
+                };
+            if !wants_restart {
+                break match (&failure, stopping) {
+                    (Some(_), _) => ServerState::Failed,
+                    (None, true) => ServerState::Stopped,
+                    (None, false) => ServerState::Finished,
+                };
+            }
+
+            // Intensity limit: at most `max` restarts within `within`.
+            let now = Instant::now();
+            while restarts
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= limit.within)
+            {
+                restarts.pop_front();
+            }
+            if restarts.len() >= limit.max as usize {
+                let last = failure.unwrap_or_else(|| "finished".to_owned());
+                let reason = format!(
+                    "{last}; gave up after {} restarts within {:?}",
+                    restarts.len(),
+                    limit.within
+                );
+                tracing::error!(%reason, "giving up");
+                connectome.set_error(index, reason);
+                break ServerState::Failed;
+            }
+            restarts.push_back(now);
+            if started.elapsed() >= limit.within {
+                backoff = INITIAL_BACKOFF;
+            }
+
+            connectome.set_state(index, ServerState::Restarting);
+            let count = connectome.count_restart(index);
+            tracing::info!(restart = count, backoff = ?backoff, "restarting");
+            if !sleep_unless_stopping(&ctx, backoff) {
+                break if failure.is_some() {
+                    ServerState::Failed
+                } else {
+                    ServerState::Stopped
+                };
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+
+            // Built afresh from its config, attached to the same pipes.
+            connectome.set_state(index, ServerState::Booting);
+            let mut ports = instance.ports.clone_ends();
+            match catch_unwind(AssertUnwindSafe(|| (instance.factory)(&mut ports))) {
+                Ok(Ok(fresh)) => server = Some(fresh),
+                Ok(Err(e)) => connectome.set_error(index, format!("error while rebooting: {e}")),
+                Err(payload) => connectome.set_error(
+                    index,
+                    format!("panicked while rebooting: {}", panic_message(&*payload)),
+                ),
+            }
+        };
+        connectome.set_state(index, final_state);
+        tracing::info!(state = %final_state, "server ended");
+        // Drop the kernel's pipe ends before reporting done.
+        instance.ports.close_outputs();
+        drop(instance);
+        drop(done);
+    }
+}
+
+/// Sleeps for `duration`; false when the stop signal came first.
+fn sleep_unless_stopping(ctx: &Context, duration: Duration) -> bool {
+    let until = Instant::now() + duration;
+    loop {
+        if ctx.stopping() {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= until {
+            return true;
+        }
+        std::thread::sleep((until - now).min(BACKOFF_SLICE));
+    }
+}

@@ -1,0 +1,264 @@
+//! Hand-written test servers and spec helpers shared by the kernel's
+//! integration tests (no derive macro, no build step).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use kernel::prelude::*;
+use kernel::{Endpoint, KernelSpec, PipeSpec, Restart, ServerSpec, Uuid};
+
+/// Implements `Manifest` by hand for a test server: `manifest!(Ty { field: Kind, .. })`.
+#[macro_export]
+macro_rules! manifest {
+    ($ty:ident { $($field:ident : $kind:ident),* $(,)? }) => {
+        impl kernel::Manifest for $ty {
+            const MANIFEST: kernel::ServerManifest = kernel::ServerManifest {
+                name: stringify!($ty),
+                class: 1,
+                owner: "test",
+                auth: kernel::Auth::No,
+                auth_mechanism: "none",
+                terminals: &[$(kernel::TerminalManifest {
+                    name: stringify!($field),
+                    kind: kernel::TerminalKind::$kind,
+                    message_type: "u64",
+                    doc: "",
+                }),*],
+            };
+            fn attach(&mut self, ports: &mut kernel::Ports) -> Result<(), kernel::Error> {
+                $(kernel::terminal::Terminal::attach(&mut self.$field, ports.take(stringify!($field)))?;)*
+                Ok(())
+            }
+        }
+    };
+}
+
+pub const fn server(
+    name: &'static str,
+    type_path: &'static str,
+    restart: Restart,
+    config: Option<&'static str>,
+) -> ServerSpec {
+    ServerSpec {
+        name,
+        type_path,
+        uuid: Uuid::from_u128(0),
+        identity: "localhost:test:0x00000001:test:no:none:00000000-0000-0000-0000-000000000000",
+        restart,
+        config,
+    }
+}
+
+pub const fn pipe(
+    id: u128,
+    from: (&'static str, &'static str),
+    to: (&'static str, &'static str),
+    capacity: usize,
+) -> PipeSpec {
+    PipeSpec {
+        id: Uuid::from_u128(id),
+        from: Endpoint {
+            server: from.0,
+            terminal: from.1,
+        },
+        to: Endpoint {
+            server: to.0,
+            terminal: to.1,
+        },
+        capacity,
+    }
+}
+
+pub const fn kernel(name: &'static str) -> KernelSpec {
+    KernelSpec {
+        name,
+        fqdn: "localhost",
+        owner: "test",
+    }
+}
+
+pub fn port<T>() -> kernel::Port<T> {
+    kernel::Port::new()
+}
+
+/// What sinks received, by "<kernel>/<instance>".
+static RECEIVED: Mutex<BTreeMap<String, Vec<u64>>> = Mutex::new(BTreeMap::new());
+
+fn received_map() -> MutexGuard<'static, BTreeMap<String, Vec<u64>>> {
+    RECEIVED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn key(ctx: &Context) -> String {
+    format!("{}/{}", ctx.connectome().spec().kernel.name, ctx.name())
+}
+
+/// Everything the sink `instance` of kernel `kernel` received, in order.
+pub fn received(kernel: &str, instance: &str) -> Vec<u64> {
+    received_map()
+        .get(&format!("{kernel}/{instance}"))
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct CountConfig {
+    #[serde(default)]
+    pub count: u64,
+    /// Put in the upper 32 bits of every message.
+    #[serde(default)]
+    pub tag: u64,
+    /// Sleep this many milliseconds per message (slow consumers).
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// Panic in this many first runs (restart tests).
+    #[serde(default)]
+    pub panics: u32,
+}
+
+/// Sends `(tag << 32) | i` for i in 0..count on an `Output`.
+pub struct Source {
+    pub out: Output<u64>,
+    config: CountConfig,
+}
+manifest!(Source { out: Output });
+
+impl Server for Source {
+    type Config = CountConfig;
+    fn new(config: CountConfig) -> Self {
+        Source {
+            out: Output::default(),
+            config,
+        }
+    }
+    fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
+        for i in 0..self.config.count {
+            self.out.send((self.config.tag << 32) | i)?;
+        }
+        Ok(())
+    }
+}
+
+/// Sends 0..count on a `Multiplex`.
+pub struct FanSource {
+    pub out: Multiplex<u64>,
+    count: u64,
+}
+manifest!(FanSource { out: Multiplex });
+
+impl Server for FanSource {
+    type Config = CountConfig;
+    fn new(config: CountConfig) -> Self {
+        FanSource {
+            out: Multiplex::default(),
+            count: config.count,
+        }
+    }
+    fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
+        for i in 0..self.count {
+            self.out.send(i)?;
+        }
+        Ok(())
+    }
+}
+
+/// Sends until the kernel stops.
+pub struct Forever {
+    pub out: Output<u64>,
+}
+manifest!(Forever { out: Output });
+
+impl Server for Forever {
+    type Config = CountConfig;
+    fn new(_: CountConfig) -> Self {
+        Forever {
+            out: Output::default(),
+        }
+    }
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+        let mut i = 0;
+        while !ctx.stopping() {
+            self.out.send(i)?;
+            i += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Records every message of an `Input` until end of stream.
+pub struct Sink {
+    pub input: Input<u64>,
+    delay: Duration,
+}
+manifest!(Sink { input: Input });
+
+impl Server for Sink {
+    type Config = CountConfig;
+    fn new(config: CountConfig) -> Self {
+        Sink {
+            input: Input::default(),
+            delay: Duration::from_millis(config.delay_ms),
+        }
+    }
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+        let mut got = Vec::new();
+        while let Some(v) = self.input.recv() {
+            got.push(v);
+            if !self.delay.is_zero() {
+                std::thread::sleep(self.delay);
+            }
+        }
+        received_map().entry(key(ctx)).or_default().extend(got);
+        Ok(())
+    }
+}
+
+/// Records every message of a `Combine` until end of stream.
+pub struct Merge {
+    pub inputs: Combine<u64>,
+}
+manifest!(Merge { inputs: Combine });
+
+impl Server for Merge {
+    type Config = CountConfig;
+    fn new(_: CountConfig) -> Self {
+        Merge {
+            inputs: Combine::default(),
+        }
+    }
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+        let got: Vec<u64> = self.inputs.iter().collect();
+        received_map().entry(key(ctx)).or_default().extend(got);
+        Ok(())
+    }
+}
+
+/// Sends `count` messages per run, panicking after them in its first
+/// `panics` runs; with `panics` beyond the restart limit it never succeeds.
+pub struct Flaky {
+    pub out: Output<u64>,
+    config: CountConfig,
+}
+manifest!(Flaky { out: Output });
+
+impl Server for Flaky {
+    type Config = CountConfig;
+    fn new(config: CountConfig) -> Self {
+        Flaky {
+            out: Output::default(),
+            config,
+        }
+    }
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+        let run = ctx.restarts();
+        for i in 0..self.config.count {
+            self.out.send(u64::from(run) * 1000 + i)?;
+        }
+        if run < self.config.panics {
+            panic!("flaky run {run} panics on purpose");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,164 @@
+//! End to end: real `cargo build`s of the fixture crates under `tests/fixtures/`,
+//! sharing one target directory. A broken wiring file must fail the build
+//! with its lint code and its `wiring.toml:LINE:COL`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// One cargo at a time: they share a target directory anyway, and the
+/// lockfile copy below must not race.
+static CARGO: Mutex<()> = Mutex::new(());
+
+fn tests_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    tests_dir().join("fixtures").join(name)
+}
+
+/// Runs `cargo <args>` in `dir` with the workspace's resolved versions
+/// (copied lockfile), offline, in the shared target directory.
+fn cargo(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> (bool, String) {
+    let _one_at_a_time = CARGO.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let workspace = tests_dir().join("..");
+    fs::copy(workspace.join("Cargo.lock"), dir.join("Cargo.lock")).expect("copy Cargo.lock");
+    let mut command = Command::new(env!("CARGO"));
+    command
+        .args(args)
+        .args(["--offline", "--color", "never"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", workspace.join("target").join("e2e"))
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("run cargo");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&stdout),
+        String::from_utf8_lossy(&stderr)
+    );
+    (status.success(), text)
+}
+
+fn build_fails_with(name: &str, expected: &[&str]) {
+    let (ok, output) = cargo(&fixture(name), &["build"], &[]);
+    assert!(!ok, "`cargo build` of {name} should fail:\n{output}");
+    for needle in expected {
+        assert!(
+            output.contains(needle),
+            "`cargo build` of {name} should print `{needle}`:\n{output}"
+        );
+    }
+}
+
+#[test]
+fn good_fixture_builds_and_runs() {
+    let (ok, output) = cargo(&fixture("good"), &["run"], &[]);
+    assert!(ok, "`cargo run` of the good fixture failed:\n{output}");
+    // 1..=1000 doubled and tripled, fanned out and back in.
+    assert!(
+        output.contains("total: 2000 messages, sum 2502500"),
+        "unexpected output:\n{output}"
+    );
+}
+
+#[test]
+fn fan_out_without_multiplexer_fails_the_build() {
+    build_fails_with(
+        "fan-out-without-multiplexer",
+        &[
+            "error[E0301]: output `double.output` has 2 consumers but is not a multiplexer",
+            "--> wiring.toml:25:6",
+            "declare `output` as `Multiplex<u64>` in `Scale`",
+        ],
+    );
+}
+
+#[test]
+fn misspelled_terminal_fails_the_build_with_a_suggestion() {
+    build_fails_with(
+        "misspelled-terminal",
+        &[
+            "error[E0103]: server `total` has no terminal `input`",
+            "--> wiring.toml:13:6",
+            "`total.inputs`",
+        ],
+    );
+}
+
+#[test]
+fn type_mismatch_the_scan_cannot_decide_is_caught_by_rustc_naming_both_terminals() {
+    build_fails_with(
+        "rustc-type-mismatch",
+        &["error[E0271]", "\"source.ids\"", "\"sink.lengths\""],
+    );
+}
+
+/// `(level[CODE], wiring.toml:LINE:COL)` of every finding in a golden file.
+fn findings(expected: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut lines = expected.lines();
+    while let Some(line) = lines.next() {
+        let Some((head, _)) = line.split_once("]: ") else {
+            continue;
+        };
+        if !(head.starts_with("error[") || head.starts_with("warning[")) {
+            continue;
+        }
+        let location = lines
+            .next()
+            .and_then(|l| l.trim_start().strip_prefix("--> "))
+            .expect("a finding is followed by its location");
+        found.push((format!("{head}]"), location.to_string()));
+    }
+    found
+}
+
+#[test]
+fn every_golden_lint_fires_in_a_real_cargo_build() {
+    let runner = fixture("lint-runner");
+    let mut cases: Vec<PathBuf> = fs::read_dir(tests_dir().join("lint"))
+        .expect("tests/lint")
+        .map(|entry| entry.expect("tests/lint entry").path())
+        .filter(|path| path.join("expected.txt").is_file())
+        .collect();
+    cases.sort();
+    let mut codes = std::collections::BTreeSet::new();
+    for case in &cases {
+        let expected = fs::read_to_string(case.join("expected.txt")).expect("expected.txt");
+        let findings = findings(&expected);
+        if findings.is_empty() {
+            continue;
+        }
+        let (ok, output) = cargo(&runner, &["build"], &[("WIRING_CASE", case)]);
+        let has_error = findings.iter().any(|(head, _)| head.starts_with("error"));
+        assert_eq!(!ok, has_error, "{}: build outcome:\n{output}", case.display());
+        for (head, location) in findings {
+            assert!(
+                output.contains(&head) && output.contains(&location),
+                "{}: `cargo build` should report {head} at {location}:\n{output}",
+                case.display()
+            );
+            codes.insert(head[head.find('[').unwrap_or(0)..].to_string());
+        }
+    }
+    let all = [
+        "E0001", "E0002", "E0101", "E0102", "E0103", "E0104", "E0201", "E0202", "E0301", "E0302",
+        "E0303", "E0401", "E0501", "E0502", "E0503", "W0601", "W0701", "W0702", "W0703",
+    ];
+    for code in all {
+        assert!(
+            codes.contains(&format!("[{code}]")),
+            "no golden case reached `cargo build` with {code}"
+        );
+    }
+}

@@ -1,0 +1,11 @@
+use kernel::prelude::*;
+
+#[derive(Manifest)]
+#[manifest(class = 0x0a01, owner = "ops")]
+pub struct Sensor {
+    pub readings: Output<f64>,
+    #[terminal(name = "count")]
+    count: u64,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use kernel::prelude::*;
+
+#[derive(Manifest)]
+#[manifest(class = 0x0a01, owner = "ops")]
+pub struct Sensor;
+
+fn main() {}

@@ -1,0 +1,499 @@
+//! Findings of the lints and their rustc-style rendering.
+
+use std::fmt;
+use std::ops::Range;
+
+use annotate_snippets::{AnnotationKind, Level as SnippetLevel, Renderer, Snippet};
+
+/// Every lint code of DESIGN section 5, with its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Code {
+    /// E0001 `syntax`: not valid TOML.
+    Syntax,
+    /// E0002 `schema`: unknown key, wrong value type, missing key, bad name, capacity < 1.
+    Schema,
+    /// E0101 `unknown-server-type`.
+    UnknownServerType,
+    /// E0102 `unknown-server`.
+    UnknownServer,
+    /// E0103 `unknown-terminal`.
+    UnknownTerminal,
+    /// E0104 `bad-endpoint`.
+    BadEndpoint,
+    /// E0201 `source-not-output`.
+    SourceNotOutput,
+    /// E0202 `target-not-input`.
+    TargetNotInput,
+    /// E0301 `fan-out-without-multiplexer`.
+    FanOutWithoutMultiplexer,
+    /// E0302 `fan-in-without-combiner`.
+    FanInWithoutCombiner,
+    /// E0303 `many-to-many`.
+    ManyToMany,
+    /// E0401 `type-mismatch`.
+    TypeMismatch,
+    /// E0501 `duplicate-connection`.
+    DuplicateConnection,
+    /// E0502 `duplicate-uuid`.
+    DuplicateUuid,
+    /// E0503 `invalid-identity`.
+    InvalidIdentity,
+    /// W0601 `cycle`.
+    Cycle,
+    /// W0701 `unconnected-input`.
+    UnconnectedInput,
+    /// W0702 `unconnected-output`.
+    UnconnectedOutput,
+    /// W0703 `unused-server`.
+    UnusedServer,
+}
+
+impl Code {
+    /// Every code, in code order.
+    pub const ALL: [Code; 19] = [
+        Code::Syntax,
+        Code::Schema,
+        Code::UnknownServerType,
+        Code::UnknownServer,
+        Code::UnknownTerminal,
+        Code::BadEndpoint,
+        Code::SourceNotOutput,
+        Code::TargetNotInput,
+        Code::FanOutWithoutMultiplexer,
+        Code::FanInWithoutCombiner,
+        Code::ManyToMany,
+        Code::TypeMismatch,
+        Code::DuplicateConnection,
+        Code::DuplicateUuid,
+        Code::InvalidIdentity,
+        Code::Cycle,
+        Code::UnconnectedInput,
+        Code::UnconnectedOutput,
+        Code::UnusedServer,
+    ];
+
+    /// The code as printed: `E0301`, `W0701`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Code::Syntax => "E0001",
+            Code::Schema => "E0002",
+            Code::UnknownServerType => "E0101",
+            Code::UnknownServer => "E0102",
+            Code::UnknownTerminal => "E0103",
+            Code::BadEndpoint => "E0104",
+            Code::SourceNotOutput => "E0201",
+            Code::TargetNotInput => "E0202",
+            Code::FanOutWithoutMultiplexer => "E0301",
+            Code::FanInWithoutCombiner => "E0302",
+            Code::ManyToMany => "E0303",
+            Code::TypeMismatch => "E0401",
+            Code::DuplicateConnection => "E0501",
+            Code::DuplicateUuid => "E0502",
+            Code::InvalidIdentity => "E0503",
+            Code::Cycle => "W0601",
+            Code::UnconnectedInput => "W0701",
+            Code::UnconnectedOutput => "W0702",
+            Code::UnusedServer => "W0703",
+        }
+    }
+
+    /// The lint's name, as used in `[lints]`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Code::Syntax => "syntax",
+            Code::Schema => "schema",
+            Code::UnknownServerType => "unknown-server-type",
+            Code::UnknownServer => "unknown-server",
+            Code::UnknownTerminal => "unknown-terminal",
+            Code::BadEndpoint => "bad-endpoint",
+            Code::SourceNotOutput => "source-not-output",
+            Code::TargetNotInput => "target-not-input",
+            Code::FanOutWithoutMultiplexer => "fan-out-without-multiplexer",
+            Code::FanInWithoutCombiner => "fan-in-without-combiner",
+            Code::ManyToMany => "many-to-many",
+            Code::TypeMismatch => "type-mismatch",
+            Code::DuplicateConnection => "duplicate-connection",
+            Code::DuplicateUuid => "duplicate-uuid",
+            Code::InvalidIdentity => "invalid-identity",
+            Code::Cycle => "cycle",
+            Code::UnconnectedInput => "unconnected-input",
+            Code::UnconnectedOutput => "unconnected-output",
+            Code::UnusedServer => "unused-server",
+        }
+    }
+
+    /// W-codes can be set in `[lints]`; E-codes are always errors.
+    pub const fn is_lint(self) -> bool {
+        matches!(
+            self,
+            Code::Cycle | Code::UnconnectedInput | Code::UnconnectedOutput | Code::UnusedServer
+        )
+    }
+
+    /// The level a finding of this code has when `[lints]` does not set it.
+    pub const fn default_level(self) -> Level {
+        if self.is_lint() {
+            Level::Warning
+        } else {
+            Level::Error
+        }
+    }
+
+    /// The code whose name or code text is `text` (`"cycle"` or `"W0601"`).
+    pub fn from_name(text: &str) -> Option<Code> {
+        Code::ALL
+            .into_iter()
+            .find(|c| c.name() == text || c.as_str() == text)
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Error,
+    Warning,
+}
+
+impl Level {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One problem found in a wiring file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub code: Code,
+    /// The lint's name (`code.name()`).
+    pub name: &'static str,
+    pub level: Level,
+    /// The title line after `error[E0301]: `.
+    pub message: String,
+    /// Byte range in the wiring file of the offending text.
+    pub span: Range<usize>,
+    /// The text printed under the underline.
+    pub label: String,
+    /// Other places worth showing (`first connected here`), with their labels.
+    pub secondary: Vec<(Range<usize>, String)>,
+    /// `= help: ...`: the most likely fix.
+    pub help: Option<String>,
+    /// `= note: ...` lines.
+    pub notes: Vec<String>,
+}
+
+impl Finding {
+    /// A finding of `code` at its default level.
+    pub fn new(code: Code, span: Range<usize>, message: impl Into<String>) -> Self {
+        Finding {
+            code,
+            name: code.name(),
+            level: code.default_level(),
+            message: message.into(),
+            span,
+            label: String::new(),
+            secondary: Vec::new(),
+            help: None,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    pub fn secondary(mut self, span: Range<usize>, label: impl Into<String>) -> Self {
+        self.secondary.push((span, label.into()));
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+/// Every finding of one wiring file, with the text they point into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Findings {
+    path: String,
+    source: String,
+    items: Vec<Finding>,
+}
+
+impl Findings {
+    /// Findings about `source`, shown as `path`; sorted by position then code.
+    pub fn new(
+        path: impl Into<String>,
+        source: impl Into<String>,
+        mut items: Vec<Finding>,
+    ) -> Self {
+        let source = source.into();
+        for item in &mut items {
+            item.span = clamp(&source, &item.span);
+            for (span, _) in &mut item.secondary {
+                *span = clamp(&source, span);
+            }
+        }
+        items.sort_by(|a, b| {
+            (a.span.start, a.span.end, a.code).cmp(&(b.span.start, b.span.end, b.code))
+        });
+        items.dedup();
+        Findings {
+            path: path.into(),
+            source,
+            items,
+        }
+    }
+
+    /// The wiring file as named in diagnostics.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Show the wiring file under another name (goldens use `wiring.toml`).
+    pub fn set_path(&mut self, path: impl Into<String>) {
+        self.path = path.into();
+    }
+
+    /// The text of the wiring file.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Finding> {
+        self.items.iter()
+    }
+
+    pub fn as_slice(&self) -> &[Finding] {
+        &self.items
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|f| f.level == Level::Error)
+            .count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|f| f.level == Level::Warning)
+            .count()
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.error_count() > 0
+    }
+
+    /// The codes found, in order (handy in tests).
+    pub fn codes(&self) -> Vec<Code> {
+        self.items.iter().map(|f| f.code).collect()
+    }
+
+    /// One finding as rustc prints it, without a trailing newline.
+    pub fn render_finding(&self, finding: &Finding, styled: bool) -> String {
+        let level = match finding.level {
+            Level::Error => SnippetLevel::ERROR,
+            Level::Warning => SnippetLevel::WARNING,
+        };
+        let mut primary = AnnotationKind::Primary.span(finding.span.clone());
+        if !finding.label.is_empty() {
+            primary = primary.label(finding.label.as_str());
+        }
+        let mut snippet = Snippet::source(self.source.as_str())
+            .path(self.path.as_str())
+            .annotation(primary);
+        for (span, label) in &finding.secondary {
+            let mut annotation = AnnotationKind::Context.span(span.clone());
+            if !label.is_empty() {
+                annotation = annotation.label(label.as_str());
+            }
+            snippet = snippet.annotation(annotation);
+        }
+        let mut group = level
+            .primary_title(finding.message.as_str())
+            .id(finding.code.as_str())
+            .element(snippet);
+        for note in &finding.notes {
+            group = group.element(SnippetLevel::NOTE.message(note.as_str()));
+        }
+        if let Some(help) = &finding.help {
+            group = group.element(SnippetLevel::HELP.message(help.as_str()));
+        }
+        renderer(styled).render(&[group])
+    }
+
+    /// The closing line, as cargo prints it:
+    /// `error: could not wire `wiring.toml` due to 2 previous errors; 1 warning emitted`.
+    /// Empty when there is no finding.
+    pub fn summary(&self) -> String {
+        let errors = self.error_count();
+        let warnings = self.warning_count();
+        let warnings_text = match warnings {
+            1 => "1 warning emitted".to_string(),
+            n => format!("{n} warnings emitted"),
+        };
+        match (errors, warnings) {
+            (0, 0) => String::new(),
+            (0, w) => format!(
+                "warning: `{}` generated {}",
+                self.path,
+                if w == 1 {
+                    "1 warning".to_string()
+                } else {
+                    format!("{w} warnings")
+                }
+            ),
+            (e, w) => {
+                let errors_text = match e {
+                    1 => "1 previous error".to_string(),
+                    n => format!("{n} previous errors"),
+                };
+                let tail = if w > 0 {
+                    format!("; {warnings_text}")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "error: could not wire `{}` due to {errors_text}{tail}",
+                    self.path
+                )
+            }
+        }
+    }
+
+    /// Every finding, a blank line after each, then the summary; empty when clean.
+    pub fn render(&self) -> String {
+        self.render_with(false)
+    }
+
+    /// As [`Findings::render`], with ANSI colours.
+    pub fn render_styled(&self) -> String {
+        self.render_with(true)
+    }
+
+    fn render_with(&self, styled: bool) -> String {
+        let mut out = String::new();
+        for finding in &self.items {
+            out.push_str(&self.render_finding(finding, styled));
+            out.push_str("\n\n");
+        }
+        if !self.items.is_empty() {
+            out.push_str(&self.summary());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl fmt::Display for Findings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl<'a> IntoIterator for &'a Findings {
+    type Item = &'a Finding;
+    type IntoIter = std::slice::Iter<'a, Finding>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+fn renderer(styled: bool) -> Renderer {
+    if styled {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    }
+}
+
+/// A span that is inside `source` and on char boundaries, whatever it was.
+fn clamp(source: &str, span: &Range<usize>) -> Range<usize> {
+    let fix = |mut i: usize| {
+        i = i.min(source.len());
+        while !source.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let start = fix(span.start);
+    let end = fix(span.end).max(start);
+    start..end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_like_rustc() {
+        let source = "[[connections]]\nfrom = \"intake.readings\"\nto = [\"a.raw\", \"b.raw\"]\n";
+        let start = source.rfind("[\"").unwrap_or(0);
+        let end = source.rfind(']').unwrap_or(0) + 1;
+        let finding = Finding::new(
+            Code::FanOutWithoutMultiplexer,
+            start..end,
+            "output `intake.readings` has 2 consumers but is not a multiplexer",
+        )
+        .label("2 consumers")
+        .help("declare `readings` as `Multiplex<f64>` in `Sensor`, or keep one consumer");
+        let findings = Findings::new("wiring.toml", source, vec![finding]);
+        let text = findings.render();
+        assert!(
+            text.starts_with("error[E0301]: output `intake.readings`"),
+            "{text}"
+        );
+        assert!(text.contains(" --> wiring.toml:3:6"), "{text}");
+        assert!(text.contains("^^^^^^^^^^^^^^^^^^ 2 consumers"), "{text}");
+        assert!(text.contains("= help: declare `readings`"), "{text}");
+        assert!(text.ends_with("error: could not wire `wiring.toml` due to 1 previous error\n"));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for code in Code::ALL {
+            assert_eq!(Code::from_name(code.name()), Some(code));
+            assert_eq!(Code::from_name(code.as_str()), Some(code));
+        }
+        assert_eq!(Code::from_name("nope"), None);
+    }
+
+    #[test]
+    fn spans_are_clamped() {
+        let finding = Finding::new(Code::Syntax, 5..900, "x");
+        let findings = Findings::new("w", "é", vec![finding]);
+        assert_eq!(findings.as_slice()[0].span, 2..2);
+        let _ = findings.render();
+    }
+}

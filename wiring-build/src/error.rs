@@ -1,0 +1,93 @@
+//! What can stop `wiring-build` other than the findings' content.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::diagnostic::Findings;
+
+/// A failure of the build step.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read, written or listed.
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// A scanned Rust source does not parse.
+    #[error("cannot scan `{}`: {message} (at {line}:{column})", path.display())]
+    RustSyntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// A `mod x;` whose file does not exist.
+    #[error(
+        "cannot find the file of module `{module}` declared in `{}` at {line}:{column}; looked for {}",
+        declared_in.display(),
+        candidates.iter().map(|c| format!("`{}`", c.display())).collect::<Vec<_>>().join(" and ")
+    )]
+    ModuleNotFound {
+        module: String,
+        declared_in: PathBuf,
+        line: usize,
+        column: usize,
+        candidates: Vec<PathBuf>,
+    },
+    /// Neither `src/lib.rs` nor `src/main.rs` exists and no crate root was configured.
+    #[error(
+        "no crate root to scan: neither `{}` nor `{}` exists; set one with `Config::crate_root`",
+        dir.join("src/lib.rs").display(),
+        dir.join("src/main.rs").display()
+    )]
+    NoCrateRoot { dir: PathBuf },
+    /// `OUT_DIR` is not set and no output directory was configured.
+    #[error(
+        "`OUT_DIR` is not set: call `wiring_build::compile` from a build script (build.rs), \
+         or set the output directory with `Config::out_dir`"
+    )]
+    OutDirUnset,
+    /// A `config` table that could not be written back as TOML.
+    #[error("cannot write the `config` of server `{server}` as TOML: {message}")]
+    Config { server: String, message: String },
+    /// The wiring file has errors; they were printed (or are in the findings).
+    #[error("{}", .0.summary().trim_start_matches("error: "))]
+    Lint(Box<Findings>),
+}
+
+impl Error {
+    /// The findings, when the wiring file has errors.
+    pub fn findings(&self) -> Option<&Findings> {
+        match self {
+            Error::Lint(findings) => Some(findings),
+            _ => None,
+        }
+    }
+
+    /// Reports the error and ends the build script.
+    ///
+    /// The one place in the crate that prints and exits; meant for build.rs:
+    /// `wiring_build::compile("wiring.toml").unwrap_or_else(|e| e.exit());`
+    ///
+    /// Lint errors already went out as `cargo::error=` lines, and cargo fails
+    /// the build on those alone; exiting with status 0 then keeps cargo from
+    /// repeating the build script's whole output. Any other error, or a run
+    /// outside a build script, prints to stderr and exits with status 1.
+    pub fn exit(self) -> ! {
+        use std::io::Write as _;
+        if matches!(self, Error::Lint(_)) && std::env::var_os("OUT_DIR").is_some() {
+            let mut stdout = io::stdout().lock();
+            let _ = writeln!(stdout, "cargo::error={self}");
+            let _ = stdout.flush();
+            std::process::exit(0)
+        }
+        let mut stderr = io::stderr().lock();
+        let _ = writeln!(stderr, "error: {self}");
+        let _ = stderr.flush();
+        std::process::exit(1)
+    }
+}

@@ -1,0 +1,414 @@
+//! Build-script library for statically wired kernels.
+//!
+//! Scans the crate's sources for structs deriving `Manifest`, lints
+//! `wiring.toml` (rustc-style diagnostics pointing into it), and generates the
+//! code of the wired kernel into `OUT_DIR`.
+//!
+//! ```no_run
+//! // in build.rs, `fn main`:
+//! wiring_build::compile("wiring.toml").unwrap_or_else(|e| e.exit());
+//! ```
+//!
+//! The steps, each usable on its own: [`scan`], [`wiring::parse`],
+//! [`lint::lint`], [`Plan::build`], and the pure [`generate()`].
+
+pub mod diagnostic;
+mod error;
+mod generate;
+pub mod lint;
+mod plan;
+pub mod scan;
+pub mod wiring;
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+pub use diagnostic::{Code, Finding, Findings, Level};
+pub use error::Error;
+pub use generate::{HEADER, generate, generate_tokens, generate_unformatted};
+pub use plan::{EndpointPlan, KernelPlan, PipePlan, Plan, ServerPlan};
+
+/// Lints `path` and writes the kernel to `$OUT_DIR/wiring.rs`; for build.rs.
+///
+/// Same as `Config::new().compile(path)`.
+pub fn compile(path: impl AsRef<Path>) -> Result<(), Error> {
+    Config::new().compile(path)
+}
+
+/// Lints `path` without writing code; the findings, errors included.
+///
+/// Same as `Config::new().lint(path)`. `Err` only when a file cannot be read or
+/// a scanned source does not parse.
+pub fn lint(path: impl AsRef<Path>) -> Result<Findings, Error> {
+    Config::new().lint(path)
+}
+
+/// Options of the build step, prost-build style.
+#[derive(Debug, Clone)]
+pub struct Config {
+    crate_roots: Vec<PathBuf>,
+    source_dirs: Vec<PathBuf>,
+    out_dir: Option<PathBuf>,
+    out_file: String,
+    format: bool,
+    display_path: Option<String>,
+    cargo_output: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
+/// What one run of the build step found.
+struct Analysis {
+    findings: Findings,
+    wiring: wiring::Wiring,
+    scan: scan::Scan,
+    wiring_path: Option<PathBuf>,
+}
+
+impl Config {
+    /// Defaults: crate roots `src/lib.rs` and `src/main.rs` (those that exist)
+    /// under `CARGO_MANIFEST_DIR`, output `wiring.rs` in `OUT_DIR`, formatted.
+    pub fn new() -> Self {
+        Config {
+            crate_roots: Vec::new(),
+            source_dirs: Vec::new(),
+            out_dir: None,
+            out_file: "wiring.rs".to_string(),
+            format: true,
+            display_path: None,
+            cargo_output: true,
+        }
+    }
+
+    /// Scans from this crate root instead of `src/lib.rs` / `src/main.rs`;
+    /// call again for more roots.
+    pub fn crate_root(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.crate_roots.push(path.into());
+        self
+    }
+
+    /// Also scans every `.rs` file under this folder (module paths from the
+    /// folder layout: `dir/a/b.rs` is `a::b`).
+    pub fn source_dir(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.source_dirs.push(path.into());
+        self
+    }
+
+    /// Writes into this folder instead of `OUT_DIR`.
+    pub fn out_dir(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.out_dir = Some(path.into());
+        self
+    }
+
+    /// The generated file's name (default `wiring.rs`); include it with
+    /// `kernel::include_wiring!(name)` for `name.rs`.
+    pub fn out_file(&mut self, name: impl Into<String>) -> &mut Self {
+        self.out_file = name.into();
+        self
+    }
+
+    /// Formats the generated code with prettyplease (default on).
+    pub fn format(&mut self, enabled: bool) -> &mut Self {
+        self.format = enabled;
+        self
+    }
+
+    /// How diagnostics name the wiring file (default: the path as given).
+    pub fn display_path(&mut self, path: impl Into<String>) -> &mut Self {
+        self.display_path = Some(path.into());
+        self
+    }
+
+    /// Prints `cargo::` lines from [`Config::compile`] (default on).
+    pub fn cargo_output(&mut self, enabled: bool) -> &mut Self {
+        self.cargo_output = enabled;
+        self
+    }
+
+    /// Lints the wiring file at `path`; the findings, errors included.
+    pub fn lint(&self, path: impl AsRef<Path>) -> Result<Findings, Error> {
+        Ok(self.analyze_file(path.as_ref())?.findings)
+    }
+
+    /// Lints wiring-file text (shown as the display path, default `wiring.toml`).
+    pub fn lint_source(&self, source: &str) -> Result<Findings, Error> {
+        let scan = self.scan(None)?;
+        Ok(self.analyze(source, None, scan).findings)
+    }
+
+    /// Lints `path` and returns the generated code without writing it;
+    /// `Err(Error::Lint(..))` when the wiring file has errors.
+    pub fn generate(&self, path: impl AsRef<Path>) -> Result<String, Error> {
+        let analysis = self.analyze_file(path.as_ref())?;
+        self.code(&analysis)
+    }
+
+    /// Lints `path`, prints the findings and `cargo::rerun-if-changed` lines,
+    /// and writes the kernel into the output folder when it changed.
+    pub fn compile(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        let out_dir = match &self.out_dir {
+            Some(dir) => dir.clone(),
+            None => std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .ok_or(Error::OutDirUnset)?,
+        };
+        let analysis = self.analyze_file(path.as_ref())?;
+        if self.cargo_output {
+            self.print_cargo(&analysis);
+        }
+        let code = self.code(&analysis)?;
+        let target = out_dir.join(&self.out_file);
+        let unchanged = fs::read(&target).is_ok_and(|old| old == code.as_bytes());
+        if !unchanged {
+            fs::write(&target, code).map_err(|source| Error::Io {
+                action: "write",
+                path: target.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn code(&self, analysis: &Analysis) -> Result<String, Error> {
+        if analysis.findings.has_errors() {
+            return Err(Error::Lint(Box::new(analysis.findings.clone())));
+        }
+        let plan = Plan::build(&analysis.wiring, &analysis.scan)?;
+        Ok(if self.format {
+            generate(&plan)
+        } else {
+            generate_unformatted(&plan)
+        })
+    }
+
+    fn print_cargo(&self, analysis: &Analysis) {
+        let mut out = std::io::stdout().lock();
+        let mut lines = Vec::new();
+        if let Some(path) = &analysis.wiring_path {
+            lines.push(format!("cargo::rerun-if-changed={}", path.display()));
+        }
+        for file in &analysis.scan.files {
+            lines.push(format!("cargo::rerun-if-changed={}", file.display()));
+        }
+        for dir in &self.source_dirs {
+            lines.push(format!(
+                "cargo::rerun-if-changed={}",
+                self.resolve(dir).display()
+            ));
+        }
+        let findings = &analysis.findings;
+        for finding in findings {
+            let kind = match finding.level {
+                Level::Error => "error",
+                Level::Warning => "warning",
+            };
+            for line in findings.render_finding(finding, false).lines() {
+                lines.push(format!("cargo::{kind}={line}"));
+            }
+        }
+        for line in lines {
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = out.flush();
+    }
+
+    /// Paths are used as given: relative ones are relative to the current
+    /// folder, which cargo sets to the package root for build scripts.
+    fn resolve(&self, path: &Path) -> PathBuf {
+        path.to_path_buf()
+    }
+
+    fn scan(&self, wiring_path: Option<&Path>) -> Result<scan::Scan, Error> {
+        let roots: Vec<PathBuf> = if self.crate_roots.is_empty() {
+            let base = match (std::env::var_os("CARGO_MANIFEST_DIR"), wiring_path) {
+                (Some(dir), _) => PathBuf::from(dir),
+                (None, Some(path)) => path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                (None, None) => PathBuf::new(),
+            };
+            let found: Vec<PathBuf> = ["src/lib.rs", "src/main.rs"]
+                .iter()
+                .map(|r| base.join(r))
+                .filter(|p| p.is_file())
+                .collect();
+            if found.is_empty() {
+                return Err(Error::NoCrateRoot { dir: base });
+            }
+            found
+        } else {
+            self.crate_roots.iter().map(|r| self.resolve(r)).collect()
+        };
+        let dirs: Vec<PathBuf> = self.source_dirs.iter().map(|d| self.resolve(d)).collect();
+        scan::scan(&roots, &dirs)
+    }
+
+    fn analyze_file(&self, path: &Path) -> Result<Analysis, Error> {
+        let resolved = self.resolve(path);
+        let bytes = fs::read(&resolved).map_err(|source| Error::Io {
+            action: "read",
+            path: resolved.clone(),
+            source,
+        })?;
+        let scan = self.scan(Some(&resolved))?;
+        let display = self
+            .display_path
+            .clone()
+            .unwrap_or_else(|| path.display().to_string());
+        let analysis = match String::from_utf8(bytes) {
+            Ok(source) => self.analyze(&source, Some(display), scan),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let source = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let finding =
+                    Finding::new(Code::Syntax, at..at, "invalid TOML: the file is not UTF-8")
+                        .label("invalid UTF-8 here")
+                        .help("save the wiring file as UTF-8");
+                Analysis {
+                    findings: Findings::new(display, source, vec![finding]),
+                    wiring: wiring::Wiring::default(),
+                    scan,
+                    wiring_path: None,
+                }
+            }
+        };
+        Ok(Analysis {
+            wiring_path: Some(resolved),
+            ..analysis
+        })
+    }
+
+    fn analyze(&self, source: &str, display: Option<String>, scan: scan::Scan) -> Analysis {
+        let (wiring, findings) = lint::lint(source, &scan);
+        let display = display
+            .or_else(|| self.display_path.clone())
+            .unwrap_or_else(|| "wiring.toml".to_string());
+        Analysis {
+            findings: Findings::new(display, source, findings),
+            wiring,
+            scan,
+            wiring_path: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            let dir = std::env::temp_dir()
+                .join(format!("wiring-build-lib-{name}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(dir.join("src")).unwrap_or_else(|e| panic!("{e}"));
+            TempDir(dir)
+        }
+
+        fn write(&self, path: &str, text: &str) -> PathBuf {
+            let path = self.0.join(path);
+            fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+            path
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const SERVERS: &str = "use kernel::prelude::*;\n\
+        #[derive(Manifest)]\n#[manifest(class = 0x0a01, owner = \"ops\")]\n\
+        pub struct Source { pub out: Output<u64> }\n\
+        #[derive(Manifest)]\n#[manifest(class = 0x0a02, owner = \"ops\")]\n\
+        pub struct Sink { pub input: Input<u64> }\n";
+
+    const WIRING: &str = "[kernel]\nname = \"tiny\"\n\n[servers.a]\ntype = \"Source\"\n\n\
+        [servers.b]\ntype = \"Sink\"\n\n[[connections]]\nfrom = \"a.out\"\nto = \"b.input\"\n";
+
+    #[test]
+    fn compile_writes_only_when_changed() {
+        let dir = TempDir::new("compile");
+        let root = dir.write("src/lib.rs", SERVERS);
+        let wiring = dir.write("wiring.toml", WIRING);
+        let out = dir.0.join("out");
+        fs::create_dir_all(&out).unwrap_or_else(|e| panic!("{e}"));
+        let mut config = Config::new();
+        config
+            .crate_root(&root)
+            .out_dir(&out)
+            .out_file("tiny.rs")
+            .cargo_output(false);
+        config.compile(&wiring).unwrap_or_else(|e| panic!("{e}"));
+        let target = out.join("tiny.rs");
+        let first = fs::read_to_string(&target).unwrap_or_default();
+        assert!(first.starts_with(HEADER), "{first}");
+        assert!(
+            first.contains("crate::Source::__wiring_port_out()"),
+            "{first}"
+        );
+        // Mark the file: an unchanged result must not rewrite it.
+        fs::write(&target, &first).unwrap_or_else(|e| panic!("{e}"));
+        let before = fs::metadata(&target).and_then(|m| m.modified()).ok();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        config.compile(&wiring).unwrap_or_else(|e| panic!("{e}"));
+        let after = fs::metadata(&target).and_then(|m| m.modified()).ok();
+        assert_eq!(before, after, "rewritten although unchanged");
+        // Unformatted output is still the same program.
+        config.format(false);
+        config.compile(&wiring).unwrap_or_else(|e| panic!("{e}"));
+        let compact = fs::read_to_string(&target).unwrap_or_default();
+        assert_ne!(compact, first);
+        assert!(syn::parse_file(&compact).is_ok());
+    }
+
+    #[test]
+    fn compile_fails_on_errors_and_without_out_dir() {
+        let dir = TempDir::new("errors");
+        let root = dir.write("src/lib.rs", SERVERS);
+        let wiring = dir.write("wiring.toml", &WIRING.replace("b.input", "b.inptu"));
+        let out = dir.0.join("out");
+        let err = Config::new()
+            .crate_root(&root)
+            .out_dir(&out)
+            .cargo_output(false)
+            .compile(&wiring)
+            .err();
+        let codes = err.as_ref().and_then(Error::findings).map(Findings::codes);
+        assert_eq!(codes, Some(vec![Code::UnknownTerminal]));
+        assert!(!out.join("wiring.rs").exists());
+        if std::env::var_os("OUT_DIR").is_none() {
+            let err = Config::new().crate_root(&root).compile(&wiring).err();
+            assert!(matches!(err, Some(Error::OutDirUnset)), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn lint_source_and_missing_files() {
+        let dir = TempDir::new("source");
+        let root = dir.write("src/lib.rs", SERVERS);
+        let findings = Config::new()
+            .crate_root(&root)
+            .lint_source(WIRING)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(findings.is_empty(), "{findings}");
+        let err = Config::new()
+            .crate_root(&root)
+            .lint(dir.0.join("nope.toml"))
+            .err();
+        assert!(matches!(err, Some(Error::Io { .. })), "{err:?}");
+        let bad = dir.write("bad.toml", "");
+        fs::write(&bad, b"[kernel]\nname = \"\xff\"\n").unwrap_or_else(|e| panic!("{e}"));
+        let findings = Config::new()
+            .crate_root(&root)
+            .lint(&bad)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(findings.codes(), [Code::Syntax]);
+    }
+}

@@ -1,0 +1,161 @@
+//! What the generated kernel holds, resolved from a lint-clean wiring file.
+
+use kernel::{Restart, Uuid};
+
+use crate::error::Error;
+use crate::scan::Scan;
+use crate::wiring::identity::class_hex;
+use crate::wiring::{Kernel, Wiring, split_endpoint};
+
+/// Everything [`generate`](crate::generate) needs; built by the build step, or
+/// by hand in tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub kernel: KernelPlan,
+    /// In the order of `wiring.toml`.
+    pub servers: Vec<ServerPlan>,
+    /// One per producer-consumer pair, in the order of `wiring.toml`.
+    pub pipes: Vec<PipePlan>,
+}
+
+/// `[kernel]` with defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelPlan {
+    pub name: String,
+    pub fqdn: String,
+    pub owner: String,
+}
+
+/// One server instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerPlan {
+    /// Instance name.
+    pub name: String,
+    /// Path from the crate root, without `crate::`: `servers::Sensor`.
+    pub type_path: String,
+    pub uuid: Uuid,
+    /// `fqdn:servername:classHex:owner:authFlag:authMechanism:uuid`.
+    pub identity: String,
+    pub restart: Restart,
+    /// The `config` table as a TOML document; `None`: `Config::default()`.
+    pub config: Option<String>,
+}
+
+/// One pipe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipePlan {
+    pub id: Uuid,
+    pub from: EndpointPlan,
+    pub to: EndpointPlan,
+    pub capacity: usize,
+}
+
+/// `server.terminal`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EndpointPlan {
+    pub server: String,
+    pub terminal: String,
+}
+
+impl std::fmt::Display for EndpointPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.server, self.terminal)
+    }
+}
+
+impl Plan {
+    /// Resolves a wiring file that linted without errors.
+    pub fn build(wiring: &Wiring, scan: &Scan) -> Result<Plan, Error> {
+        let name = wiring
+            .kernel
+            .name
+            .as_ref()
+            .map(|n| n.value.clone())
+            .unwrap_or_default();
+        let kernel = KernelPlan {
+            fqdn: wiring.kernel.fqdn().to_string(),
+            owner: wiring.kernel.owner().to_string(),
+            name,
+        };
+        let mut servers = Vec::with_capacity(wiring.servers.len());
+        for server in &wiring.servers {
+            let type_path = server
+                .ty
+                .as_ref()
+                .map(|t| t.value.clone())
+                .unwrap_or_default();
+            let uuid = server
+                .uuid
+                .as_ref()
+                .and_then(|u| crate::wiring::identity::parse_uuid(&u.value).ok())
+                .unwrap_or_else(|| {
+                    kernel::connectome::server_uuid(&kernel.name, &server.name.value)
+                });
+            // A type whose derive fails gets a placeholder; rustc stops the build anyway.
+            let (class, owner, auth, mechanism) = match scan.server(&type_path) {
+                Some(ty) => (
+                    ty.def.class,
+                    ty.def.owner.as_str(),
+                    ty.def.auth.as_str(),
+                    ty.def.auth_mechanism.as_str(),
+                ),
+                None => (0, Kernel::DEFAULT_OWNER, "no", "none"),
+            };
+            let identity = format!(
+                "{}:{}:{}:{owner}:{auth}:{mechanism}:{}",
+                kernel.fqdn,
+                server.name.value,
+                class_hex(class),
+                uuid.hyphenated()
+            );
+            let config = match &server.config {
+                Some(table) => Some(toml::to_string(&table.value).map_err(|e| Error::Config {
+                    server: server.name.value.clone(),
+                    message: e.to_string(),
+                })?),
+                None => None,
+            };
+            servers.push(ServerPlan {
+                name: server.name.value.clone(),
+                type_path,
+                uuid,
+                identity,
+                restart: server.restart,
+                config,
+            });
+        }
+        let mut pipes = Vec::new();
+        for connection in &wiring.connections {
+            let (Some(from), Some(to)) = (&connection.from, &connection.to) else {
+                continue;
+            };
+            for f in &from.endpoints {
+                for t in &to.endpoints {
+                    let (Some(from_ep), Some(to_ep)) = (endpoint(&f.value), endpoint(&t.value))
+                    else {
+                        continue;
+                    };
+                    pipes.push(PipePlan {
+                        id: kernel::connectome::pipe_id(&kernel.name, &f.value, &t.value),
+                        from: from_ep,
+                        to: to_ep,
+                        capacity: connection.capacity,
+                    });
+                }
+            }
+        }
+        Ok(Plan {
+            kernel,
+            servers,
+            pipes,
+        })
+    }
+}
+
+fn endpoint(text: &str) -> Option<EndpointPlan> {
+    let (server, terminal) = split_endpoint(text)?;
+    Some(EndpointPlan {
+        server: server.to_string(),
+        terminal: terminal.to_string(),
+    })
+}

@@ -1,0 +1,172 @@
+//! `wiring.toml`: its model with byte spans, the parser that fills it, and the
+//! identity syntax it refers to.
+
+pub mod identity;
+mod parse;
+
+use std::ops::Range;
+
+use kernel::Restart;
+
+use crate::diagnostic::{Code, Level};
+
+pub use parse::parse;
+
+/// A byte range in the wiring file.
+pub type Span = Range<usize>;
+
+/// A value and where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}
+
+/// What the parser understood of a wiring file. Entries with schema errors are
+/// kept as far as they are understood, so later lints do not cascade.
+#[derive(Debug, Clone, Default)]
+pub struct Wiring {
+    pub kernel: Kernel,
+    pub lints: Vec<LintSetting>,
+    pub servers: Vec<Server>,
+    pub connections: Vec<Connection>,
+    pub routes: Vec<Route>,
+}
+
+impl Wiring {
+    pub fn server(&self, name: &str) -> Option<&Server> {
+        self.servers.iter().find(|s| s.name.value == name)
+    }
+
+    /// The level `[lints]` gives `code` (`None`: allowed), or its default.
+    pub fn level(&self, code: Code) -> Option<Level> {
+        self.lints
+            .iter()
+            .rev()
+            .find(|l| l.code == code)
+            .map_or(Some(code.default_level()), |l| l.level)
+    }
+
+    /// The `[lints]` entry that sets `code`, if any.
+    pub fn lint_setting(&self, code: Code) -> Option<&LintSetting> {
+        self.lints.iter().rev().find(|l| l.code == code)
+    }
+}
+
+/// `[kernel]`.
+#[derive(Debug, Clone, Default)]
+pub struct Kernel {
+    /// `name`; `None` when missing or invalid (already reported).
+    pub name: Option<Spanned<String>>,
+    pub fqdn: Option<Spanned<String>>,
+    pub owner: Option<Spanned<String>>,
+}
+
+impl Kernel {
+    pub const DEFAULT_FQDN: &'static str = "localhost";
+    pub const DEFAULT_OWNER: &'static str = "unknown";
+
+    pub fn fqdn(&self) -> &str {
+        self.fqdn
+            .as_ref()
+            .map_or(Self::DEFAULT_FQDN, |f| f.value.as_str())
+    }
+
+    pub fn owner(&self) -> &str {
+        self.owner
+            .as_ref()
+            .map_or(Self::DEFAULT_OWNER, |o| o.value.as_str())
+    }
+}
+
+/// One `[lints]` entry for a W-code.
+#[derive(Debug, Clone)]
+pub struct LintSetting {
+    pub code: Code,
+    /// `None` for `"allow"`.
+    pub level: Option<Level>,
+    /// The whole `name = "level"` text, for notes.
+    pub text: String,
+}
+
+/// `[servers.<name>]`.
+#[derive(Debug, Clone)]
+pub struct Server {
+    /// The instance name, spanned on its key.
+    pub name: Spanned<String>,
+    /// The span of the server's table (its header for a `[servers.x]` table).
+    pub span: Span,
+    /// `type`, with a leading `crate::` removed.
+    pub ty: Option<Spanned<String>>,
+    /// `config` as a TOML table.
+    pub config: Option<Spanned<toml::Table>>,
+    pub uuid: Option<Spanned<String>>,
+    pub restart: Restart,
+}
+
+/// One side of a connection: one endpoint or a list.
+#[derive(Debug, Clone)]
+pub struct Side {
+    /// The span of the value (`"a.b"` or `["a.b", "c.d"]`).
+    pub span: Span,
+    pub list: bool,
+    pub endpoints: Vec<Spanned<String>>,
+}
+
+/// `[[connections]]`.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// The span of the entry (its `[[connections]]` header).
+    pub span: Span,
+    /// `None` when missing or malformed (already reported).
+    pub from: Option<Side>,
+    pub to: Option<Side>,
+    pub capacity: usize,
+}
+
+impl Connection {
+    pub const DEFAULT_CAPACITY: usize = 1024;
+}
+
+/// `[[routes]]`.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The span of the entry (its `[[routes]]` header).
+    pub span: Span,
+    /// The span of its `to` value.
+    pub to_span: Option<Span>,
+    pub from: Option<Spanned<String>>,
+    pub guest: Option<Spanned<String>>,
+    pub terminal: Option<Spanned<String>>,
+}
+
+/// `server.terminal`, split; `None` when the text is not of that shape.
+pub fn split_endpoint(text: &str) -> Option<(&str, &str)> {
+    let (server, terminal) = text.split_once('.')?;
+    if server.is_empty() || terminal.is_empty() || terminal.contains('.') {
+        return None;
+    }
+    Some((server, terminal))
+}
+
+/// `[a-z0-9_]+`: instance and terminal names.
+pub fn is_instance_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// `[a-z0-9_-]+`: kernel names.
+pub fn is_kernel_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
