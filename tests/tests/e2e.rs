@@ -22,7 +22,9 @@ fn fixture(name: &str) -> PathBuf {
 /// Runs `cargo <args>` in `dir` with the workspace's resolved versions
 /// (copied lockfile), offline, in the shared target directory.
 fn cargo(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> (bool, String) {
-    let _one_at_a_time = CARGO.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _one_at_a_time = CARGO
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let workspace = tests_dir().join("..");
     fs::copy(workspace.join("Cargo.lock"), dir.join("Cargo.lock")).expect("copy Cargo.lock");
     let mut command = Command::new(env!("CARGO"));
@@ -141,7 +143,12 @@ fn every_golden_lint_fires_in_a_real_cargo_build() {
         }
         let (ok, output) = cargo(&runner, &["build"], &[("WIRING_CASE", case)]);
         let has_error = findings.iter().any(|(head, _)| head.starts_with("error"));
-        assert_eq!(!ok, has_error, "{}: build outcome:\n{output}", case.display());
+        assert_eq!(
+            !ok,
+            has_error,
+            "{}: build outcome:\n{output}",
+            case.display()
+        );
         for (head, location) in findings {
             assert!(
                 output.contains(&head) && output.contains(&location),

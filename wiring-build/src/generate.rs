@@ -133,6 +133,7 @@ fn restart_tokens(restart: Restart) -> TokenStream {
 fn server_spec(server: &ServerPlan) -> TokenStream {
     let name = &server.name;
     let type_path = &server.type_path;
+    let ty = type_tokens(type_path);
     let uuid = uuid_tokens(&server.uuid);
     let identity = &server.identity;
     let restart = restart_tokens(server.restart);
@@ -144,6 +145,7 @@ fn server_spec(server: &ServerPlan) -> TokenStream {
         ::kernel::ServerSpec {
             name: #name,
             type_path: #type_path,
+            manifest: &<#ty as ::kernel::Manifest>::MANIFEST,
             uuid: #uuid,
             identity: #identity,
             restart: #restart,

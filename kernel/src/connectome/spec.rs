@@ -2,6 +2,8 @@
 
 use uuid::Uuid;
 
+use crate::manifest::ServerManifest;
+
 /// Restart policy of a server instance (`restart` in `wiring.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Restart {
@@ -29,6 +31,8 @@ pub struct ServerSpec {
     pub name: &'static str,
     /// `type` as written in `wiring.toml`, a path from the crate root.
     pub type_path: &'static str,
+    /// The manifest of that type: identity and terminals.
+    pub manifest: &'static ServerManifest,
     pub uuid: Uuid,
     /// Guest identity `fqdn:servername:classHex:owner:authFlag:authMechanism:uuid`.
     pub identity: &'static str,

@@ -423,10 +423,21 @@ mod tests {
     use super::*;
     use crate::connectome::{Endpoint, KernelSpec, PipeSpec, Restart};
 
+    /// Stands in for a server type's manifest where a spec is written by hand.
+    static TEST_MANIFEST: crate::ServerManifest = crate::ServerManifest {
+        name: "test",
+        class: 1,
+        owner: "test",
+        auth: crate::Auth::No,
+        auth_mechanism: "none",
+        terminals: &[],
+    };
+
     const fn server(name: &'static str) -> ServerSpec {
         ServerSpec {
             name,
             type_path: "T",
+            manifest: &TEST_MANIFEST,
             uuid: uuid::Uuid::nil(),
             identity: "",
             restart: Restart::Never,

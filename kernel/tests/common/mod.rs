@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use kernel::prelude::*;
-use kernel::{Endpoint, KernelSpec, PipeSpec, Restart, ServerSpec, Uuid};
+use kernel::{Auth, Endpoint, KernelSpec, PipeSpec, Restart, ServerManifest, ServerSpec, Uuid};
 
 /// Implements `Manifest` by hand for a test server: `manifest!(Ty { field: Kind, .. })`.
 #[macro_export]
@@ -36,6 +36,16 @@ macro_rules! manifest {
     };
 }
 
+/// Stands in for a server type's manifest where a spec is written by hand.
+pub static TEST_MANIFEST: ServerManifest = ServerManifest {
+    name: "test",
+    class: 1,
+    owner: "test",
+    auth: Auth::No,
+    auth_mechanism: "none",
+    terminals: &[],
+};
+
 pub const fn server(
     name: &'static str,
     type_path: &'static str,
@@ -45,6 +55,7 @@ pub const fn server(
     ServerSpec {
         name,
         type_path,
+        manifest: &TEST_MANIFEST,
         uuid: Uuid::from_u128(0),
         identity: "localhost:test:0x00000001:test:no:none:00000000-0000-0000-0000-000000000000",
         restart,

@@ -29,7 +29,7 @@ impl Server for Alarm {
         }
     }
 
-    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+    fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
         let mut alarms = 0u64;
         let mut hottest = f64::MIN;
         while let Some(cut) = self.cuts.recv() {

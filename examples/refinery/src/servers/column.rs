@@ -6,7 +6,12 @@ use serde::Deserialize;
 use super::{Cut, Grade, Sample};
 
 #[derive(Manifest)]
-#[manifest(class = 0x0b01, owner = "ops", auth = "optional", auth_mechanism = "hmac-sha256")]
+#[manifest(
+    class = 0x0b01,
+    owner = "ops",
+    auth = "optional",
+    auth_mechanism = "hmac-sha256"
+)]
 pub struct Column {
     #[terminal(doc = "feed from the manifold")]
     pub feed: Input<Sample>,

@@ -28,7 +28,7 @@ impl Server for Historian {
         }
     }
 
-    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+    fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
         let mut history: BTreeMap<Grade, Stats> = BTreeMap::new();
         while let Some(cut) = self.record.recv() {
             let stats = history.entry(cut.grade).or_default();

@@ -21,7 +21,7 @@ impl Server for TankFarm {
         }
     }
 
-    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+    fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
         let mut tanks: BTreeMap<Grade, f64> = BTreeMap::new();
         while let Some(cut) = self.cuts.recv() {
             *tanks.entry(cut.grade).or_default() += cut.volume_l;
