@@ -8,7 +8,10 @@ mod servers;
 kernel::include_wiring!();
 
 fn main() -> Result<(), kernel::Error> {
-    tracing_subscriber::fmt().with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
     let kernel = wiring::kernel()?;
     let connectome = kernel.connectome();
     let outcome = kernel.run();
