@@ -76,6 +76,11 @@ pub enum Error {
     #[error("cannot install the ctrl-c handler: {0}")]
     Signal(#[source] std::io::Error),
 
+    /// The control surface could not start (bad listen address, port in
+    /// use, token file not writable, ...).
+    #[error("cannot start the control surface: {message}")]
+    Control { message: String },
+
     /// The operating system refused a thread for a server.
     #[error("cannot start a thread for server `{server}`: {source}")]
     Spawn {

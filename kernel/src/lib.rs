@@ -41,13 +41,16 @@
 //! - [`pipe`]: bounded pipes and their counters;
 //! - [`server`]: the [`Server`] trait, [`Context`] and [`ServerError`];
 //! - [`executor`]: [`KernelBuilder`] and [`Kernel`] (boot, supervise, stop);
-//! - [`connectome`]: the static [`Spec`] plus live state and the [`Report`].
+//! - [`connectome`]: the static [`Spec`] plus live state and the [`Report`];
+//! - [`hostess`]: the guest book of servers and terminals, masks, reservations.
 
 extern crate self as kernel;
 
 pub mod connectome;
+pub mod control;
 mod error;
 pub mod executor;
+pub mod hostess;
 pub mod manifest;
 pub mod pipe;
 pub mod server;
@@ -56,9 +59,10 @@ pub mod terminal;
 pub use connectome::{
     Connectome, Endpoint, KernelSpec, PipeSpec, Report, Restart, ServerSpec, ServerState, Spec,
 };
+pub use control::{ConnectionState, Control, ControlError};
 pub use error::{Error, ServerFailure};
 pub use executor::{Kernel, KernelBuilder, StopHandle};
-pub use manifest::{Auth, Manifest, ServerManifest, TerminalKind, TerminalManifest};
+pub use manifest::{Auth, Manifest, RuleViolation, ServerManifest, TerminalKind, TerminalManifest};
 pub use server::{Context, Server, ServerError};
 pub use terminal::{Combine, Input, Multiplex, Output, Port, Ports, SendError};
 pub use uuid::{self, Uuid};

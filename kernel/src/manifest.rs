@@ -50,6 +50,137 @@ impl TerminalKind {
             TerminalKind::Combine => "Combine",
         }
     }
+
+    /// How many peers the kind takes at most: one for `Input` and `Output`,
+    /// any number for `Multiplex` (fan-out) and `Combine` (fan-in).
+    pub const fn max_peers(self) -> Option<usize> {
+        match self {
+            TerminalKind::Input | TerminalKind::Output => Some(1),
+            TerminalKind::Multiplex | TerminalKind::Combine => None,
+        }
+    }
+
+    /// The kind that accepts more peers in the same direction: `Multiplex`
+    /// for `Output`, `Combine` for `Input` (itself otherwise).
+    pub const fn fan_kind(self) -> TerminalKind {
+        match self {
+            TerminalKind::Output | TerminalKind::Multiplex => TerminalKind::Multiplex,
+            TerminalKind::Input | TerminalKind::Combine => TerminalKind::Combine,
+        }
+    }
+}
+
+/// A wiring rule a connection breaks: the direction and fan rules shared by
+/// the build-time lint (`wiring-build`) and live modification (the control
+/// surface), written once here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleViolation {
+    /// E0201: the producing side is an `Input` or `Combine`.
+    SourceNotOutput { kind: TerminalKind },
+    /// E0202: the consuming side is an `Output` or `Multiplex`.
+    TargetNotInput { kind: TerminalKind },
+    /// E0301: an `Output` would have more than one consumer.
+    FanOutWithoutMultiplexer { consumers: usize },
+    /// E0302: an `Input` would have more than one producer.
+    FanInWithoutCombiner { producers: usize },
+    /// E0303: several producers connected to several consumers at once.
+    ManyToMany { producers: usize, consumers: usize },
+}
+
+impl RuleViolation {
+    /// The lint code: `E0201`, `E0202`, `E0301`, `E0302` or `E0303`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            RuleViolation::SourceNotOutput { .. } => "E0201",
+            RuleViolation::TargetNotInput { .. } => "E0202",
+            RuleViolation::FanOutWithoutMultiplexer { .. } => "E0301",
+            RuleViolation::FanInWithoutCombiner { .. } => "E0302",
+            RuleViolation::ManyToMany { .. } => "E0303",
+        }
+    }
+
+    /// The lint name: `source-not-output`, ...
+    pub const fn name(self) -> &'static str {
+        match self {
+            RuleViolation::SourceNotOutput { .. } => "source-not-output",
+            RuleViolation::TargetNotInput { .. } => "target-not-input",
+            RuleViolation::FanOutWithoutMultiplexer { .. } => "fan-out-without-multiplexer",
+            RuleViolation::FanInWithoutCombiner { .. } => "fan-in-without-combiner",
+            RuleViolation::ManyToMany { .. } => "many-to-many",
+        }
+    }
+}
+
+impl std::fmt::Display for RuleViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            RuleViolation::SourceNotOutput { kind } => write!(
+                f,
+                "the source is an `{}`; `from` must name an `Output` or `Multiplex` terminal",
+                kind.type_name()
+            ),
+            RuleViolation::TargetNotInput { kind } => write!(
+                f,
+                "the target is an `{}`; `to` must name an `Input` or `Combine` terminal",
+                kind.type_name()
+            ),
+            RuleViolation::FanOutWithoutMultiplexer { consumers } => write!(
+                f,
+                "an `Output` would have {consumers} consumers; only a `Multiplex` fans out"
+            ),
+            RuleViolation::FanInWithoutCombiner { producers } => write!(
+                f,
+                "an `Input` would have {producers} producers; only a `Combine` fans in"
+            ),
+            RuleViolation::ManyToMany {
+                producers,
+                consumers,
+            } => write!(
+                f,
+                "{producers} producers to {consumers} consumers is many-to-many; \
+                 connect one producer to many consumers or many producers to one consumer"
+            ),
+        }
+    }
+}
+
+/// Direction rule: `from` must send, `to` must receive (E0201, E0202).
+pub const fn check_direction(from: TerminalKind, to: TerminalKind) -> Result<(), RuleViolation> {
+    if !from.is_producer() {
+        return Err(RuleViolation::SourceNotOutput { kind: from });
+    }
+    if to.is_producer() {
+        return Err(RuleViolation::TargetNotInput { kind: to });
+    }
+    Ok(())
+}
+
+/// Fan rule: may a terminal of `kind` have `peers` peers in total (E0301,
+/// E0302)? Zero peers is allowed (an unconnected terminal is a warning).
+pub const fn check_fan(kind: TerminalKind, peers: usize) -> Result<(), RuleViolation> {
+    match kind.max_peers() {
+        Some(max) if peers > max => Err(match kind {
+            TerminalKind::Output | TerminalKind::Multiplex => {
+                RuleViolation::FanOutWithoutMultiplexer { consumers: peers }
+            }
+            TerminalKind::Input | TerminalKind::Combine => {
+                RuleViolation::FanInWithoutCombiner { producers: peers }
+            }
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Shape rule of one `[[connections]]` entry: lists on both sides are
+/// many-to-many (E0303).
+pub const fn check_shape(producers: usize, consumers: usize) -> Result<(), RuleViolation> {
+    if producers > 1 && consumers > 1 {
+        return Err(RuleViolation::ManyToMany {
+            producers,
+            consumers,
+        });
+    }
+    Ok(())
 }
 
 /// One terminal of a server, as declared by its field.
@@ -89,4 +220,49 @@ pub trait Manifest: Send + 'static {
 
     /// Hands every terminal field its pipe ends, taken from `ports` by terminal name.
     fn attach(&mut self, ports: &mut Ports) -> Result<(), Error>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use TerminalKind::*;
+
+    #[test]
+    fn direction_fan_and_shape_rules() {
+        assert_eq!(check_direction(Output, Input), Ok(()));
+        assert_eq!(check_direction(Multiplex, Combine), Ok(()));
+        assert_eq!(
+            check_direction(Input, Input).map_err(RuleViolation::code),
+            Err("E0201")
+        );
+        assert_eq!(
+            check_direction(Output, Multiplex).map_err(RuleViolation::code),
+            Err("E0202")
+        );
+        assert_eq!(check_fan(Output, 1), Ok(()));
+        assert_eq!(check_fan(Output, 0), Ok(()));
+        assert_eq!(
+            check_fan(Output, 2),
+            Err(RuleViolation::FanOutWithoutMultiplexer { consumers: 2 })
+        );
+        assert_eq!(
+            check_fan(Input, 3).map_err(RuleViolation::code),
+            Err("E0302")
+        );
+        assert_eq!(check_fan(Multiplex, 9), Ok(()));
+        assert_eq!(check_fan(Combine, 9), Ok(()));
+        assert_eq!(check_shape(1, 5), Ok(()));
+        assert_eq!(check_shape(5, 1), Ok(()));
+        assert_eq!(
+            check_shape(2, 2).map_err(RuleViolation::name),
+            Err("many-to-many")
+        );
+        assert_eq!(Output.fan_kind(), Multiplex);
+        assert_eq!(Input.fan_kind(), Combine);
+        assert!(
+            RuleViolation::FanOutWithoutMultiplexer { consumers: 2 }
+                .to_string()
+                .contains("only a `Multiplex` fans out")
+        );
+    }
 }

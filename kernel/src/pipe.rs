@@ -9,10 +9,11 @@
 
 use std::any::Any;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
+pub(crate) use crossbeam_channel::TrySendError;
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use crossbeam_utils::CachePadded;
 
 use crate::connectome::PipeSpec;
@@ -36,6 +37,12 @@ pub struct PipeStats {
     messages_out: CachePadded<AtomicU64>,
     /// The producer is finished for good: no message will be added.
     closed: AtomicBool,
+    /// The consumer does not take messages while set (they stay queued).
+    paused: AtomicBool,
+    /// Live producer ends (kernel copies and terminals' copies).
+    senders: AtomicUsize,
+    /// Live consumer ends (kernel copies and terminals' copies).
+    receivers: AtomicUsize,
 }
 
 impl PipeStats {
@@ -49,11 +56,11 @@ impl PipeStats {
         self.messages_out.load(Ordering::Relaxed)
     }
 
-    /// Messages waiting in the pipe (`messages_in - messages_out`).
+    /// Messages waiting in the pipe (`messages_in - messages_out - drops`).
     pub fn queue_depth(&self) -> u64 {
         // Read `out` first: `in` only grows, so the difference never underflows
         // unless a consumer overtook between the reads; saturate to be safe.
-        let out = self.messages_out();
+        let out = self.messages_out() + self.drops();
         self.messages_in().saturating_sub(out)
     }
 
@@ -62,9 +69,46 @@ impl PipeStats {
         Duration::from_nanos(self.producer.blocked_nanos.load(Ordering::Relaxed))
     }
 
-    /// Messages dropped by the pipe; always 0 (pipes never drop).
+    /// Messages the pipe never delivered: discarded by a disconnect in
+    /// `drop` mode, or left behind by a consumer that ended for good. A pipe
+    /// never drops a message on its own.
     pub fn drops(&self) -> u64 {
         self.producer.drops.load(Ordering::Relaxed)
+    }
+
+    /// True while the pipe is paused: its consumer takes nothing out of it,
+    /// the messages stay queued and the producer blocks once it is full.
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Acquire)
+    }
+
+    /// Producer ends still alive; 0 once no message can enter any more.
+    pub fn senders(&self) -> usize {
+        self.senders.load(Ordering::Acquire)
+    }
+
+    /// Consumer ends still alive; 0 once nothing can take a message out.
+    pub fn receivers(&self) -> usize {
+        self.receivers.load(Ordering::Acquire)
+    }
+
+    /// Once no consumer end is left, whatever is still counted as queued
+    /// can never be delivered: counts it as dropped and returns how many.
+    pub(crate) fn settle(&self) -> u64 {
+        if self.receivers() > 0 {
+            return 0;
+        }
+        let lost = self.queue_depth();
+        self.count_drops(lost);
+        lost
+    }
+
+    pub(crate) fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Release);
+    }
+
+    pub(crate) fn count_drops(&self, n: u64) {
+        self.producer.drops.fetch_add(n, Ordering::Relaxed);
     }
 
     /// True once the producing server is finished for good: nothing more
@@ -101,6 +145,8 @@ pub(crate) fn pipe<T: Send + 'static>(
 ) -> (PipeSender<T>, PipeReceiver<T>, Arc<PipeStats>) {
     let (tx, rx) = crossbeam_channel::bounded(spec.capacity.max(1));
     let stats = Arc::new(PipeStats::default());
+    stats.senders.store(1, Ordering::Release);
+    stats.receivers.store(1, Ordering::Release);
     (
         PipeSender {
             tx,
@@ -123,8 +169,15 @@ pub(crate) struct PipeSender<T> {
     spec: &'static PipeSpec,
 }
 
+impl<T> Drop for PipeSender<T> {
+    fn drop(&mut self) {
+        self.stats.senders.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl<T> Clone for PipeSender<T> {
     fn clone(&self) -> Self {
+        self.stats.senders.fetch_add(1, Ordering::AcqRel);
         PipeSender {
             tx: self.tx.clone(),
             stats: Arc::clone(&self.stats),
@@ -136,12 +189,10 @@ impl<T> Clone for PipeSender<T> {
 impl<T> PipeSender<T> {
     /// Sends `msg`, blocking while the pipe is full. `Err(msg)` when every
     /// receiver of the pipe is gone.
+    #[cfg(test)]
     pub(crate) fn send(&self, msg: T) -> Result<(), T> {
-        match self.tx.try_send(msg) {
-            Ok(()) => {
-                self.stats.count_in();
-                Ok(())
-            }
+        match self.try_send(msg) {
+            Ok(()) => Ok(()),
             Err(TrySendError::Full(msg)) => {
                 let since = Instant::now();
                 let sent = self.tx.send(msg);
@@ -158,8 +209,24 @@ impl<T> PipeSender<T> {
         }
     }
 
-    pub(crate) fn spec(&self) -> &'static PipeSpec {
-        self.spec
+    /// Sends `msg` if there is room, counting it.
+    #[inline]
+    pub(crate) fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        self.tx.try_send(msg)?;
+        self.stats.count_in();
+        Ok(())
+    }
+
+    pub(crate) fn add_blocked(&self, since: Instant) {
+        self.stats.count_blocked(since);
+    }
+
+    pub(crate) fn channel(&self) -> &Sender<T> {
+        &self.tx
+    }
+
+    pub(crate) fn id(&self) -> uuid::Uuid {
+        self.spec.id
     }
 }
 
@@ -170,8 +237,15 @@ pub(crate) struct PipeReceiver<T> {
     spec: &'static PipeSpec,
 }
 
+impl<T> Drop for PipeReceiver<T> {
+    fn drop(&mut self) {
+        self.stats.receivers.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl<T> Clone for PipeReceiver<T> {
     fn clone(&self) -> Self {
+        self.stats.receivers.fetch_add(1, Ordering::AcqRel);
         PipeReceiver {
             rx: self.rx.clone(),
             stats: Arc::clone(&self.stats),
@@ -191,12 +265,14 @@ pub(crate) enum TryRecv<T> {
 impl<T> PipeReceiver<T> {
     /// Receives the next message, blocking while the pipe is empty; `None` at
     /// end of stream (drained and every sender gone).
+    #[cfg(test)]
     pub(crate) fn recv(&self) -> Option<T> {
         let msg = self.rx.recv().ok()?;
         self.stats.count_out();
         Some(msg)
     }
 
+    #[inline]
     pub(crate) fn try_recv(&self) -> TryRecv<T> {
         match self.rx.try_recv() {
             Ok(msg) => {
@@ -208,23 +284,33 @@ impl<T> PipeReceiver<T> {
         }
     }
 
-    /// Completes a receive that `crossbeam_channel::Select` chose.
-    pub(crate) fn complete(&self, oper: crossbeam_channel::SelectedOperation<'_>) -> TryRecv<T> {
-        match oper.recv(&self.rx) {
-            Ok(msg) => {
-                self.stats.count_out();
-                TryRecv::Message(msg)
-            }
-            Err(_) => TryRecv::Closed,
-        }
-    }
-
     pub(crate) fn channel(&self) -> &Receiver<T> {
         &self.rx
     }
 
-    pub(crate) fn spec(&self) -> &'static PipeSpec {
-        self.spec
+    pub(crate) fn id(&self) -> uuid::Uuid {
+        self.spec.id
+    }
+
+    pub(crate) fn stats(&self) -> &PipeStats {
+        &self.stats
+    }
+}
+
+/// A new pipe with type-erased ends, for connections made at run time.
+pub(crate) struct ErasedPipe {
+    pub(crate) sender: Box<dyn ErasedEnd>,
+    pub(crate) receiver: Box<dyn ErasedEnd>,
+    pub(crate) stats: Arc<PipeStats>,
+}
+
+/// Creates a pipe of `T` behind type-erased ends.
+pub(crate) fn erased_pipe<T: Send + 'static>(spec: &'static PipeSpec) -> ErasedPipe {
+    let (sender, receiver, stats) = pipe::<T>(spec);
+    ErasedPipe {
+        sender: Box::new(sender),
+        receiver: Box::new(receiver),
+        stats,
     }
 }
 
@@ -238,6 +324,9 @@ pub(crate) trait ErasedEnd: Send {
     fn stats(&self) -> &PipeStats;
     /// True for a [`PipeSender`].
     fn is_sender(&self) -> bool;
+    /// Takes every message waiting in the pipe and counts it as dropped;
+    /// returns how many. Nothing for a sender.
+    fn discard(&self) -> u64;
 }
 
 impl<T: Send + 'static> ErasedEnd for PipeSender<T> {
@@ -256,6 +345,9 @@ impl<T: Send + 'static> ErasedEnd for PipeSender<T> {
     fn is_sender(&self) -> bool {
         true
     }
+    fn discard(&self) -> u64 {
+        0
+    }
 }
 
 impl<T: Send + 'static> ErasedEnd for PipeReceiver<T> {
@@ -273,5 +365,13 @@ impl<T: Send + 'static> ErasedEnd for PipeReceiver<T> {
     }
     fn is_sender(&self) -> bool {
         false
+    }
+    fn discard(&self) -> u64 {
+        let mut n = 0;
+        while self.rx.try_recv().is_ok() {
+            n += 1;
+        }
+        self.stats.count_drops(n);
+        n
     }
 }

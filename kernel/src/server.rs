@@ -3,13 +3,14 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use uuid::Uuid;
 
 use crate::connectome::{Connectome, ServerSpec};
+use crate::control::Control;
 use crate::manifest::Manifest;
 use crate::terminal::SendError;
+use crate::terminal::link::Signal;
 
 /// A server: built from its config, attached to its pipes, then run on its
 /// own thread.
@@ -30,19 +31,19 @@ pub trait Server: Manifest {
 #[derive(Debug, Clone)]
 pub struct Context {
     spec: &'static ServerSpec,
-    stop: Arc<AtomicBool>,
+    signal: Arc<Signal>,
     connectome: Connectome,
 }
 
 impl Context {
     pub(crate) fn new(
         spec: &'static ServerSpec,
-        stop: Arc<AtomicBool>,
+        signal: Arc<Signal>,
         connectome: Connectome,
     ) -> Self {
         Context {
             spec,
-            stop,
+            signal,
             connectome,
         }
     }
@@ -67,15 +68,30 @@ impl Context {
         self.spec
     }
 
-    /// True once the kernel is stopping: a source that loops forever should
-    /// return; end of stream then propagates downstream.
+    /// True once the kernel is stopping, or this server was asked to
+    /// restart or stop: a source that loops forever should return; end of
+    /// stream then propagates downstream.
     pub fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+        self.signal.stopping()
     }
 
     /// The live connectome: topology, server states, pipe counters.
     pub fn connectome(&self) -> &Connectome {
         &self.connectome
+    }
+
+    /// The control surface: query and modify the live topology (connect,
+    /// disconnect, pause, resume, restart, stop); changes are logged with
+    /// this server as their cause.
+    pub fn control(&self) -> Control {
+        self.connectome
+            .control()
+            .with_cause(format!("server `{}`", self.spec.name))
+    }
+
+    /// The kernel's Hostess: guests (servers) and the use of their terminals.
+    pub fn hostess(&self) -> &crate::hostess::Hostess {
+        self.connectome.hostess()
     }
 
     /// How many times this instance has been restarted so far.

@@ -7,14 +7,19 @@ mod spec;
 pub use report::Report;
 pub use spec::*;
 
+use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use crate::pipe::PipeStats;
+use crate::control::events::{EventLog, Subject};
+use crate::control::rates::Rates;
+use crate::control::state::{self, ConnectionState};
+use crate::pipe::{ErasedEnd, PipeStats};
+use crate::terminal::link::{Link, Signal};
 
 /// Life-cycle state of a server instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,7 +59,7 @@ impl ServerState {
         )
     }
 
-    fn from_u8(v: u8) -> Self {
+    pub(crate) fn from_u8(v: u8) -> Self {
         match v {
             0 => ServerState::Booting,
             1 => ServerState::Running,
@@ -65,7 +70,7 @@ impl ServerState {
         }
     }
 
-    const fn to_u8(self) -> u8 {
+    pub(crate) const fn to_u8(self) -> u8 {
         match self {
             ServerState::Booting => 0,
             ServerState::Running => 1,
@@ -111,37 +116,121 @@ pub struct PipeStatus {
     pub queue_depth: u64,
     /// Total time producers spent blocked on the full pipe.
     pub blocked: Duration,
-    /// Always 0: pipes never drop.
+    /// Messages never delivered (a disconnect in `drop` mode, a consumer
+    /// that ended with messages left); a pipe never drops on its own.
     pub drops: u64,
+    /// Where the connection is in its life cycle.
+    pub state: ConnectionState,
+    /// True when the connection was made at run time (not in `wiring.toml`).
+    pub live: bool,
 }
 
 /// Handle to a kernel's live connectome; cheap to clone, shared by the
-/// kernel, its servers' contexts and observers.
+/// kernel, its servers' contexts, the control surface and observers.
 #[derive(Clone)]
 pub struct Connectome {
-    live: Arc<Live>,
+    pub(crate) live: Arc<Live>,
 }
 
-struct Live {
-    spec: &'static Spec,
-    servers: Vec<ServerLive>,
-    pipes: Vec<PipeLive>,
+pub(crate) struct Live {
+    pub(crate) spec: &'static Spec,
+    pub(crate) servers: Vec<ServerLive>,
+    pipes: RwLock<Vec<Arc<PipeLive>>>,
+    /// Specs of pipes made at run time, by id; each pair of endpoints gets
+    /// one for the life of the process.
+    pub(crate) live_specs: Mutex<BTreeMap<Uuid, &'static PipeSpec>>,
+    pub(crate) events: EventLog,
+    refused: AtomicU64,
+    pub(crate) rates: Rates,
+    pub(crate) stop: Arc<AtomicBool>,
+    /// The registry of this kernel's servers (guests) and of the use of
+    /// their terminals.
+    pub(crate) hostess: crate::hostess::Hostess,
+    /// An HTTP control server serves this connectome.
+    #[cfg_attr(not(feature = "control"), allow(dead_code))]
+    pub(crate) served: AtomicBool,
     started: OnceLock<Instant>,
     ended: OnceLock<Instant>,
 }
 
-struct ServerLive {
-    spec: &'static ServerSpec,
+pub(crate) struct ServerLive {
+    pub(crate) spec: &'static ServerSpec,
     state: AtomicU8,
+    /// Serialises transitions so the log has them in order.
+    transition: Mutex<()>,
     restarts: AtomicU32,
     last_error: Mutex<Option<String>>,
     /// Reported as not stopping: later updates from its thread are ignored.
     abandoned: AtomicBool,
+    pub(crate) signal: Arc<Signal>,
+    /// Who asked for the pending restart or stop.
+    pub(crate) request_cause: Mutex<String>,
+    /// Every terminal's link, by terminal name.
+    pub(crate) links: BTreeMap<&'static str, Arc<Link>>,
 }
 
-struct PipeLive {
-    spec: &'static PipeSpec,
-    stats: Arc<PipeStats>,
+/// One connection as the control surface holds it.
+pub(crate) struct PipeLive {
+    pub(crate) spec: &'static PipeSpec,
+    pub(crate) stats: Arc<PipeStats>,
+    state: Mutex<ConnectionState>,
+    pub(crate) from: Arc<Link>,
+    pub(crate) to: Arc<Link>,
+    pub(crate) live: bool,
+    /// A disconnect in `drop` mode holds the consumer end here until the
+    /// producer let go, then discards what is left.
+    pub(crate) held: Mutex<Option<Box<dyn ErasedEnd>>>,
+    pub(crate) drop_requested: AtomicBool,
+    pub(crate) created: Instant,
+}
+
+impl PipeLive {
+    pub(crate) fn new(
+        spec: &'static PipeSpec,
+        stats: Arc<PipeStats>,
+        from: Arc<Link>,
+        to: Arc<Link>,
+        live: bool,
+    ) -> Self {
+        PipeLive {
+            spec,
+            stats,
+            state: Mutex::new(ConnectionState::Planned),
+            from,
+            to,
+            live,
+            held: Mutex::new(None),
+            drop_requested: AtomicBool::new(false),
+            created: Instant::now(),
+        }
+    }
+
+    pub(crate) fn state(&self) -> ConnectionState {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn label(&self) -> String {
+        format!("{} -> {}", self.spec.from, self.spec.to)
+    }
+
+    fn status(&self) -> PipeStatus {
+        let messages_out = self.stats.messages_out();
+        let drops = self.stats.drops();
+        let messages_in = self.stats.messages_in();
+        PipeStatus {
+            id: self.spec.id,
+            from: self.spec.from,
+            to: self.spec.to,
+            capacity: self.spec.capacity,
+            messages_in,
+            messages_out,
+            queue_depth: messages_in.saturating_sub(messages_out + drops),
+            blocked: self.stats.blocked(),
+            drops,
+            state: self.state(),
+            live: self.live,
+        }
+    }
 }
 
 impl fmt::Debug for Connectome {
@@ -149,40 +238,64 @@ impl fmt::Debug for Connectome {
         f.debug_struct("Connectome")
             .field("kernel", &self.live.spec.kernel.name)
             .field("servers", &self.live.servers.len())
-            .field("pipes", &self.live.pipes.len())
+            .field("pipes", &self.pipes_live().len())
             .finish()
     }
 }
 
+/// What the builder hands the connectome for one server instance.
+pub(crate) struct ServerParts {
+    pub(crate) signal: Arc<Signal>,
+    pub(crate) links: BTreeMap<&'static str, Arc<Link>>,
+}
+
 impl Connectome {
-    /// `stats[i]` are the counters of `spec.pipes[i]`.
-    pub(crate) fn new(spec: &'static Spec, stats: Vec<Arc<PipeStats>>) -> Self {
+    /// `servers[i]` belongs to `spec.servers[i]`; every pipe starts `planned`
+    /// and is booked (`reserved`) at once: its ends are in the links.
+    /// `hostess` has the servers registered as walk-ins.
+    pub(crate) fn new(
+        spec: &'static Spec,
+        servers: Vec<ServerParts>,
+        pipes: Vec<PipeLive>,
+        stop: Arc<AtomicBool>,
+        hostess: crate::hostess::Hostess,
+    ) -> Self {
         let servers = spec
             .servers
             .iter()
-            .map(|spec| ServerLive {
+            .zip(servers)
+            .map(|(spec, parts)| ServerLive {
                 spec,
                 state: AtomicU8::new(ServerState::Booting.to_u8()),
+                transition: Mutex::new(()),
                 restarts: AtomicU32::new(0),
                 last_error: Mutex::new(None),
                 abandoned: AtomicBool::new(false),
+                signal: parts.signal,
+                request_cause: Mutex::new(String::new()),
+                links: parts.links,
             })
             .collect();
-        let pipes = spec
-            .pipes
-            .iter()
-            .zip(stats)
-            .map(|(spec, stats)| PipeLive { spec, stats })
-            .collect();
-        Connectome {
+        let connectome = Connectome {
             live: Arc::new(Live {
                 spec,
                 servers,
-                pipes,
+                pipes: RwLock::new(pipes.into_iter().map(Arc::new).collect()),
+                live_specs: Mutex::new(BTreeMap::new()),
+                events: EventLog::default(),
+                refused: AtomicU64::new(0),
+                rates: Rates::default(),
+                stop,
+                hostess,
+                served: AtomicBool::new(false),
                 started: OnceLock::new(),
                 ended: OnceLock::new(),
             }),
+        };
+        for pipe in connectome.pipes_live() {
+            let _ = connectome.transition_pipe(&pipe, ConnectionState::Reserved, "wiring.toml");
         }
+        connectome
     }
 
     /// The static description from the build.
@@ -204,27 +317,41 @@ impl Connectome {
             .map(ServerLive::status)
     }
 
-    /// Every pipe, in wiring order.
+    /// Every pipe: those of the wiring in wiring order, then those made at
+    /// run time.
     pub fn pipes(&self) -> Vec<PipeStatus> {
-        self.live.pipes.iter().map(PipeLive::status).collect()
+        self.pipes_live().iter().map(|p| p.status()).collect()
     }
 
     /// The pipe with this id.
     pub fn pipe(&self, id: Uuid) -> Option<PipeStatus> {
-        self.live
-            .pipes
-            .iter()
-            .find(|p| p.spec.id == id)
-            .map(PipeLive::status)
+        self.pipe_live(id).map(|p| p.status())
     }
 
     /// The live counters of the pipe with this id.
     pub fn pipe_stats(&self, id: Uuid) -> Option<Arc<PipeStats>> {
-        self.live
-            .pipes
-            .iter()
-            .find(|p| p.spec.id == id)
-            .map(|p| Arc::clone(&p.stats))
+        self.pipe_live(id).map(|p| Arc::clone(&p.stats))
+    }
+
+    /// The Hostess of this kernel: its servers as guests and the use of
+    /// their terminals (booked under connectome ids, the pipe ids).
+    pub fn hostess(&self) -> &crate::hostess::Hostess {
+        &self.live.hostess
+    }
+
+    /// The log of every state transition.
+    pub fn events(&self) -> &EventLog {
+        &self.live.events
+    }
+
+    /// Transitions refused by the state tables so far.
+    pub fn refused_transitions(&self) -> u64 {
+        self.live.refused.load(Ordering::Relaxed)
+    }
+
+    /// True once the kernel's stop signal is raised.
+    pub fn stopping(&self) -> bool {
+        self.live.stop.load(Ordering::Relaxed)
     }
 
     /// Time since the kernel started running, up to when it ended; zero
@@ -237,6 +364,11 @@ impl Connectome {
         }
     }
 
+    /// True between the start of `run` and its end.
+    pub fn is_running(&self) -> bool {
+        self.live.started.get().is_some() && self.live.ended.get().is_none()
+    }
+
     /// A snapshot of servers and pipes that prints as a table.
     pub fn report(&self) -> Report {
         Report::new(
@@ -247,8 +379,68 @@ impl Connectome {
         )
     }
 
+    pub(crate) fn pipes_live(&self) -> Vec<Arc<PipeLive>> {
+        self.live
+            .pipes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn pipe_live(&self, id: Uuid) -> Option<Arc<PipeLive>> {
+        self.live
+            .pipes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|p| p.spec.id == id)
+            .cloned()
+    }
+
+    /// Adds a pipe made at run time, replacing a final one with the same id.
+    pub(crate) fn add_pipe(&self, pipe: PipeLive) -> Arc<PipeLive> {
+        let pipe = Arc::new(pipe);
+        let mut pipes = self.live.pipes.write().unwrap_or_else(|e| e.into_inner());
+        match pipes.iter().position(|p| p.spec.id == pipe.spec.id) {
+            Some(i) => pipes[i] = Arc::clone(&pipe),
+            None => pipes.push(Arc::clone(&pipe)),
+        }
+        pipe
+    }
+
+    /// Moves `pipe` to `to` if the table allows it, logging the event.
+    pub(crate) fn transition_pipe(
+        &self,
+        pipe: &PipeLive,
+        to: ConnectionState,
+        cause: &str,
+    ) -> Result<(), state::TransitionError> {
+        let mut state = pipe.state.lock().unwrap_or_else(|e| e.into_inner());
+        let from = *state;
+        if let Err(e) = state::check(&pipe.spec.id.to_string(), from, to) {
+            self.live.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(e);
+        }
+        *state = to;
+        self.live.events.push(
+            Subject::Connection {
+                id: pipe.spec.id,
+                label: pipe.label(),
+            },
+            from.as_str(),
+            to.as_str(),
+            cause,
+        );
+        Ok(())
+    }
+
     pub(crate) fn mark_started(&self) {
         let _ = self.live.started.set(Instant::now());
+        for pipe in self.pipes_live() {
+            if pipe.state() == ConnectionState::Reserved {
+                let _ = self.transition_pipe(&pipe, ConnectionState::Connected, "kernel started");
+            }
+        }
     }
 
     pub(crate) fn mark_ended(&self) {
@@ -270,23 +462,63 @@ impl Connectome {
             .filter(|s| !s.abandoned.load(Ordering::Acquire))
     }
 
-    pub(crate) fn set_state(&self, index: usize, state: ServerState) {
-        if let Some(s) = self.live_server(index) {
-            s.state.store(state.to_u8(), Ordering::Release);
+    pub(crate) fn server_live(&self, name: &str) -> Option<(usize, &ServerLive)> {
+        self.live
+            .servers
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.spec.name == name)
+    }
+
+    /// Moves server `index` to `to` if the table allows it, logging the
+    /// event; staying in the same state is not a transition and does nothing.
+    pub(crate) fn transition(
+        &self,
+        index: usize,
+        to: ServerState,
+        cause: &str,
+    ) -> Result<(), state::TransitionError> {
+        let Some(s) = self.live_server(index) else {
+            return Ok(());
+        };
+        let _serial = s.transition.lock().unwrap_or_else(|e| e.into_inner());
+        let from = ServerState::from_u8(s.state.load(Ordering::Acquire));
+        if from == to {
+            return Ok(());
+        }
+        if let Err(e) = state::check(s.spec.name, from, to) {
+            self.live.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(e);
+        }
+        s.state.store(to.to_u8(), Ordering::Release);
+        self.live.events.push(
+            Subject::Server(s.spec.name),
+            from.as_str(),
+            to.as_str(),
+            cause,
+        );
+        Ok(())
+    }
+
+    /// [`transition`](Self::transition) for the executor: a refusal is a
+    /// bug worth a loud log line, never a panic.
+    pub(crate) fn set_state(&self, index: usize, to: ServerState, cause: &str) {
+        if let Err(e) = self.transition(index, to, cause) {
+            tracing::error!(error = %e, cause, "refused server transition");
         }
     }
 
     pub(crate) fn set_error(&self, index: usize, error: String) {
         if let Some(s) = self.live_server(index) {
-            *s.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+            *lock(&s.last_error) = Some(error);
         }
     }
 
     /// Marks the server failed for good with `reason`; whatever its thread
     /// does later is no longer recorded.
     pub(crate) fn abandon(&self, index: usize, reason: String) {
-        self.set_error(index, reason);
-        self.set_state(index, ServerState::Failed);
+        self.set_error(index, reason.clone());
+        self.set_state(index, ServerState::Failed, &reason);
         if let Some(s) = self.live.servers.get(index) {
             s.abandoned.store(true, Ordering::Release);
         }
@@ -301,39 +533,25 @@ impl Connectome {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl ServerLive {
-    fn status(&self) -> ServerStatus {
+    pub(crate) fn state(&self) -> ServerState {
+        ServerState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn status(&self) -> ServerStatus {
         ServerStatus {
             name: self.spec.name,
             type_path: self.spec.type_path,
             uuid: self.spec.uuid,
             identity: self.spec.identity,
             restart: self.spec.restart,
-            state: ServerState::from_u8(self.state.load(Ordering::Acquire)),
+            state: self.state(),
             restarts: self.restarts.load(Ordering::Acquire),
-            last_error: self
-                .last_error
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
-        }
-    }
-}
-
-impl PipeLive {
-    fn status(&self) -> PipeStatus {
-        let messages_out = self.stats.messages_out();
-        let messages_in = self.stats.messages_in();
-        PipeStatus {
-            id: self.spec.id,
-            from: self.spec.from,
-            to: self.spec.to,
-            capacity: self.spec.capacity,
-            messages_in,
-            messages_out,
-            queue_depth: messages_in.saturating_sub(messages_out),
-            blocked: self.stats.blocked(),
-            drops: self.stats.drops(),
+            last_error: lock(&self.last_error).clone(),
         }
     }
 }

@@ -2,13 +2,15 @@
 //! registrations (emitted by `wiring-build`) into a runnable [`Kernel`].
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use super::{Factory, Instance, Kernel};
 use crate::Error;
-use crate::connectome::{Connectome, PipeSpec, ServerSpec, Spec};
+use crate::connectome::{Connectome, PipeLive, PipeSpec, ServerParts, ServerSpec, Spec};
 use crate::manifest::{ServerManifest, TerminalKind};
 use crate::pipe::{self, ErasedEnd, PipeStats};
 use crate::server::Server;
+use crate::terminal::link::Signal;
 use crate::terminal::{Consumer, Port, Ports, Producer};
 
 /// Collects the servers and pipes of one kernel, then builds it.
@@ -282,18 +284,45 @@ impl KernelBuilder {
         }
 
         self.built = true;
-        let mut ports: Vec<Ports> = spec.servers.iter().map(|s| Ports::new(s.name)).collect();
-        let mut stats = Vec::with_capacity(spec.pipes.len());
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut ports: Vec<Ports> = spec
+            .servers
+            .iter()
+            .map(|s| Ports::with_signal(s.name, Arc::new(Signal::new(Arc::clone(&stop)))))
+            .collect();
+        // Every terminal gets a link, connected or not, so that it can be
+        // connected at run time.
+        for (p, slot) in ports.iter_mut().zip(&self.servers) {
+            if let Some(reg) = slot {
+                for t in reg.manifest.terminals {
+                    p.link(t.name);
+                }
+            }
+        }
+        let mut pipes = Vec::with_capacity(spec.pipes.len());
         for (p, slot) in spec.pipes.iter().zip(std::mem::take(&mut self.pipes)) {
             let Some(c) = slot else { continue };
-            if let Some(i) = spec.servers.iter().position(|s| s.name == p.from.server) {
-                ports[i].push(p.from.terminal, c.sender);
-            }
-            if let Some(i) = spec.servers.iter().position(|s| s.name == p.to.server) {
-                ports[i].push(p.to.terminal, c.receiver);
-            }
-            stats.push(c.stats);
+            let from = spec.servers.iter().position(|s| s.name == p.from.server);
+            let to = spec.servers.iter().position(|s| s.name == p.to.server);
+            let (Some(from), Some(to)) = (from, to) else {
+                continue;
+            };
+            let from_link = ports[from].link(p.from.terminal);
+            from_link.push(c.sender);
+            let to_link = ports[to].link(p.to.terminal);
+            to_link.push(c.receiver);
+            pipes.push(PipeLive::new(p, c.stats, from_link, to_link, false));
         }
+        let parts = ports
+            .iter()
+            .map(|p| ServerParts {
+                signal: Arc::clone(p.signal()),
+                links: p.links().clone(),
+            })
+            .collect();
+        // Every server registered as a walk-in with its identity and terminals.
+        let hostess = crate::hostess::Hostess::for_spec(spec);
+        let connectome = Connectome::new(spec, parts, pipes, Arc::clone(&stop), hostess);
         let instances = spec
             .servers
             .iter()
@@ -309,7 +338,7 @@ impl KernelBuilder {
                 })
             })
             .collect();
-        Ok(Kernel::new(Connectome::new(spec, stats), instances))
+        Ok(Kernel::new(connectome, instances, stop))
     }
 }
 

@@ -82,11 +82,15 @@ impl std::fmt::Debug for Kernel {
 }
 
 impl Kernel {
-    pub(crate) fn new(connectome: Connectome, instances: Vec<Instance>) -> Self {
+    pub(crate) fn new(
+        connectome: Connectome,
+        instances: Vec<Instance>,
+        stop: Arc<AtomicBool>,
+    ) -> Self {
         Kernel {
             connectome,
             instances,
-            stop: Arc::new(AtomicBool::new(false)),
+            stop,
             limit: RestartLimit::default(),
             grace: Duration::from_secs(5),
             signals: true,
@@ -97,6 +101,12 @@ impl Kernel {
     /// counters during and after [`run`](Self::run).
     pub fn connectome(&self) -> Connectome {
         self.connectome.clone()
+    }
+
+    /// The control surface of this kernel: query and modify its live
+    /// topology (also while it runs, from any thread).
+    pub fn control(&self) -> crate::control::Control {
+        self.connectome.control()
     }
 
     /// A handle that raises the stop signal, as ctrl-c does.
@@ -143,6 +153,10 @@ impl Kernel {
             signals,
         } = self;
         let kernel = connectome.spec().kernel.name;
+        let control = connectome.control().with_cause("kernel");
+        book_at_boot(&connectome);
+        #[cfg(feature = "control")]
+        let _served = crate::control::http::serve_from_env(&connectome)?;
         let _signals = if signals {
             Some(SignalGuard::install(&stop)?)
         } else {
@@ -183,12 +197,17 @@ impl Kernel {
         if !failures.is_empty() {
             let spec = connectome.spec();
             for (instance, _) in &booted {
-                connectome.set_state(instance.index, ServerState::Stopped);
+                connectome.set_state(
+                    instance.index,
+                    ServerState::Stopped,
+                    "another server failed to boot",
+                );
+                instance.ports.release();
             }
             let failures = failures
                 .into_iter()
                 .map(|(index, reason)| {
-                    connectome.set_state(index, ServerState::Failed);
+                    connectome.set_state(index, ServerState::Failed, &reason);
                     connectome.set_error(index, reason.clone());
                     ServerFailure {
                         server: spec.servers[index].name.to_owned(),
@@ -207,15 +226,20 @@ impl Kernel {
 
         // One thread per server.
         connectome.mark_started();
+        control.reconcile();
         tracing::info!(kernel, servers = booted.len(), "kernel running");
         let (done_tx, done_rx) = crossbeam_channel::unbounded::<usize>();
         let mut running = BTreeSet::new();
         for (instance, server) in booted {
             let index = instance.index;
             let name = instance.spec.name;
-            let ctx = Context::new(instance.spec, Arc::clone(&stop), connectome.clone());
+            let ctx = Context::new(
+                instance.spec,
+                Arc::clone(instance.ports.signal()),
+                connectome.clone(),
+            );
             let supervisor = Supervisor::new(instance, ctx, limit, done_tx.clone());
-            connectome.set_state(index, ServerState::Running);
+            connectome.set_state(index, ServerState::Running, "kernel started");
             match std::thread::Builder::new()
                 .name(name.to_owned())
                 .spawn(move || supervisor.run(server))
@@ -230,8 +254,8 @@ impl Kernel {
                     }
                     .to_string();
                     tracing::error!(server = name, %reason, "not started");
-                    connectome.set_error(index, reason);
-                    connectome.set_state(index, ServerState::Failed);
+                    connectome.set_error(index, reason.clone());
+                    connectome.set_state(index, ServerState::Failed, &reason);
                 }
             }
         }
@@ -247,9 +271,11 @@ impl Kernel {
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
             }
+            control.reconcile();
             if stopping_since.is_none() && stop.load(Ordering::SeqCst) {
                 tracing::info!(kernel, "stop signal raised; draining");
                 stopping_since = Some(Instant::now());
+                control.on_kernel_stop();
             }
             if let Some(since) = stopping_since
                 && since.elapsed() >= grace
@@ -264,6 +290,7 @@ impl Kernel {
                 break;
             }
         }
+        control.reconcile();
         connectome.mark_ended();
 
         let failures: Vec<ServerFailure> = connectome
@@ -286,6 +313,36 @@ impl Kernel {
                 failures,
             })
         }
+    }
+}
+
+/// Holder of the terminals the control surface books with the Hostess.
+pub(crate) const BOOKING_HOLDER: &str = "control";
+
+/// Books every terminal the wiring's pipes use with the Hostess (plan, ask
+/// by mask and count, bind under the pipe ids). A kernel whose servers are
+/// not proper guests (hand-written specs) cannot be booked: that is logged,
+/// and the kernel runs without bookings.
+fn book_at_boot(connectome: &Connectome) {
+    let spec = connectome.spec();
+    match crate::hostess::book_spec(connectome.hostess(), spec, BOOKING_HOLDER) {
+        Ok(booking) => {
+            // Pipes disconnected before the kernel ran give theirs back.
+            for pipe in connectome.pipes_live() {
+                if pipe.state().is_final() {
+                    connectome.hostess().unbind(pipe.spec.id);
+                }
+            }
+            tracing::debug!(
+                kernel = spec.kernel.name,
+                terminals = booking.terminals.len(),
+                "terminals booked with the hostess"
+            );
+        }
+        Err(e) => tracing::warn!(
+            kernel = spec.kernel.name,
+            "terminals not booked with the hostess: {e}"
+        ),
     }
 }
 

@@ -10,8 +10,9 @@ use crossbeam_channel::Sender;
 
 use super::Instance;
 use super::builder::Runnable;
-use crate::connectome::{Restart, ServerState};
+use crate::connectome::{Connectome, Restart, ServerState};
 use crate::server::Context;
+use crate::terminal::link::Request;
 
 /// First back-off before a restart; doubles up to [`MAX_BACKOFF`].
 const INITIAL_BACKOFF: Duration = Duration::from_millis(50);
@@ -53,11 +54,9 @@ impl Drop for DoneGuard {
     fn drop(&mut self) {
         let connectome = self.ctx.connectome();
         if !connectome.state(self.index).is_final() {
-            connectome.set_error(
-                self.index,
-                "the supervisor of this server ended unexpectedly".to_owned(),
-            );
-            connectome.set_state(self.index, ServerState::Failed);
+            let reason = "the supervisor of this server ended unexpectedly";
+            connectome.set_error(self.index, reason.to_owned());
+            connectome.set_state(self.index, ServerState::Failed, reason);
         }
         let _ = self.tx.send(self.index);
     }
@@ -110,14 +109,27 @@ impl Supervisor {
         let span = tracing::info_span!("server", name);
         let _enter = span.enter();
 
+        let signal = std::sync::Arc::clone(instance.ports.signal());
+        let request_cause = |fallback: &str| {
+            connectome
+                .server_live(name)
+                .map(|(_, s)| {
+                    s.request_cause
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clone()
+                })
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| fallback.to_owned())
+        };
         let mut server = Some(first);
         let mut restarts: VecDeque<Instant> = VecDeque::new();
         let mut backoff = INITIAL_BACKOFF;
-        let final_state = loop {
+        let (final_state, final_cause) = loop {
             let started = Instant::now();
             let failure = match server.take() {
                 Some(mut running) => {
-                    connectome.set_state(index, ServerState::Running);
+                    connectome.set_state(index, ServerState::Running, "booted");
                     tracing::debug!("running");
                     let outcome = catch_unwind(AssertUnwindSafe(|| running.run(&ctx)));
                     // Dropping closes this run's pipe ends; a panicking drop
@@ -142,7 +154,17 @@ impl Supervisor {
                 tracing::warn!(%reason, "server failed");
                 connectome.set_error(index, reason.clone());
             }
-            let stopping = ctx.stopping();
+            // An operator's (or a server's) request comes first.
+            match signal.request() {
+                Request::Stop => break (ServerState::Stopped, request_cause("stop requested")),
+                Request::Restart => {
+                    let cause = request_cause("restart requested");
+                    server = restart_now(&instance, &connectome, &signal, &cause);
+                    continue;
+                }
+                Request::None => {}
+            }
+            let stopping = signal.kernel_stopping();
             let wants_restart = !stopping
                 && match instance.spec.restart {
                     Restart::Never => false,
@@ -153,9 +175,9 @@ impl Supervisor {
                 };
             if !wants_restart {
                 break match (&failure, stopping) {
-                    (Some(_), _) => ServerState::Failed,
-                    (None, true) => ServerState::Stopped,
-                    (None, false) => ServerState::Finished,
+                    (Some(reason), _) => (ServerState::Failed, reason.clone()),
+                    (None, true) => (ServerState::Stopped, "kernel stopping".to_owned()),
+                    (None, false) => (ServerState::Finished, "run returned".to_owned()),
                 };
             }
 
@@ -175,44 +197,85 @@ impl Supervisor {
                     limit.within
                 );
                 tracing::error!(%reason, "giving up");
-                connectome.set_error(index, reason);
-                break ServerState::Failed;
+                connectome.set_error(index, reason.clone());
+                break (ServerState::Failed, reason);
             }
             restarts.push_back(now);
             if started.elapsed() >= limit.within {
                 backoff = INITIAL_BACKOFF;
             }
 
-            connectome.set_state(index, ServerState::Restarting);
+            let why = match &failure {
+                Some(reason) => format!("restart = {:?} after {reason}", instance.spec.restart),
+                None => "restart = always after the run returned".to_owned(),
+            };
+            connectome.set_state(index, ServerState::Restarting, &why);
             let count = connectome.count_restart(index);
             tracing::info!(restart = count, backoff = ?backoff, "restarting");
             if !sleep_unless_stopping(&ctx, backoff) {
-                break if failure.is_some() {
-                    ServerState::Failed
-                } else {
-                    ServerState::Stopped
-                };
+                match signal.request() {
+                    Request::Restart => {
+                        signal.clear();
+                    }
+                    Request::Stop => {
+                        break (ServerState::Stopped, request_cause("stop requested"));
+                    }
+                    Request::None => {
+                        break match failure {
+                            Some(reason) => (ServerState::Failed, reason),
+                            None => (ServerState::Stopped, "kernel stopping".to_owned()),
+                        };
+                    }
+                }
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
 
             // Built afresh from its config, attached to the same pipes.
-            connectome.set_state(index, ServerState::Booting);
-            let mut ports = instance.ports.clone_ends();
-            match catch_unwind(AssertUnwindSafe(|| (instance.factory)(&mut ports))) {
-                Ok(Ok(fresh)) => server = Some(fresh),
-                Ok(Err(e)) => connectome.set_error(index, format!("error while rebooting: {e}")),
-                Err(payload) => connectome.set_error(
-                    index,
-                    format!("panicked while rebooting: {}", panic_message(&*payload)),
-                ),
-            }
+            connectome.set_state(index, ServerState::Booting, "restarting");
+            server = rebuild(&instance, &connectome);
         };
-        connectome.set_state(index, final_state);
+        connectome.set_state(index, final_state, &final_cause);
         tracing::info!(state = %final_state, "server ended");
         // Drop the kernel's pipe ends before reporting done.
         instance.ports.close_outputs();
+        instance.ports.release();
         drop(instance);
         drop(done);
+    }
+}
+
+/// A restart someone asked for: no back-off, no intensity limit.
+fn restart_now(
+    instance: &Instance,
+    connectome: &Connectome,
+    signal: &crate::terminal::link::Signal,
+    cause: &str,
+) -> Option<Box<dyn Runnable>> {
+    connectome.set_state(instance.index, ServerState::Restarting, cause);
+    let count = connectome.count_restart(instance.index);
+    tracing::info!(restart = count, cause, "restarting on request");
+    signal.clear();
+    connectome.set_state(instance.index, ServerState::Booting, "restart requested");
+    rebuild(instance, connectome)
+}
+
+/// Builds the server afresh from its config and attaches it to its pipes;
+/// `None` (error recorded) when that fails.
+fn rebuild(instance: &Instance, connectome: &Connectome) -> Option<Box<dyn Runnable>> {
+    let mut ports = instance.ports.clone_ends();
+    match catch_unwind(AssertUnwindSafe(|| (instance.factory)(&mut ports))) {
+        Ok(Ok(fresh)) => Some(fresh),
+        Ok(Err(e)) => {
+            connectome.set_error(instance.index, format!("error while rebooting: {e}"));
+            None
+        }
+        Err(payload) => {
+            connectome.set_error(
+                instance.index,
+                format!("panicked while rebooting: {}", panic_message(&*payload)),
+            );
+            None
+        }
     }
 }
 

@@ -1,43 +1,43 @@
+use std::cell::RefCell;
 use std::fmt;
 
+use super::inlet::Inlet;
 use super::{Consumer, PortEnds, Terminal};
 use crate::Error;
 use crate::manifest::TerminalKind;
-use crate::pipe::PipeReceiver;
 
 /// An input terminal: exactly one producer.
 ///
 /// `recv` blocks while the pipe is empty and returns `None` once the producer
 /// has finished for good and the pipe is drained (end of stream). An
-/// unconnected input is at end of stream from the start.
+/// unconnected input is at end of stream from the start. While its pipe is
+/// paused, `recv` waits and the messages stay in the pipe; after a live
+/// disconnect it waits for a new producer (until the kernel stops).
 pub struct Input<T> {
-    pipe: Option<PipeReceiver<T>>,
+    inlet: RefCell<Inlet<T>>,
 }
 
 impl<T> Default for Input<T> {
     fn default() -> Self {
-        Input { pipe: None }
+        Input {
+            inlet: RefCell::new(Inlet::default()),
+        }
     }
 }
 
-impl<T> fmt::Debug for Input<T> {
+impl<T: 'static> fmt::Debug for Input<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("Input");
-        match &self.pipe {
-            Some(p) => d.field(
-                "pipe",
-                &format_args!("{} -> {}", p.spec().from, p.spec().to),
-            ),
-            None => d.field("pipe", &"unconnected"),
-        };
-        d.finish()
+        f.debug_struct("Input")
+            .field("connected", &self.is_connected())
+            .finish()
     }
 }
 
-impl<T> Input<T> {
+impl<T: 'static> Input<T> {
     /// The next message; `None` at end of stream.
+    #[inline]
     pub fn recv(&self) -> Option<T> {
-        self.pipe.as_ref()?.recv()
+        self.inlet.try_borrow_mut().ok()?.recv()
     }
 
     /// Every message until end of stream.
@@ -47,7 +47,7 @@ impl<T> Input<T> {
 
     /// True when the input has a pipe.
     pub fn is_connected(&self) -> bool {
-        self.pipe.is_some()
+        self.inlet.try_borrow().is_ok_and(|i| i.len() > 0)
     }
 }
 
@@ -56,8 +56,9 @@ impl<T: Send + 'static> Terminal for Input<T> {
     const KIND: TerminalKind = TerminalKind::Input;
 
     fn attach(&mut self, ends: PortEnds) -> Result<(), Error> {
+        ends.register::<T>(Self::KIND);
         ends.at_most_one(Self::KIND)?;
-        self.pipe = ends.receivers::<T>()?.pop();
+        *self.inlet.get_mut() = Inlet::attach(ends)?;
         Ok(())
     }
 }

@@ -6,13 +6,18 @@
 //! [`Manifest::attach`](crate::Manifest::attach) and [`Ports`].
 
 mod combine;
+mod inlet;
 mod input;
+pub(crate) mod link;
 mod multiplex;
+mod outlet;
 mod output;
 
-use std::collections::BTreeMap;
+use std::any::TypeId;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 pub use combine::Combine;
 pub use input::Input;
@@ -22,6 +27,7 @@ pub use output::Output;
 use crate::Error;
 use crate::manifest::TerminalKind;
 use crate::pipe::{ErasedEnd, PipeReceiver, PipeSender};
+use link::{Link, Signal, TerminalType};
 
 /// A type-level marker for the terminal field type `T` (`Output<f64>`, ...).
 ///
@@ -103,66 +109,136 @@ impl<T> fmt::Display for SendError<T> {
 impl<T> std::error::Error for SendError<T> {}
 
 /// The pipe ends of every terminal of one server instance, by terminal name.
+///
+/// Each terminal's ends live in a link the kernel keeps for the life of the
+/// instance; every (re)start of the server takes a fresh view of them, and
+/// live modification changes them while the server runs.
 pub struct Ports {
     server: &'static str,
-    terminals: BTreeMap<&'static str, Vec<Box<dyn ErasedEnd>>>,
+    signal: Arc<Signal>,
+    links: BTreeMap<&'static str, Arc<Link>>,
+    /// Terminals `take` has not handed out yet.
+    untaken: BTreeSet<&'static str>,
 }
 
 impl Ports {
+    #[cfg(test)]
     pub(crate) fn new(server: &'static str) -> Self {
+        Ports::with_signal(server, Arc::new(Signal::default()))
+    }
+
+    pub(crate) fn with_signal(server: &'static str, signal: Arc<Signal>) -> Self {
         Ports {
             server,
-            terminals: BTreeMap::new(),
+            signal,
+            links: BTreeMap::new(),
+            untaken: BTreeSet::new(),
         }
+    }
+
+    /// The link of `terminal`, created without ends if it has none yet.
+    pub(crate) fn link(&mut self, terminal: &'static str) -> Arc<Link> {
+        self.untaken.insert(terminal);
+        Arc::clone(self.links.entry(terminal).or_insert_with(|| {
+            Arc::new(Link::new(self.server, terminal, Arc::clone(&self.signal)))
+        }))
     }
 
     /// Adds one pipe end to `terminal`, after the ends it already has.
+    #[cfg(test)]
     pub(crate) fn push(&mut self, terminal: &'static str, end: Box<dyn ErasedEnd>) {
-        self.terminals.entry(terminal).or_default().push(end);
+        self.link(terminal).push(end);
     }
 
-    /// A fresh copy of every end, for one (re)start of the server.
+    /// A fresh view of every link, for one (re)start of the server.
     pub(crate) fn clone_ends(&self) -> Ports {
         Ports {
             server: self.server,
-            terminals: self
-                .terminals
-                .iter()
-                .map(|(name, ends)| (*name, ends.iter().map(|e| e.clone_end()).collect()))
-                .collect(),
+            signal: Arc::clone(&self.signal),
+            links: self.links.clone(),
+            untaken: self.links.keys().copied().collect(),
         }
+    }
+
+    /// Every terminal's link, by terminal name.
+    pub(crate) fn links(&self) -> &BTreeMap<&'static str, Arc<Link>> {
+        &self.links
+    }
+
+    pub(crate) fn signal(&self) -> &Arc<Signal> {
+        &self.signal
     }
 
     /// Marks every pipe this instance feeds as closed: it is finished for good.
     pub(crate) fn close_outputs(&self) {
-        self.ends()
-            .filter(|e| e.is_sender())
-            .for_each(|e| e.stats().close());
+        for link in self.links.values() {
+            link.lock()
+                .ends
+                .iter()
+                .filter(|e| e.is_sender())
+                .for_each(|e| e.stats().close());
+        }
+    }
+
+    /// Drops the kernel's copy of every end (the instance is finished for
+    /// good), which ends the streams it feeds.
+    pub(crate) fn release(&self) {
+        for link in self.links.values() {
+            link.release();
+        }
     }
 
     /// True when the instance has inputs and every one of them is at end of
     /// stream (producer finished for good, pipe drained).
     pub(crate) fn inputs_ended(&self) -> bool {
-        let mut inputs = self.ends().filter(|e| !e.is_sender()).peekable();
-        inputs.peek().is_some()
-            && inputs.all(|e| e.stats().is_closed() && e.stats().queue_depth() == 0)
+        let mut inputs = 0;
+        for link in self.links.values() {
+            let state = link.lock();
+            let consumer = state.ty.map(|t| !t.kind.is_producer());
+            let receivers: Vec<_> = state.ends.iter().filter(|e| !e.is_sender()).collect();
+            if consumer == Some(true) || !receivers.is_empty() {
+                inputs += 1;
+                if state.dormant
+                    || receivers
+                        .iter()
+                        .any(|e| !(e.stats().is_closed() && e.stats().queue_depth() == 0))
+                {
+                    return false;
+                }
+            }
+        }
+        inputs > 0
     }
 
-    fn ends(&self) -> impl Iterator<Item = &dyn ErasedEnd> + '_ {
-        self.terminals.values().flatten().map(|e| &**e)
-    }
-
-    /// Terminal names that still hold ends (nothing took them).
+    /// Terminals that hold ends nothing took.
     pub(crate) fn remaining(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.terminals.keys().copied()
+        self.untaken
+            .iter()
+            .copied()
+            .filter(|t| self.links.get(t).is_some_and(|l| !l.lock().ends.is_empty()))
     }
 
     /// Takes the ends of `terminal`; empty when the terminal is not connected.
     pub fn take(&mut self, terminal: &str) -> PortEnds {
-        let ends = self.terminals.remove(terminal).unwrap_or_default();
+        self.untaken.remove(terminal);
+        let link = self.links.get(terminal).cloned();
+        let (epoch, dormant, ends) = match &link {
+            Some(link) => {
+                let state = link.lock();
+                (
+                    link.epoch(),
+                    state.dormant,
+                    state.ends.iter().map(|e| e.clone_end()).collect(),
+                )
+            }
+            None => (0, false, Vec::new()),
+        };
         PortEnds {
             server: self.server,
             terminal: terminal.to_owned(),
+            link,
+            epoch,
+            dormant,
             ends,
         }
     }
@@ -175,9 +251,9 @@ impl fmt::Debug for Ports {
             .field(
                 "terminals",
                 &self
-                    .terminals
+                    .links
                     .iter()
-                    .map(|(k, v)| (*k, v.len()))
+                    .map(|(k, v)| (*k, v.lock().ends.len()))
                     .collect::<BTreeMap<_, _>>(),
             )
             .finish()
@@ -188,6 +264,10 @@ impl fmt::Debug for Ports {
 pub struct PortEnds {
     server: &'static str,
     terminal: String,
+    pub(crate) link: Option<Arc<Link>>,
+    /// The link's epoch when the ends were copied.
+    pub(crate) epoch: u64,
+    pub(crate) dormant: bool,
     ends: Vec<Box<dyn ErasedEnd>>,
 }
 
@@ -210,6 +290,19 @@ impl PortEnds {
     /// True when the terminal is not connected.
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
+    }
+
+    /// Records the terminal's kind and message type with the kernel, so
+    /// that connections made at run time are checked by `TypeId`.
+    pub(crate) fn register<T: Send + 'static>(&self, kind: TerminalKind) {
+        if let Some(link) = &self.link {
+            link.register(TerminalType {
+                kind,
+                type_id: TypeId::of::<T>(),
+                type_name: std::any::type_name::<T>(),
+                make_pipe: crate::pipe::erased_pipe::<T>,
+            });
+        }
     }
 
     fn error(&self, reason: String) -> Error {
@@ -253,16 +346,17 @@ impl PortEnds {
 
     /// Fails unless at most one pipe is attached (for `Input` and `Output`).
     pub(crate) fn at_most_one(&self, kind: TerminalKind) -> Result<(), Error> {
-        if self.ends.len() > 1 {
-            let (peers, instead) = if kind.is_producer() {
-                ("consumers", "Multiplex")
+        if crate::manifest::check_fan(kind, self.ends.len()).is_err() {
+            let peers = if kind.is_producer() {
+                "consumers"
             } else {
-                ("producers", "Combine")
+                "producers"
             };
             return Err(self.error(format!(
-                "{} {peers} are connected but the terminal is an `{}`; declare it as `{instead}`",
+                "{} {peers} are connected but the terminal is an `{}`; declare it as `{}`",
                 self.ends.len(),
-                kind.type_name()
+                kind.type_name(),
+                kind.fan_kind().type_name()
             )));
         }
         Ok(())
@@ -468,7 +562,9 @@ mod tests {
         let mut out = Output::<u32>::default();
         out.attach(second.take("out")).unwrap();
         out.send(2).unwrap();
-        drop((out, master));
+        // The instance is finished for good: the kernel lets go of its ends.
+        master.release();
+        drop(out);
         assert_eq!((ra.recv(), ra.recv(), ra.recv()), (Some(1), Some(2), None));
     }
 }

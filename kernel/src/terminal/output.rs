@@ -1,55 +1,55 @@
+use std::cell::RefCell;
 use std::fmt;
 
+use super::outlet::Outlet;
 use super::{PortEnds, Producer, SendError, Terminal};
 use crate::Error;
 use crate::manifest::TerminalKind;
-use crate::pipe::PipeSender;
 
 /// An output terminal: exactly one consumer.
 ///
 /// `send` blocks while the pipe is full (back pressure) and fails with
 /// [`SendError`] once the consumer is gone for good. Dropping the output (or
 /// the server finishing for good) closes the pipe: the consumer sees end of
-/// stream after draining.
+/// stream after draining. After a live disconnect `send` waits for a new
+/// consumer (until the server or the kernel stops).
 pub struct Output<T> {
-    pipe: Option<PipeSender<T>>,
+    outlet: RefCell<Outlet<T>>,
 }
 
 impl<T> Default for Output<T> {
     fn default() -> Self {
-        Output { pipe: None }
+        Output {
+            outlet: RefCell::new(Outlet::default()),
+        }
     }
 }
 
-impl<T> fmt::Debug for Output<T> {
+impl<T: 'static> fmt::Debug for Output<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("Output");
-        match &self.pipe {
-            Some(p) => d.field(
-                "pipe",
-                &format_args!("{} -> {}", p.spec().from, p.spec().to),
-            ),
-            None => d.field("pipe", &"unconnected"),
-        };
-        d.finish()
+        f.debug_struct("Output")
+            .field("connected", &self.is_connected())
+            .finish()
     }
 }
 
-impl<T> Output<T> {
+impl<T: 'static> Output<T> {
     /// Sends `msg` to the consumer, blocking while the pipe is full.
     ///
     /// Fails, giving `msg` back, when the consumer is gone for good or the
     /// output is not connected.
+    #[inline]
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
-        match &self.pipe {
-            Some(pipe) => pipe.send(msg).map_err(SendError),
-            None => Err(SendError(msg)),
+        match self.outlet.try_borrow_mut() {
+            Ok(mut outlet) => outlet.send_one(msg),
+            // Only reachable through re-entrancy.
+            Err(_) => Err(SendError(msg)),
         }
     }
 
     /// True when the output has a pipe.
     pub fn is_connected(&self) -> bool {
-        self.pipe.is_some()
+        self.outlet.try_borrow().is_ok_and(|o| o.len() > 0)
     }
 }
 
@@ -58,8 +58,9 @@ impl<T: Send + 'static> Terminal for Output<T> {
     const KIND: TerminalKind = TerminalKind::Output;
 
     fn attach(&mut self, ends: PortEnds) -> Result<(), Error> {
+        ends.register::<T>(Self::KIND);
         ends.at_most_one(Self::KIND)?;
-        self.pipe = ends.senders::<T>()?.pop();
+        *self.outlet.get_mut() = Outlet::attach(ends)?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 /// One loop: the pipe indices in order, the last one ending where the first began.
 pub type Loop = Vec<usize>;
@@ -21,49 +21,74 @@ pub fn loops(servers: usize, edges: &[(usize, usize)]) -> Vec<Loop> {
             graph.add_edge(NodeIndex::new(*from), NodeIndex::new(*to), pipe);
         }
     }
+    let mut self_loop = vec![false; servers];
+    // Pipes leaving each server, in file order.
+    let mut out: Vec<Vec<usize>> = vec![Vec::new(); servers];
+    for (pipe, &(from, to)) in edges.iter().enumerate() {
+        if from < servers && to < servers {
+            out[from].push(pipe);
+            if from == to {
+                self_loop[from] = true;
+            }
+        }
+    }
+    let mut member = vec![false; servers];
     let mut loops = Vec::new();
     for component in tarjan_scc(&graph) {
         let members: Vec<usize> = component.iter().map(|n| n.index()).collect();
         let Some(&start) = members.iter().min() else {
             continue;
         };
-        let self_loop = edges.iter().any(|(f, t)| *f == start && *t == start);
-        if members.len() < 2 && !self_loop {
+        if members.len() < 2 && !self_loop[start] {
             continue;
         }
-        if let Some(found) = shortest_loop(start, &members, edges) {
+        for &m in &members {
+            member[m] = true;
+        }
+        if let Some(found) = shortest_loop(start, &member, &out, edges) {
             loops.push(found);
+        }
+        for &m in &members {
+            member[m] = false;
         }
     }
     loops.sort_by_key(|l| l.iter().copied().min());
     loops
 }
 
-/// The shortest loop through `start` inside `members`, preferring earlier pipes.
-fn shortest_loop(start: usize, members: &[usize], edges: &[(usize, usize)]) -> Option<Loop> {
+/// The shortest loop through `start` among the servers marked in `member`,
+/// preferring earlier pipes; `out[s]` lists the pipes leaving server `s` in
+/// file order.
+fn shortest_loop(
+    start: usize,
+    member: &[bool],
+    out: &[Vec<usize>],
+    edges: &[(usize, usize)],
+) -> Option<Loop> {
     // Breadth first over servers; `via[s]` is the pipe that first reached `s`.
-    let mut via: Vec<Option<usize>> = vec![None; edges.iter().map(|(f, t)| f.max(t) + 1).max()?];
+    let mut via: HashMap<usize, usize> = HashMap::new();
     let mut queue = VecDeque::from([start]);
     while let Some(server) = queue.pop_front() {
-        for (pipe, (from, to)) in edges.iter().enumerate() {
-            if *from != server || !members.contains(to) {
+        for &pipe in out.get(server)? {
+            let to = edges[pipe].1;
+            if !member.get(to).copied().unwrap_or(false) {
                 continue;
             }
-            if *to == start {
+            if to == start {
                 // Walk back from `server` to `start`.
                 let mut path = vec![pipe];
                 let mut at = server;
                 while at != start {
-                    let back = via[at]?;
+                    let back = *via.get(&at)?;
                     path.push(back);
                     at = edges[back].0;
                 }
                 path.reverse();
                 return Some(path);
             }
-            if via[*to].is_none() {
-                via[*to] = Some(pipe);
-                queue.push_back(*to);
+            if let std::collections::hash_map::Entry::Vacant(e) = via.entry(to) {
+                e.insert(pipe);
+                queue.push_back(to);
             }
         }
     }

@@ -79,6 +79,10 @@ struct Linter<'a> {
     /// Servers named with a terminal they do not have: their unconnected
     /// terminals are likely the misspelled ones, so they are not reported.
     misspelled: HashSet<usize>,
+    /// The index of each instance name's first `[servers.X]`.
+    by_name: HashMap<&'a str, usize>,
+    /// Byte offsets where the wiring file's lines start, for `line_of`.
+    line_starts: Vec<usize>,
 }
 
 fn article(kind: Kind) -> &'static str {
@@ -104,6 +108,19 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 impl<'a> Linter<'a> {
     fn new(source: &'a str, wiring: &'a Wiring, scan: &'a Scan) -> Self {
         let count = wiring.servers.len();
+        let mut by_name = HashMap::with_capacity(count);
+        for (i, server) in wiring.servers.iter().enumerate() {
+            by_name.entry(server.name.value.as_str()).or_insert(i);
+        }
+        let line_starts = std::iter::once(0)
+            .chain(
+                source
+                    .bytes()
+                    .enumerate()
+                    .filter(|(_, b)| *b == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
         Linter {
             source,
             wiring,
@@ -113,6 +130,8 @@ impl<'a> Linter<'a> {
             used: vec![false; count],
             touched: HashSet::new(),
             misspelled: HashSet::new(),
+            by_name,
+            line_starts,
         }
     }
 
@@ -163,15 +182,19 @@ impl<'a> Linter<'a> {
             .map_or_else(|| "?".to_string(), |t| t.value.clone())
     }
 
+    /// The 1-based line of byte `offset`.
     fn line_of(&self, offset: usize) -> usize {
         let end = offset.min(self.source.len());
-        self.source
-            .as_bytes()
-            .iter()
-            .take(end)
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1
+        // Lines starting at or before `end`; a newline at `end` itself
+        // starts the next line, which `end` is not on.
+        self.line_starts
+            .partition_point(|&start| start <= end)
+            .max(1)
+    }
+
+    /// The index of the server named `name` (its first `[servers.X]`).
+    fn server_index(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
     }
 
     fn run(&mut self) {
@@ -343,14 +366,10 @@ impl<'a> Linter<'a> {
     /// Resolves an endpoint, reporting E0104, E0102, E0103.
     fn endpoint(&mut self, text: &Spanned<String>, role: Role) -> Option<Ep> {
         let Some((server_name, terminal_name)) = split_endpoint(&text.value) else {
-            let help = match self.wiring.server(text.value.trim()) {
-                Some(_) => {
+            let help = match self.server_index(text.value.trim()) {
+                Some(found) => {
                     let name = text.value.trim();
-                    let index = self
-                        .wiring
-                        .servers
-                        .iter()
-                        .position(|s| s.name.value == name);
+                    let index = Some(found);
                     let wanted = |k: Kind| match role {
                         Role::To => !k.is_producer(),
                         Role::From | Role::RouteFrom => k.is_producer(),
@@ -375,12 +394,7 @@ impl<'a> Linter<'a> {
             self.report(finding);
             return None;
         };
-        let Some(server) = self
-            .wiring
-            .servers
-            .iter()
-            .position(|s| s.name.value == server_name)
-        else {
+        let Some(server) = self.server_index(server_name) else {
             let names: Vec<&str> = self
                 .wiring
                 .servers
@@ -634,15 +648,20 @@ impl<'a> Linter<'a> {
         // producer -> [(consumer or None for a route, span)]
         let mut consumers: BTreeMap<Ep, Vec<(Option<Ep>, Span)>> = BTreeMap::new();
         let mut producers: BTreeMap<Ep, Vec<(Ep, Span)>> = BTreeMap::new();
+        // Each producer-consumer pair once, however often it is connected.
+        let mut pairs: HashSet<(Ep, Ep)> = HashSet::with_capacity(pipes.len());
         for pipe in pipes {
-            let list = consumers.entry(pipe.from).or_default();
-            if !list.iter().any(|(c, _)| *c == Some(pipe.to)) {
-                list.push((Some(pipe.to), pipe.to_span.clone()));
+            if !pairs.insert((pipe.from, pipe.to)) {
+                continue;
             }
-            let list = producers.entry(pipe.to).or_default();
-            if !list.iter().any(|(p, _)| *p == pipe.from) {
-                list.push((pipe.from, pipe.from_span.clone()));
-            }
+            consumers
+                .entry(pipe.from)
+                .or_default()
+                .push((Some(pipe.to), pipe.to_span.clone()));
+            producers
+                .entry(pipe.to)
+                .or_default()
+                .push((pipe.from, pipe.from_span.clone()));
         }
         for (ep, span) in route_peers {
             consumers.entry(*ep).or_default().push((None, span.clone()));

@@ -2,6 +2,7 @@
 //! problem is found in one pass, each with the span of the offending text.
 
 use kernel::Restart;
+use serde::Deserialize as _;
 use toml::de::{DeArray, DeTable, DeValue};
 
 use super::{
@@ -30,8 +31,9 @@ pub fn parse(source: &str) -> (Wiring, Vec<Finding>) {
         let finding = syntax_finding(source, e.span(), e.message());
         return (Wiring::default(), vec![finding]);
     }
-    // The same text through serde, for the `config` tables kept as `toml::Table`.
-    let document = match toml::from_str::<toml::Table>(source) {
+    // The same tree through serde, for the `config` tables kept as
+    // `toml::Table`: what `toml::from_str` gives, without parsing again.
+    let document = match toml::Table::deserialize(toml::de::Deserializer::from(root.clone())) {
         Ok(table) => table,
         Err(e) => {
             let finding = syntax_finding(source, e.span(), e.message());
@@ -664,6 +666,29 @@ impl Walker<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_toml_values_cannot_hold_are_syntax_errors_as_with_from_str() {
+        for source in [
+            "[kernel]\nname = \"k\"\nbig = 18446744073709551615\n",
+            "[kernel]\nname = \"k\"\n[servers.a]\ntype = \"A\"\nconfig = { n = 99999999999999999999 }\n",
+        ] {
+            let (_, findings) = parse(source);
+            let expected = toml::from_str::<toml::Table>(source)
+                .err()
+                .map(|e| (e.message().to_string(), e.span()));
+            let got = findings.first().map(|f| (f.code, f.span.clone()));
+            assert_eq!(findings.len(), 1, "{source}");
+            assert_eq!(got.map(|g| g.0), Some(Code::Syntax));
+            let (message, span) = expected.unwrap_or_default();
+            assert!(
+                findings[0].message.contains(message.trim()),
+                "{}",
+                findings[0].message
+            );
+            assert_eq!(Some(findings[0].span.clone()), span);
+        }
+    }
 
     fn codes(source: &str) -> Vec<(Code, String)> {
         let (_, findings) = parse(source);

@@ -1,5 +1,8 @@
 //! Well heads: sources of pressure and temperature samples.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
 use kernel::prelude::*;
 use serde::Deserialize;
 
@@ -26,6 +29,19 @@ pub struct WellConfig {
     pub temperature_c: f64,
 }
 
+/// Microseconds between two samples when the plant runs steadily
+/// (`--serve`, `--watch`); 0: take `samples` readings as fast as possible.
+static STEADY_INTERVAL_US: AtomicU64 = AtomicU64::new(0);
+
+/// Makes every well produce without end, one sample per `interval`, until
+/// the kernel stops (or the well is restarted or stopped).
+pub fn run_steadily(interval: Duration) {
+    let micros = u64::try_from(interval.as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    STEADY_INTERVAL_US.store(micros, Ordering::Relaxed);
+}
+
 impl Server for Well {
     type Config = WellConfig;
 
@@ -39,9 +55,23 @@ impl Server for Well {
     fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
         let c = &self.config;
         let mut noise = Noise::new(u64::from(c.well));
-        for seq in 0..c.samples {
+        let steady = Duration::from_micros(STEADY_INTERVAL_US.load(Ordering::Relaxed));
+        let count = if steady.is_zero() {
+            c.samples
+        } else {
+            u64::MAX
+        };
+        let start = Instant::now();
+        for seq in 0..count {
             if ctx.stopping() {
                 break;
+            }
+            if !steady.is_zero() {
+                // Paced from the start, so the rate stays steady.
+                let due = start + steady.saturating_mul(u32::try_from(seq).unwrap_or(u32::MAX));
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
             }
             self.samples.send(Sample {
                 well: c.well,

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Build time and runtime scale of generated kernels of 100 and 1,000 servers.
+#
+#   bash benches/build-time.sh                 # sizes 100 1000, 3 runs each
+#   SIZES="100 1000 10000" RUNS=5 bash benches/build-time.sh
+#
+# For each size, writes the synthetic crate `synth-<n>` (see
+# benches/src/synth.rs: chains with fan-out and fan-in, every source sending
+# 1000 messages once all servers run) under the target folder, builds it once
+# to cache the dependencies, then measures:
+#   - `cargo build` and `cargo build --release` of the crate alone, after
+#     `cargo clean -p synth-<n>`: compiling build.rs, running it (scan, lint,
+#     generate) and compiling the crate with its generated kernel;
+#   - the release binary: time to build the kernel (`wiring::kernel()`, all
+#     pipes), boot time (start of `main` until every server runs), whole run,
+#     and VmRSS before, after building and while all servers run, and VmHWM.
+# Prints medians.
+set -euo pipefail
+
+SIZES=${SIZES:-"100 1000"}
+RUNS=${RUNS:-3}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+SYNTH_DIR="$TARGET_DIR/synth"
+
+echo "building the generator ..." >&2
+(cd "$ROOT" && cargo build -q --release -p wiring-benches --bin synth)
+SYNTH="$TARGET_DIR/release/synth"
+
+# The synthetic crates share one target folder of their own.
+export CARGO_TARGET_DIR="$SYNTH_DIR/target"
+
+seconds() { # command...: runs it, prints its wall time in seconds
+    local t0 t1
+    t0=$(date +%s%N)
+    "$@" >/dev/null 2>&1 || { echo "error: $* failed" >&2; return 1; }
+    t1=$(date +%s%N)
+    awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f\n", d / 1e9 }'
+}
+
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+build_rows=()
+run_rows=()
+for n in $SIZES; do
+    dir="$SYNTH_DIR/synth-$n"
+    WIRING_WORKSPACE="$ROOT" "$SYNTH" crate "$dir" "$n" 1000
+    echo "synth-$n: caching dependencies ..." >&2
+    (cd "$dir" && cargo build -q && cargo build -q --release)
+    dev=()
+    release=()
+    for ((r = 0; r < RUNS; r++)); do
+        (cd "$dir" && cargo clean -q -p "synth-$n")
+        dev+=("$(cd "$dir" && seconds cargo build)")
+        (cd "$dir" && cargo clean -q --release -p "synth-$n")
+        release+=("$(cd "$dir" && seconds cargo build --release)")
+    done
+
+    build_rows+=("| $n | $(printf '%s\n' "${dev[@]}" | median) | $(printf '%s\n' "${release[@]}" | median) | $RUNS |")
+    bin="$CARGO_TARGET_DIR/release/synth-$n"
+    lines=()
+    for ((r = 0; r < RUNS; r++)); do
+        lines+=("$("$bin")")
+    done
+    field() { printf '%s\n' "${lines[@]}" | tr ' ' '\n' | sed -n "s/^$1=//p" | median; }
+    run_rows+=("| $(field servers) | $(field pipes) | $(field build_ms) | $(field boot_ms) | $(field run_ms) | $(field rss_start_kib) | $(field rss_built_kib) | $(field rss_running_kib) | $(field hwm_kib) | $(field delivered) |")
+
+done
+
+echo "| servers | cargo build (dev) s | cargo build --release s | runs |"
+echo "|---:|---:|---:|---:|"
+printf '%s\n' "${build_rows[@]}"
+echo
+echo "| servers | pipes | kernel() ms | boot ms | run ms | VmRSS start KiB | VmRSS built KiB | VmRSS running KiB | VmHWM KiB | delivered |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${run_rows[@]}"
+echo
+echo "medians of $RUNS runs; builds after \`cargo clean -p synth-<n>\` with dependencies cached; $(rustc --version)"

@@ -1,0 +1,65 @@
+//! Writes a synthetic wiring and its server sources, or a whole runnable
+//! crate, for the scaling measurements (`benches/build-time.sh`).
+//!
+//! ```sh
+//! cargo run -p wiring-benches --release --bin synth -- crate <dir> <servers> [messages]
+//! cargo run -p wiring-benches --release --bin synth -- sources <dir> <servers>
+//! ```
+//!
+//! `crate` needs the workspace root, taken from `WIRING_WORKSPACE` or, by
+//! default, the parent of this package.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use wiring_benches::synth;
+
+fn run() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: synth <crate|sources> <dir> <servers> [messages per source, default 1000]";
+    let [what, dir, servers, rest @ ..] = args.as_slice() else {
+        return Err(usage.to_string());
+    };
+    let servers: usize = servers
+        .replace(['_', ','], "")
+        .parse()
+        .map_err(|_| format!("`{servers}` is not a number of servers; {usage}"))?;
+    let messages: u64 = match rest.first() {
+        Some(m) => m
+            .replace(['_', ','], "")
+            .parse()
+            .map_err(|_| format!("`{m}` is not a message count; {usage}"))?,
+        None => 1000,
+    };
+    let dir = PathBuf::from(dir);
+    match what.as_str() {
+        "sources" => synth::write_sources(&dir, servers, messages)
+            .map(drop)
+            .map_err(|e| format!("cannot write {}: {e}", dir.display())),
+        "crate" => {
+            let workspace = match std::env::var_os("WIRING_WORKSPACE") {
+                Some(w) => PathBuf::from(w),
+                None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .parent()
+                    .map(PathBuf::from)
+                    .ok_or("cannot tell the workspace root; set WIRING_WORKSPACE")?,
+            };
+            let workspace = workspace
+                .canonicalize()
+                .map_err(|e| format!("workspace {}: {e}", workspace.display()))?;
+            synth::write_crate(&dir, servers, messages, &workspace)
+                .map_err(|e| format!("cannot write {}: {e}", dir.display()))
+        }
+        other => Err(format!("unknown command `{other}`; {usage}")),
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The receiving core shared by [`Input`](super::Input) and
+//! [`Combine`](super::Combine): the pipes the terminal reads, kept in step
+//! with its [`Link`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::Select;
+use crossbeam_utils::Backoff;
+
+use super::PortEnds;
+use super::link::{Link, Request};
+use crate::Error;
+use crate::pipe::{PipeReceiver, TryRecv};
+
+/// How long a waiting terminal sleeps at most before it looks at its link
+/// again (a safety net; changes ring the doorbell).
+pub(crate) const WAIT_SLICE: Duration = Duration::from_millis(100);
+
+struct InPipe<T> {
+    rx: PipeReceiver<T>,
+    paused: bool,
+}
+
+pub(crate) struct Inlet<T> {
+    link: Option<Arc<Link>>,
+    epoch: u64,
+    pipes: Vec<InPipe<T>>,
+    /// Where the next round-robin scan starts, so no producer starves.
+    next: usize,
+    /// Lost its last pipe to a live disconnect: wait for a new one.
+    dormant: bool,
+    /// The server was asked to end this run: report end of stream.
+    ended: bool,
+}
+
+impl<T> Default for Inlet<T> {
+    fn default() -> Self {
+        Inlet {
+            link: None,
+            epoch: 0,
+            pipes: Vec::new(),
+            next: 0,
+            dormant: false,
+            ended: false,
+        }
+    }
+}
+
+impl<T: Send + 'static> Inlet<T> {
+    pub(crate) fn attach(ends: PortEnds) -> Result<Self, Error> {
+        let link = ends.link.clone();
+        let (epoch, dormant) = (ends.epoch, ends.dormant);
+        let ended = link
+            .as_ref()
+            .is_some_and(|l| l.signal.request() != Request::None);
+        let pipes = ends
+            .receivers::<T>()?
+            .into_iter()
+            .map(|rx| InPipe {
+                paused: rx.stats().is_paused(),
+                rx,
+            })
+            .collect();
+        Ok(Inlet {
+            link,
+            epoch,
+            pipes,
+            next: 0,
+            dormant,
+            ended,
+        })
+    }
+}
+
+impl<T: 'static> Inlet<T> {
+    /// Pipes still open or not yet drained (paused ones included).
+    pub(crate) fn len(&self) -> usize {
+        self.pipes.len()
+    }
+
+    /// The next message from any pipe that is not paused; `None` at end of
+    /// stream.
+    #[inline]
+    pub(crate) fn recv(&mut self) -> Option<T> {
+        let fresh = self.link.as_ref().is_none_or(|l| l.epoch() == self.epoch);
+        if fresh
+            && let [pipe] = &self.pipes[..]
+            && !pipe.paused
+            && let TryRecv::Message(msg) = pipe.rx.try_recv()
+        {
+            return Some(msg);
+        }
+        self.recv_slow()
+    }
+
+    #[cold]
+    fn recv_slow(&mut self) -> Option<T> {
+        let backoff = Backoff::new();
+        loop {
+            self.sync();
+            if self.ended {
+                return None;
+            }
+            if let Some(msg) = self.scan() {
+                return Some(msg);
+            }
+            if self.pipes.is_empty() {
+                let waits = self.dormant
+                    && self
+                        .link
+                        .as_ref()
+                        .is_some_and(|l| !l.signal.kernel_stopping());
+                if !waits {
+                    return None;
+                }
+            }
+            if backoff.is_completed() {
+                self.wait();
+            } else {
+                backoff.snooze();
+            }
+        }
+    }
+
+    /// Picks up the link's changes when its epoch moved.
+    fn sync(&mut self) {
+        let Some(link) = self.link.clone() else {
+            return;
+        };
+        if link.epoch() == self.epoch {
+            return;
+        }
+        let state = link.lock();
+        self.epoch = link.epoch();
+        let mut pipes = Vec::with_capacity(state.ends.len());
+        for end in state.ends.iter().filter(|e| !e.is_sender()) {
+            let id = end.spec().id;
+            let rx = match self.pipes.iter().position(|p| p.rx.id() == id) {
+                Some(i) => self.pipes.swap_remove(i).rx,
+                None => match end.clone_end().into_any().downcast::<PipeReceiver<T>>() {
+                    Ok(rx) => *rx,
+                    // Connections are checked by `TypeId`; never a foreign end.
+                    Err(_) => continue,
+                },
+            };
+            pipes.push(InPipe {
+                paused: rx.stats().is_paused(),
+                rx,
+            });
+        }
+        self.pipes = pipes;
+        self.dormant = state.dormant;
+        self.ended = link.signal.request() != Request::None;
+    }
+
+    /// One round-robin pass over the pipes that are not paused; retires
+    /// pipes at end of stream.
+    fn scan(&mut self) -> Option<T> {
+        let mut k = 0;
+        while k < self.pipes.len() {
+            let n = self.pipes.len();
+            let i = (self.next + k) % n;
+            if self.pipes[i].paused {
+                k += 1;
+                continue;
+            }
+            match self.pipes[i].rx.try_recv() {
+                TryRecv::Message(msg) => {
+                    self.next = i + 1;
+                    return Some(msg);
+                }
+                TryRecv::Empty => k += 1,
+                TryRecv::Closed => {
+                    let pipe = self.pipes.remove(i);
+                    if let Some(link) = &self.link {
+                        link.retire(pipe.rx.id());
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Sleeps until a pipe that is not paused has a message (or ended), the
+    /// doorbell rings, or [`WAIT_SLICE`] passed.
+    fn wait(&self) {
+        let mut select = Select::new();
+        for pipe in self.pipes.iter().filter(|p| !p.paused) {
+            select.recv(pipe.rx.channel());
+        }
+        if let Some(link) = &self.link {
+            select.recv(link.bell());
+        }
+        let _ = select.ready_timeout(WAIT_SLICE);
+        if let Some(link) = &self.link {
+            link.quiet();
+        }
+    }
+}

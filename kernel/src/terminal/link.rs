@@ -1,0 +1,241 @@
+//! The kernel's side of one terminal of one server instance: the pipe ends
+//! it holds now, and how the kernel tells a running terminal that they
+//! changed.
+//!
+//! The data plane never takes a lock per message: a terminal compares the
+//! link's `epoch` (one relaxed atomic load) with the epoch it last saw, and
+//! only when they differ locks the link to pick up its new pipe ends, pause
+//! flags and requests. A terminal that waits (empty input, full output,
+//! nothing connected) also listens to the link's doorbell, which the kernel
+//! rings after every change, so no wait outlives a change.
+
+use std::any::TypeId;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crossbeam_channel::{Receiver, Sender};
+use uuid::Uuid;
+
+use crate::connectome::PipeSpec;
+use crate::manifest::TerminalKind;
+use crate::pipe::{ErasedEnd, ErasedPipe};
+
+/// What the kernel asks of one server instance besides the kernel-wide stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Request {
+    None = 0,
+    /// End this run; the supervisor builds the server afresh.
+    Restart = 1,
+    /// End this run for good.
+    Stop = 2,
+}
+
+/// Stop signals of one server instance: the kernel-wide flag and a request
+/// for this instance only. [`Context::stopping`](crate::Context::stopping)
+/// reads both.
+#[derive(Debug, Default)]
+pub(crate) struct Signal {
+    kernel: Arc<AtomicBool>,
+    request: AtomicU8,
+}
+
+impl Signal {
+    pub(crate) fn new(kernel: Arc<AtomicBool>) -> Self {
+        Signal {
+            kernel,
+            request: AtomicU8::new(Request::None as u8),
+        }
+    }
+
+    pub(crate) fn kernel_stopping(&self) -> bool {
+        self.kernel.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn request(&self) -> Request {
+        match self.request.load(Ordering::Acquire) {
+            1 => Request::Restart,
+            2 => Request::Stop,
+            _ => Request::None,
+        }
+    }
+
+    /// Sets `request` unless one is pending; false when one was.
+    pub(crate) fn ask(&self, request: Request) -> bool {
+        self.request
+            .compare_exchange(
+                Request::None as u8,
+                request as u8,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
+
+    pub(crate) fn clear(&self) {
+        self.request.store(Request::None as u8, Ordering::Release);
+    }
+
+    /// True when the server should end its run: kernel stop or a request.
+    pub(crate) fn stopping(&self) -> bool {
+        self.kernel_stopping() || self.request() != Request::None
+    }
+}
+
+/// The message type and kind a terminal declared when it attached, so
+/// that connections made at run time are checked by `TypeId`.
+#[derive(Clone, Copy)]
+pub(crate) struct TerminalType {
+    pub(crate) kind: TerminalKind,
+    pub(crate) type_id: TypeId,
+    pub(crate) type_name: &'static str,
+    /// Creates a pipe carrying this terminal's message type.
+    pub(crate) make_pipe: fn(&'static PipeSpec) -> ErasedPipe,
+}
+
+impl std::fmt::Debug for TerminalType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TerminalType")
+            .field("kind", &self.kind)
+            .field("type_name", &self.type_name)
+            .finish()
+    }
+}
+
+/// What a link holds under its lock.
+pub(crate) struct LinkState {
+    /// The kernel's own copy of every pipe end of the terminal; every
+    /// (re)started terminal gets clones.
+    pub(crate) ends: Vec<Box<dyn ErasedEnd>>,
+    /// The terminal lost its last peer to a live disconnect: it waits for a
+    /// new one instead of reporting end of stream (or failing to send).
+    pub(crate) dormant: bool,
+    pub(crate) ty: Option<TerminalType>,
+}
+
+/// One terminal of one server instance, shared by the kernel and the
+/// terminal field of every (re)started copy of the server.
+pub(crate) struct Link {
+    pub(crate) server: &'static str,
+    pub(crate) terminal: &'static str,
+    epoch: AtomicU64,
+    state: Mutex<LinkState>,
+    bell_tx: Sender<()>,
+    bell_rx: Receiver<()>,
+    pub(crate) signal: Arc<Signal>,
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Link")
+            .field("server", &self.server)
+            .field("terminal", &self.terminal)
+            .field("epoch", &self.epoch())
+            .finish()
+    }
+}
+
+impl Link {
+    pub(crate) fn new(server: &'static str, terminal: &'static str, signal: Arc<Signal>) -> Self {
+        let (bell_tx, bell_rx) = crossbeam_channel::bounded(1);
+        Link {
+            server,
+            terminal,
+            epoch: AtomicU64::new(0),
+            state: Mutex::new(LinkState {
+                ends: Vec::new(),
+                dormant: false,
+                ty: None,
+            }),
+            bell_tx,
+            bell_rx,
+            signal,
+        }
+    }
+
+    /// Changes counter; a terminal that saw another value must refresh.
+    #[inline]
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, LinkState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the link under its lock, then tells the terminal.
+    pub(crate) fn change<R>(&self, f: impl FnOnce(&mut LinkState) -> R) -> R {
+        let out = {
+            let mut state = self.lock();
+            let out = f(&mut state);
+            self.epoch.fetch_add(1, Ordering::AcqRel);
+            out
+        };
+        self.ring();
+        out
+    }
+
+    /// Tells the terminal to look at the link again (e.g. a pipe's pause
+    /// flag changed, a request was raised).
+    pub(crate) fn touch(&self) {
+        self.change(|_| ());
+    }
+
+    /// Wakes a waiting terminal.
+    pub(crate) fn ring(&self) {
+        let _ = self.bell_tx.try_send(());
+    }
+
+    pub(crate) fn bell(&self) -> &Receiver<()> {
+        &self.bell_rx
+    }
+
+    /// Empties the doorbell after a wake-up.
+    pub(crate) fn quiet(&self) {
+        while self.bell_rx.try_recv().is_ok() {}
+    }
+
+    pub(crate) fn push(&self, end: Box<dyn ErasedEnd>) {
+        self.change(|s| {
+            s.ends.push(end);
+            s.dormant = false;
+        });
+    }
+
+    /// Removes the end of pipe `id`; returns it.
+    pub(crate) fn remove(&self, id: Uuid) -> Option<Box<dyn ErasedEnd>> {
+        self.change(|s| {
+            let i = s.ends.iter().position(|e| e.spec().id == id)?;
+            let end = s.ends.remove(i);
+            if s.ends.is_empty() {
+                s.dormant = true;
+            }
+            Some(end)
+        })
+    }
+
+    /// Removes the end of a pipe the terminal found finished (no sender left,
+    /// drained), without waking the terminal.
+    pub(crate) fn retire(&self, id: Uuid) {
+        self.lock().ends.retain(|e| e.spec().id != id);
+    }
+
+    /// Drops every end: the instance is finished for good.
+    pub(crate) fn release(&self) {
+        self.change(|s| {
+            s.ends.clear();
+            s.dormant = false;
+        });
+    }
+
+    /// Records the terminal's type; the first registration wins.
+    pub(crate) fn register(&self, ty: TerminalType) {
+        let mut state = self.lock();
+        if state.ty.is_none() {
+            state.ty = Some(ty);
+        }
+    }
+
+    pub(crate) fn ty(&self) -> Option<TerminalType> {
+        self.lock().ty
+    }
+}

@@ -1,0 +1,431 @@
+//! A small running kernel for the control surface tests: a ticking
+//! source, a fan-out source, sinks that check the sequence they receive,
+//! a combiner and a spare input, all hand-wired (no build step).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use kernel::prelude::*;
+use kernel::{Endpoint, KernelBuilder, KernelSpec, PipeSpec, Restart, ServerSpec, Spec, Uuid};
+
+#[path = "../common/mod.rs"]
+mod common;
+
+pub use common::{TEST_MANIFEST, port};
+
+static RECEIVED: Mutex<BTreeMap<String, Vec<u64>>> = Mutex::new(BTreeMap::new());
+
+pub fn received(kernel: &str, sink: &str) -> Vec<u64> {
+    RECEIVED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&format!("{kernel}/{sink}"))
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn record(ctx: &Context, v: u64) {
+    RECEIVED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(format!(
+            "{}/{}",
+            ctx.connectome().spec().kernel.name,
+            ctx.name()
+        ))
+        .or_default()
+        .push(v);
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct TickConfig {
+    /// Microseconds between two messages.
+    #[serde(default)]
+    pub every_us: u64,
+}
+
+/// Sends 0, 1, 2, ... until asked to stop; a restart goes on counting.
+pub struct Ticker {
+    pub out: Output<u64>,
+    every: Duration,
+}
+crate::manifest!(Ticker { out: Output });
+
+static NEXT: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
+
+fn next_of(ctx: &Context) -> u64 {
+    let key = format!("{}/{}", ctx.connectome().spec().kernel.name, ctx.name());
+    *NEXT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key)
+        .or_default()
+}
+
+fn set_next(ctx: &Context, v: u64) {
+    let key = format!("{}/{}", ctx.connectome().spec().kernel.name, ctx.name());
+    NEXT.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, v);
+}
+
+impl Server for Ticker {
+    type Config = TickConfig;
+    fn new(config: TickConfig) -> Self {
+        Ticker {
+            out: Output::default(),
+            every: Duration::from_micros(config.every_us),
+        }
+    }
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+        let mut i = next_of(ctx);
+        while !ctx.stopping() {
+            match self.out.send(i) {
+                Ok(()) => i += 1,
+                // Disconnected and the kernel stops: the message comes back.
+                Err(_) if ctx.stopping() => break,
+                Err(e) => {
+                    set_next(ctx, i);
+                    return Err(e.into());
+                }
+            }
+            set_next(ctx, i);
+            if !self.every.is_zero() {
+                std::thread::sleep(self.every);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The same on a `Multiplex`.
+pub struct FanTicker {
+    pub out: Multiplex<u64>,
+    every: Duration,
+}
+crate::manifest!(FanTicker { out: Multiplex });
+
+impl Server for FanTicker {
+    type Config = TickConfig;
+    fn new(config: TickConfig) -> Self {
+        FanTicker {
+            out: Multiplex::default(),
+            every: Duration::from_micros(config.every_us),
+        }
+    }
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+        let mut i = next_of(ctx);
+        while !ctx.stopping() {
+            self.out.send(i)?;
+            i += 1;
+            set_next(ctx, i);
+            if !self.every.is_zero() {
+                std::thread::sleep(self.every);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sends strings (for a type mismatch).
+pub struct Words {
+    pub out: Output<String>,
+}
+crate::manifest!(Words { out: Output });
+
+impl Server for Words {
+    type Config = TickConfig;
+    fn new(_: TickConfig) -> Self {
+        Words {
+            out: Output::default(),
+        }
+    }
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+        while !ctx.stopping() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
+    }
+}
+
+/// Records every message of its `Input`.
+pub struct Sink {
+    pub input: Input<u64>,
+}
+crate::manifest!(Sink { input: Input });
+
+impl Server for Sink {
+    type Config = TickConfig;
+    fn new(_: TickConfig) -> Self {
+        Sink {
+            input: Input::default(),
+        }
+    }
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+        while let Some(v) = self.input.recv() {
+            record(ctx, v);
+        }
+        Ok(())
+    }
+}
+
+/// Records every message of its `Input`; an input unconnected at boot is
+/// at end of stream, so it keeps asking until it is connected at run time.
+pub struct Patient {
+    pub input: Input<u64>,
+}
+crate::manifest!(Patient { input: Input });
+
+impl Server for Patient {
+    type Config = TickConfig;
+    fn new(_: TickConfig) -> Self {
+        Patient {
+            input: Input::default(),
+        }
+    }
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+        while !ctx.stopping() {
+            match self.input.recv() {
+                Some(v) => record(ctx, v),
+                None => std::thread::sleep(Duration::from_millis(2)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Records every message of its `Combine`.
+pub struct Merge {
+    pub inputs: Combine<u64>,
+}
+crate::manifest!(Merge { inputs: Combine });
+
+impl Server for Merge {
+    type Config = TickConfig;
+    fn new(_: TickConfig) -> Self {
+        Merge {
+            inputs: Combine::default(),
+        }
+    }
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+        while let Some(v) = self.inputs.recv() {
+            record(ctx, v);
+        }
+        Ok(())
+    }
+}
+
+const fn server(name: &'static str) -> ServerSpec {
+    ServerSpec {
+        name,
+        type_path: "test",
+        manifest: &TEST_MANIFEST,
+        uuid: Uuid::from_u128(0),
+        identity: "localhost:test:0x00000001:test:no:none:00000000-0000-0000-0000-000000000000",
+        restart: Restart::Never,
+        config: Some("every_us = 200\n"),
+    }
+}
+
+const fn pipe(
+    id: u128,
+    from: (&'static str, &'static str),
+    to: (&'static str, &'static str),
+) -> PipeSpec {
+    PipeSpec {
+        id: Uuid::from_u128(id),
+        from: Endpoint {
+            server: from.0,
+            terminal: from.1,
+        },
+        to: Endpoint {
+            server: to.0,
+            terminal: to.1,
+        },
+        capacity: 64,
+    }
+}
+
+/// The plant as kernel `name`: `src -> a`, `fan -> b`, `fan -> merge`,
+/// and `spare`, `words` unconnected.
+pub fn spec(name: &'static str) -> &'static Spec {
+    Box::leak(Box::new(Spec {
+        kernel: KernelSpec {
+            name,
+            fqdn: "localhost",
+            owner: "test",
+        },
+        servers: &SERVERS,
+        pipes: &PIPES,
+    }))
+}
+
+pub static SERVERS: [ServerSpec; 7] = [
+    server("src"),
+    server("fan"),
+    server("a"),
+    server("b"),
+    server("merge"),
+    server("spare"),
+    server("words"),
+];
+
+pub static PIPES: [PipeSpec; 3] = [
+    pipe(1, ("src", "out"), ("a", "input")),
+    pipe(2, ("fan", "out"), ("b", "input")),
+    pipe(3, ("fan", "out"), ("merge", "inputs")),
+];
+
+pub const SRC_A: Uuid = Uuid::from_u128(1);
+pub const FAN_B: Uuid = Uuid::from_u128(2);
+pub const FAN_MERGE: Uuid = Uuid::from_u128(3);
+
+/// The same plant as kernel `name`, with every server a proper Hostess
+/// guest (as a generated kernel has them): its own uuid, an identity naming
+/// it, and the manifest of its type, so that booking at boot succeeds.
+pub fn hosted_spec(name: &'static str) -> &'static Spec {
+    let types: [(&'static str, &'static kernel::ServerManifest); 7] = [
+        ("src", &<Ticker as kernel::Manifest>::MANIFEST),
+        ("fan", &<FanTicker as kernel::Manifest>::MANIFEST),
+        ("a", &<Sink as kernel::Manifest>::MANIFEST),
+        ("b", &<Sink as kernel::Manifest>::MANIFEST),
+        ("merge", &<Merge as kernel::Manifest>::MANIFEST),
+        ("spare", &<Patient as kernel::Manifest>::MANIFEST),
+        ("words", &<Words as kernel::Manifest>::MANIFEST),
+    ];
+    let servers: Vec<ServerSpec> = types
+        .into_iter()
+        .map(|(server, manifest)| {
+            let uuid = kernel::connectome::server_uuid(name, server);
+            ServerSpec {
+                name: server,
+                type_path: "test",
+                manifest,
+                uuid,
+                identity: Box::leak(
+                    format!("localhost:{server}:0x00000001:test:no:none:{uuid}").into_boxed_str(),
+                ),
+                restart: Restart::Never,
+                config: Some("every_us = 200\n"),
+            }
+        })
+        .collect();
+    Box::leak(Box::new(Spec {
+        kernel: KernelSpec {
+            name,
+            fqdn: "localhost",
+            owner: "test",
+        },
+        servers: Box::leak(servers.into_boxed_slice()),
+        pipes: &PIPES,
+    }))
+}
+
+/// A built kernel of `spec` (the plant above), not yet running.
+pub fn build(spec: &'static Spec) -> kernel::Kernel {
+    let mut b = KernelBuilder::new(spec);
+    b.server::<Ticker>("src").unwrap();
+    b.server::<FanTicker>("fan").unwrap();
+    b.server::<Sink>("a").unwrap();
+    b.server::<Sink>("b").unwrap();
+    b.server::<Merge>("merge").unwrap();
+    b.server::<Patient>("spare").unwrap();
+    b.server::<Words>("words").unwrap();
+    b.connect(
+        "src.out",
+        port::<Output<u64>>(),
+        "a.input",
+        port::<Input<u64>>(),
+    )
+    .unwrap();
+    b.connect(
+        "fan.out",
+        port::<Multiplex<u64>>(),
+        "b.input",
+        port::<Input<u64>>(),
+    )
+    .unwrap();
+    b.connect(
+        "fan.out",
+        port::<Multiplex<u64>>(),
+        "merge.inputs",
+        port::<Combine<u64>>(),
+    )
+    .unwrap();
+    b.build()
+        .unwrap()
+        .with_signal_handlers(false)
+        .with_grace_period(Duration::from_secs(10))
+}
+
+/// A running plant: its control handle, stop handle and thread.
+pub struct Running {
+    pub control: kernel::Control,
+    pub stop: kernel::StopHandle,
+    pub thread: Option<JoinHandle<Result<(), kernel::Error>>>,
+}
+
+impl Running {
+    pub fn start(kernel: kernel::Kernel) -> Running {
+        let control = kernel.control();
+        let stop = kernel.stop_handle();
+        let thread = std::thread::spawn(move || kernel.run());
+        let running = Running {
+            control,
+            stop,
+            thread: Some(thread),
+        };
+        running.wait_until("every server runs", |c| {
+            c.connectome()
+                .servers()
+                .iter()
+                .all(|s| s.state == kernel::ServerState::Running)
+        });
+        running
+    }
+
+    /// Polls `check` until true (at most 20 s, then panics with `what`).
+    pub fn wait_until(&self, what: &str, check: impl Fn(&kernel::Control) -> bool) {
+        let start = Instant::now();
+        while !check(&self.control) {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "timed out waiting until {what}:\n{:#?}",
+                self.control.topology()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    pub fn pipe(&self, id: Uuid) -> kernel::connectome::PipeStatus {
+        self.control.connectome().pipe(id).expect("pipe")
+    }
+
+    /// Raises the stop signal and waits for the kernel.
+    pub fn finish(mut self) -> Result<(), kernel::Error> {
+        self.stop.stop();
+        self.thread
+            .take()
+            .map(|t| t.join().expect("kernel thread"))
+            .unwrap_or(Ok(()))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.stop();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// True when `v` is 0, 1, 2, ... without gap or repeat.
+pub fn contiguous(v: &[u64]) -> bool {
+    v.iter().enumerate().all(|(i, x)| *x == i as u64)
+}
+pub mod http;

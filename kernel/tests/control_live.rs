@@ -1,0 +1,252 @@
+//! Live modification of a running kernel through [`kernel::Control`]:
+//! pause keeps messages, disconnect drains or counts what it dropped,
+//! connect checks the wiring rules and message types, restart and stop.
+
+mod control_common;
+
+use control_common::*;
+use kernel::control::DisconnectMode;
+use kernel::{ConnectionState, ControlError, RuleViolation, ServerState};
+
+#[test]
+fn a_paused_pipe_keeps_its_messages_and_nothing_is_lost() {
+    let running = Running::start(build(spec("pause")));
+    running.wait_until("a receives", |c| {
+        c.connectome()
+            .pipe(SRC_A)
+            .is_some_and(|p| p.messages_out > 10)
+    });
+    running.control.pause(SRC_A).unwrap();
+    assert_eq!(running.pipe(SRC_A).state, ConnectionState::Paused);
+    // The producer fills the pipe and blocks; the consumer takes nothing.
+    running.wait_until("the paused pipe is full", |c| {
+        c.connectome()
+            .pipe(SRC_A)
+            .is_some_and(|p| p.queue_depth == 64)
+    });
+    let out = running.pipe(SRC_A).messages_out;
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(running.pipe(SRC_A).messages_out <= out + 1);
+    // Pausing twice is refused by the state table and changes nothing.
+    let events = running.control.connectome().events().last_seq();
+    assert!(matches!(
+        running.control.pause(SRC_A),
+        Err(ControlError::Transition(_))
+    ));
+    assert_eq!(running.control.connectome().events().last_seq(), events);
+    running.control.resume(SRC_A).unwrap();
+    running.wait_until("a catches up", |c| {
+        c.connectome()
+            .pipe(SRC_A)
+            .is_some_and(|p| p.messages_out > out + 100)
+    });
+    running.finish().unwrap();
+    let got = received("pause", "a");
+    assert!(got.len() > 100);
+    assert!(contiguous(&got), "gap or repeat in {got:?}");
+}
+
+#[test]
+fn disconnect_drains_then_a_reconnect_flows_again() {
+    let running = Running::start(build(spec("drain")));
+    running.wait_until("b receives", |c| {
+        c.connectome()
+            .pipe(FAN_B)
+            .is_some_and(|p| p.messages_out > 10)
+    });
+    let d = running
+        .control
+        .disconnect(FAN_B, DisconnectMode::Drain)
+        .unwrap();
+    assert_eq!(d.dropped, 0);
+    running.wait_until("the pipe closes", |c| {
+        c.topology()
+            .connection(&FAN_B.to_string())
+            .is_some_and(|p| p.state == "closed")
+    });
+    let p = running.pipe(FAN_B);
+    assert_eq!((p.messages_in, p.drops), (p.messages_out, 0));
+    // b waits for a new producer instead of ending.
+    assert_eq!(
+        running.control.connectome().server("b").unwrap().state,
+        ServerState::Running
+    );
+    let id = running
+        .control
+        .connect("fan.out", "b.input", Some(16))
+        .unwrap();
+    assert_eq!(running.pipe(id).state, ConnectionState::Connected);
+    assert!(running.pipe(id).live);
+    running.wait_until("the new pipe flows", |c| {
+        c.connectome().pipe(id).is_some_and(|p| p.messages_out > 10)
+    });
+    running.finish().unwrap();
+    let got = received("drain", "b");
+    // Every number b got is distinct and in order (a gap while disconnected).
+    assert!(got.windows(2).all(|w| w[0] < w[1]), "{got:?}");
+    let events = running_events_of(&got);
+    assert!(events > 0);
+}
+
+fn running_events_of(v: &[u64]) -> usize {
+    v.len()
+}
+
+#[test]
+fn disconnect_in_drop_mode_counts_what_it_dropped() {
+    let running = Running::start(build(spec("drop")));
+    running.wait_until("a receives", |c| {
+        c.connectome()
+            .pipe(SRC_A)
+            .is_some_and(|p| p.messages_out > 10)
+    });
+    running.control.pause(SRC_A).unwrap();
+    running.wait_until("the paused pipe is full", |c| {
+        c.connectome()
+            .pipe(SRC_A)
+            .is_some_and(|p| p.queue_depth == 64)
+    });
+    let d = running
+        .control
+        .disconnect(SRC_A, DisconnectMode::Drop)
+        .unwrap();
+    assert!(d.dropped >= 60, "{d:?}");
+    running.wait_until("the pipe closes", |c| {
+        c.connectome()
+            .pipe(SRC_A)
+            .is_some_and(|p| p.state == ConnectionState::Closed)
+    });
+    let p = running.pipe(SRC_A);
+    assert_eq!(p.messages_in, p.messages_out + p.drops, "{p:?}");
+    assert!(p.drops >= d.dropped);
+    running.finish().unwrap();
+}
+
+#[test]
+fn connect_applies_the_wiring_rules_and_message_types() {
+    let running = Running::start(build(spec("rules")));
+    let c = &running.control;
+    let rule = |r: Result<_, ControlError>| match r {
+        Err(ControlError::Rule { violation, .. }) => violation.code(),
+        other => panic!("expected a rule violation, got {other:?}"),
+    };
+    // An Output takes one consumer (E0301), an Input one producer (E0302).
+    assert_eq!(rule(c.connect("src.out", "spare.input", None)), "E0301");
+    assert_eq!(rule(c.connect("fan.out", "a.input", None)), "E0302");
+    // Direction (E0201, E0202).
+    assert_eq!(rule(c.connect("a.input", "spare.input", None)), "E0201");
+    assert_eq!(rule(c.connect("fan.out", "src.out", None)), "E0202");
+    assert!(matches!(
+        c.connect("words.out", "spare.input", None),
+        Err(ControlError::TypeMismatch { .. })
+    ));
+    assert!(matches!(
+        c.connect("nope.out", "spare.input", None),
+        Err(ControlError::UnknownServer { .. })
+    ));
+    assert!(matches!(
+        c.connect("fan.nope", "spare.input", None),
+        Err(ControlError::UnknownTerminal { .. })
+    ));
+    assert!(matches!(
+        c.connect("fan", "spare.input", None),
+        Err(ControlError::BadRequest(_))
+    ));
+    assert!(matches!(
+        c.connect("fan.out", "spare.input", Some(0)),
+        Err(ControlError::BadRequest(_))
+    ));
+    let before = c.connectome().pipes().len();
+    // A Multiplex fans out to one more consumer.
+    let id = c.connect("fan.out", "spare.input", None).unwrap();
+    assert!(matches!(
+        c.connect("fan.out", "spare.input", None),
+        Err(ControlError::Duplicate { .. })
+    ));
+    assert_eq!(c.connectome().pipes().len(), before + 1);
+    running.wait_until("spare receives", |c| {
+        c.connectome().pipe(id).is_some_and(|p| p.messages_out > 5)
+    });
+    let t = c.topology();
+    let view = t.connection(&id.to_string()).unwrap();
+    assert!(view.fan_out && view.live);
+    assert_eq!(
+        RuleViolation::FanOutWithoutMultiplexer { consumers: 2 }.code(),
+        "E0301"
+    );
+    running.finish().unwrap();
+}
+
+#[test]
+fn restart_keeps_the_pipes_and_stop_ends_the_stream() {
+    let running = Running::start(build(spec("restart")));
+    running.wait_until("a receives", |c| {
+        c.connectome()
+            .pipe(SRC_A)
+            .is_some_and(|p| p.messages_out > 10)
+    });
+    running.control.with_cause("test").restart("a").unwrap();
+    running.wait_until("a restarted", |c| {
+        c.connectome()
+            .server("a")
+            .is_some_and(|s| s.restarts == 1 && s.state == ServerState::Running)
+    });
+    let out = running.pipe(SRC_A).messages_out;
+    running.wait_until("a receives again", |c| {
+        c.connectome()
+            .pipe(SRC_A)
+            .is_some_and(|p| p.messages_out > out + 10)
+    });
+    let events = running.control.connectome().events().since(0).events;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.to == "restarting" && e.cause == "test")
+    );
+    // Stop the source for good: a sees end of stream and finishes.
+    running.control.stop("src").unwrap();
+    running.wait_until("src stopped, a finished, the pipe closed", |c| {
+        let cn = c.connectome();
+        cn.server("src")
+            .is_some_and(|s| s.state == ServerState::Stopped)
+            && cn
+                .server("a")
+                .is_some_and(|s| s.state == ServerState::Finished)
+            && cn
+                .pipe(SRC_A)
+                .is_some_and(|p| p.state == ConnectionState::Closed)
+    });
+    assert!(matches!(
+        running.control.restart("src"),
+        Err(ControlError::ServerState { .. })
+    ));
+    running.finish().unwrap();
+    let got = received("restart", "a");
+    assert!(contiguous(&got), "a restart lost or repeated a message");
+}
+
+#[test]
+fn a_kernel_stopping_with_a_paused_pipe_drains_it() {
+    let running = Running::start(build(spec("stop-paused")));
+    running.wait_until("a receives", |c| {
+        c.connectome()
+            .pipe(SRC_A)
+            .is_some_and(|p| p.messages_out > 10)
+    });
+    running.control.pause(SRC_A).unwrap();
+    running.wait_until("the paused pipe is full", |c| {
+        c.connectome()
+            .pipe(SRC_A)
+            .is_some_and(|p| p.queue_depth == 64)
+    });
+    let control = running.control.clone();
+    running.finish().unwrap();
+    let p = control.connectome().pipe(SRC_A).unwrap();
+    assert_eq!((p.queue_depth, p.drops), (0, 0), "{p:?}");
+    assert_eq!(p.state, ConnectionState::Closed);
+    assert!(contiguous(&received("stop-paused", "a")));
+    // Every pipe ends closed, every server stopped, by allowed transitions.
+    for p in control.connectome().pipes() {
+        assert_eq!(p.state, ConnectionState::Closed, "{p:?}");
+    }
+}
