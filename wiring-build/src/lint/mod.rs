@@ -9,6 +9,8 @@ pub mod types;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use kernel::TerminalKind;
+use kernel::manifest::{check_direction, check_fan, check_shape};
 use manifest_syntax::{Kind, TerminalDef, type_text};
 
 use crate::diagnostic::{Code, Finding};
@@ -159,8 +161,8 @@ impl<'a> Linter<'a> {
         Some((ty, terminal))
     }
 
-    fn kind(&self, ep: Ep) -> Option<Kind> {
-        self.terminal(ep).map(|(_, t)| t.kind)
+    fn kind(&self, ep: Ep) -> Option<TerminalKind> {
+        self.terminal(ep).map(|(_, t)| terminal_kind(t.kind))
     }
 
     fn name(&self, ep: Ep) -> String {
@@ -486,10 +488,10 @@ impl<'a> Linter<'a> {
                     .is_some_and(|k| !k.is_producer())
                 && to[0]
                     .and_then(|e| self.kind(e))
-                    .is_some_and(Kind::is_producer);
+                    .is_some_and(TerminalKind::is_producer);
             let from_ok = self.direction(&from, from_side, Role::From, reversed);
             let to_ok = self.direction(&to, to_side, Role::To, reversed);
-            if from_side.endpoints.len() > 1 && to_side.endpoints.len() > 1 {
+            if check_shape(from_side.endpoints.len(), to_side.endpoints.len()).is_err() {
                 self.many_to_many(from_side, to_side);
                 continue;
             }
@@ -536,12 +538,13 @@ impl<'a> Linter<'a> {
                 ok.push(None);
                 continue;
             };
-            let producer = terminal.kind.is_producer();
-            let wrong = match role {
-                Role::From | Role::RouteFrom => !producer,
-                Role::To => producer,
+            // The rule shared with live connects, with the other side taken as right.
+            let kind = terminal_kind(terminal.kind);
+            let rule = match role {
+                Role::From | Role::RouteFrom => check_direction(kind, TerminalKind::Input),
+                Role::To => check_direction(TerminalKind::Output, kind),
             };
-            if !wrong {
+            if rule.is_ok() {
                 ok.push(Some(ep));
                 continue;
             }
@@ -667,7 +670,10 @@ impl<'a> Linter<'a> {
             consumers.entry(*ep).or_default().push((None, span.clone()));
         }
         for (producer, list) in consumers {
-            if self.kind(producer) != Some(Kind::Output) || list.len() < 2 {
+            if self
+                .kind(producer)
+                .is_none_or(|kind| check_fan(kind, list.len()).is_ok())
+            {
                 continue;
             }
             let spans: Vec<Span> = list.iter().map(|(_, s)| s.clone()).collect();
@@ -694,7 +700,10 @@ impl<'a> Linter<'a> {
             self.report(finding);
         }
         for (consumer, list) in producers {
-            if self.kind(consumer) != Some(Kind::Input) || list.len() < 2 {
+            if self
+                .kind(consumer)
+                .is_none_or(|kind| check_fan(kind, list.len()).is_ok())
+            {
                 continue;
             }
             let spans: Vec<Span> = list.iter().map(|(_, s)| s.clone()).collect();
@@ -974,6 +983,16 @@ fn narrow(source: &str, span: &Span, value: &str, range: &std::ops::Range<usize>
         span.start + 1 + range.start..span.start + 1 + range.end
     } else {
         span.clone()
+    }
+}
+
+/// The runtime's name for a terminal kind read from source.
+fn terminal_kind(kind: Kind) -> TerminalKind {
+    match kind {
+        Kind::Input => TerminalKind::Input,
+        Kind::Output => TerminalKind::Output,
+        Kind::Multiplex => TerminalKind::Multiplex,
+        Kind::Combine => TerminalKind::Combine,
     }
 }
 
