@@ -93,7 +93,7 @@ for shape in chain-1 chain-3 fanout-2 fanin-2; do
         our_median=$(printf '%s\n' "${our_times[@]}" | median)
         awk -v s="$shape $payload" -v n="$n" -v g="$gst_median" -v o="$our_median" -v r="$RUNS" 'BEGIN {
             gr = n / (g / 1e9); orate = n / (o / 1e9)
-            printf "| %s | %.3g | %.3g | %.1f | %d |\n", s, gr, orate, orate / gr, r
+            printf "| %s | %.2f M | %.2f M | %.1f | %d |\n", s, gr / 1e6, orate / 1e6, orate / gr, r
         }'
     done
 done
