@@ -17,6 +17,10 @@ use crate::pipe::{PipeReceiver, TryRecv};
 /// again (a safety net; changes ring the doorbell).
 pub(crate) const WAIT_SLICE: Duration = Duration::from_millis(100);
 
+/// Messages a terminal takes in a row from one pipe while it has them,
+/// before it moves on to the next (fairness).
+const BURST: u32 = 64;
+
 struct InPipe<T> {
     rx: PipeReceiver<T>,
     paused: bool,
@@ -28,6 +32,8 @@ pub(crate) struct Inlet<T> {
     pipes: Vec<InPipe<T>>,
     /// Where the next round-robin scan starts, so no producer starves.
     next: usize,
+    /// Messages taken in a row from pipe `next`.
+    streak: u32,
     /// Lost its last pipe to a live disconnect: wait for a new one.
     dormant: bool,
     /// The server was asked to end this run: report end of stream.
@@ -41,6 +47,7 @@ impl<T> Default for Inlet<T> {
             epoch: 0,
             pipes: Vec::new(),
             next: 0,
+            streak: 0,
             dormant: false,
             ended: false,
         }
@@ -67,6 +74,7 @@ impl<T: Send + 'static> Inlet<T> {
             epoch,
             pipes,
             next: 0,
+            streak: 0,
             dormant,
             ended,
         })
@@ -84,12 +92,19 @@ impl<T: 'static> Inlet<T> {
     #[inline]
     pub(crate) fn recv(&mut self) -> Option<T> {
         let fresh = self.link.as_ref().is_none_or(|l| l.epoch() == self.epoch);
-        if fresh
-            && let [pipe] = &self.pipes[..]
-            && !pipe.paused
-            && let TryRecv::Message(msg) = pipe.rx.try_recv()
-        {
-            return Some(msg);
+        if fresh && !self.pipes.is_empty() {
+            let i = if self.next < self.pipes.len() {
+                self.next
+            } else {
+                0
+            };
+            let pipe = &self.pipes[i];
+            if !pipe.paused
+                && let TryRecv::Message(msg) = pipe.rx.try_recv()
+            {
+                self.took(i);
+                return Some(msg);
+            }
         }
         self.recv_slow()
     }
@@ -120,6 +135,22 @@ impl<T: 'static> Inlet<T> {
             } else {
                 backoff.snooze();
             }
+        }
+    }
+
+    /// Stays on pipe `i` for up to [`BURST`] messages in a row, then moves
+    /// on: fewer channel switches, and no producer starves.
+    #[inline]
+    fn took(&mut self, i: usize) {
+        if i != self.next {
+            self.streak = 0;
+        }
+        self.streak += 1;
+        if self.streak >= BURST {
+            self.streak = 0;
+            self.next = i + 1;
+        } else {
+            self.next = i;
         }
     }
 
@@ -167,7 +198,7 @@ impl<T: 'static> Inlet<T> {
             }
             match self.pipes[i].rx.try_recv() {
                 TryRecv::Message(msg) => {
-                    self.next = i + 1;
+                    self.took(i);
                     return Some(msg);
                 }
                 TryRecv::Empty => k += 1,
