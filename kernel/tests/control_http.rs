@@ -615,3 +615,40 @@ fn the_hostess_is_served_under_the_api_with_the_same_token() {
     assert!(schemas["Guest"].is_object());
     running.finish().expect("kernel ends cleanly");
 }
+
+#[test]
+fn run_serves_on_the_listen_address_of_the_spec() {
+    let spec: &'static kernel::Spec = Box::leak(Box::new(kernel::Spec {
+        control: Some("127.0.0.1:0"),
+        ..*spec("http-spec-listen")
+    }));
+    let running = Running::start(build(spec));
+    running.wait_until("the control surface serves", |c| {
+        c.connectome().control_addr().is_some()
+    });
+    let addr = running
+        .control
+        .connectome()
+        .control_addr()
+        .expect("control address");
+    assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");
+    let r = get(addr, "/api/v1/connections");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains(&SRC_A.to_string()), "{}", r.body);
+    let control = running.control.clone();
+    running.finish().expect("clean stop");
+    assert_eq!(control.connectome().control_addr(), None);
+}
+
+#[test]
+fn serve_control_wins_over_the_listen_address_of_the_spec() {
+    let spec: &'static kernel::Spec = Box::leak(Box::new(kernel::Spec {
+        control: Some("127.0.0.1:0"),
+        ..*spec("http-spec-explicit")
+    }));
+    let (running, server, addr) = serve_spec(spec);
+    assert_eq!(running.control.connectome().control_addr(), Some(addr));
+    assert_eq!(get(addr, "/api/v1/connections").status, 200);
+    drop(running);
+    drop(server);
+}

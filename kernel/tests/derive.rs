@@ -97,6 +97,7 @@ static SPEC: Spec = Spec {
         pipe(2, ("south", "readings"), ("avg", "raw"), 2),
         pipe(3, ("avg", "mean"), ("show", "value"), 2),
     ],
+    control: None,
 };
 
 #[test]

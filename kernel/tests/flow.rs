@@ -22,6 +22,7 @@ static FAN_OUT: Spec = Spec {
         pipe(2, ("src", "out"), ("b", "input"), 1024),
         pipe(3, ("src", "out"), ("c", "input"), 1024),
     ],
+    control: None,
 };
 
 #[test]
@@ -93,6 +94,7 @@ static FAN_IN: Spec = Spec {
         pipe(2, ("p1", "out"), ("merge", "inputs"), 64),
         pipe(3, ("p2", "out"), ("merge", "inputs"), 64),
     ],
+    control: None,
 };
 
 #[test]
@@ -134,6 +136,7 @@ static CHAIN: Spec = Spec {
         server("slow", "Sink", Restart::Never, Some("delay_ms = 1")),
     ],
     pipes: &[pipe(1, ("src", "out"), ("slow", "input"), 4)],
+    control: None,
 };
 
 #[test]
@@ -177,6 +180,7 @@ static UNCONNECTED: Spec = Spec {
     kernel: kernel("unconnected"),
     servers: &[server("lonely", "Sink", Restart::Never, None)],
     pipes: &[],
+    control: None,
 };
 
 #[test]

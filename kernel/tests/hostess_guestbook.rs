@@ -231,6 +231,7 @@ fn diamond() -> &'static Spec {
             pipe(103, ("b", "output"), ("d", "input")),
             pipe(104, ("c", "output"), ("d", "input")),
         ])),
+        control: None,
     }))
 }
 
@@ -266,6 +267,7 @@ fn a_bad_identity_in_a_spec_is_reported_and_the_rest_registered() {
         },
         servers: Box::leak(servers.into_boxed_slice()),
         pipes: &[],
+        control: None,
     }));
     let hostess = Hostess::new();
     let errors = hostess.register_spec(spec);

@@ -50,6 +50,7 @@ proptest! {
             kernel: kernel(kernel_name),
             servers: Box::leak(servers.into_boxed_slice()),
             pipes: Box::leak(pipes.into_boxed_slice()),
+            control: None,
         });
 
         let mut b = KernelBuilder::new(spec);
@@ -89,6 +90,7 @@ proptest! {
             kernel: kernel(kernel_name),
             servers: Box::leak(servers.into_boxed_slice()),
             pipes: Box::leak(pipes.into_boxed_slice()),
+            control: None,
         });
 
         let mut b = KernelBuilder::new(spec);

@@ -37,6 +37,7 @@ static GIVE_UP: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("flaky", "out"), ("sink", "input"), 8)],
+    control: None,
 };
 
 #[test]
@@ -77,6 +78,7 @@ static RECOVER: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("flaky", "out"), ("sink", "input"), 1)],
+    control: None,
 };
 
 #[test]
@@ -107,6 +109,7 @@ static NEVER: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("flaky", "out"), ("sink", "input"), 8)],
+    control: None,
 };
 
 #[test]
@@ -128,6 +131,7 @@ static ALWAYS: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("flaky", "out"), ("sink", "input"), 8)],
+    control: None,
 };
 
 #[test]
@@ -154,6 +158,7 @@ static ALWAYS_STOP: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("forever", "out"), ("sink", "input"), 16)],
+    control: None,
 };
 
 #[test]
@@ -179,6 +184,7 @@ static STOP: Spec = Spec {
         server("sink", "Sink", Restart::Never, Some("delay_ms = 0")),
     ],
     pipes: &[pipe(1, ("forever", "out"), ("sink", "input"), 16)],
+    control: None,
 };
 
 #[test]
@@ -235,6 +241,7 @@ static STUBBORN: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("stubborn", "out"), ("sink", "input"), 16)],
+    control: None,
 };
 
 #[test]
@@ -281,6 +288,7 @@ static GONE: Spec = Spec {
         server("quitter", "Quitter", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("src", "out"), ("quitter", "input"), 4)],
+    control: None,
 };
 
 #[test]
@@ -325,6 +333,7 @@ static BOOT: Spec = Spec {
         server("boom", "Explodes", Restart::Always, None),
     ],
     pipes: &[pipe(1, ("src", "out"), ("boom", "input"), 4)],
+    control: None,
 };
 
 #[test]
@@ -362,6 +371,7 @@ static BAD_CONFIG: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("src", "out"), ("sink", "input"), 4)],
+    control: None,
 };
 
 #[test]
@@ -448,6 +458,7 @@ static KIND: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("src", "out"), ("sink", "input"), 4)],
+    control: None,
 };
 
 #[test]
@@ -481,6 +492,7 @@ static ALWAYS_SINK: Spec = Spec {
         server("sink", "Sink", Restart::Always, None),
     ],
     pipes: &[pipe(1, ("src", "out"), ("sink", "input"), 8)],
+    control: None,
 };
 
 #[test]

@@ -16,6 +16,8 @@ pub struct Plan {
     pub servers: Vec<ServerPlan>,
     /// One per producer-consumer pair, in the order of `wiring.toml`.
     pub pipes: Vec<PipePlan>,
+    /// `[control] listen` as written; `None` when absent.
+    pub control: Option<String>,
 }
 
 /// `[kernel]` with defaults applied.
@@ -148,6 +150,7 @@ impl Plan {
             kernel,
             servers,
             pipes,
+            control: wiring.control.listen.as_ref().map(|l| l.value.clone()),
         })
     }
 }

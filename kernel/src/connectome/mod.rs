@@ -149,6 +149,9 @@ pub(crate) struct Live {
     /// An HTTP control server serves this connectome.
     #[cfg_attr(not(feature = "control"), allow(dead_code))]
     pub(crate) served: AtomicBool,
+    /// Where that control server listens.
+    #[cfg_attr(not(feature = "control"), allow(dead_code))]
+    pub(crate) served_at: Mutex<Option<std::net::SocketAddr>>,
     started: OnceLock<Instant>,
     ended: OnceLock<Instant>,
 }
@@ -288,6 +291,7 @@ impl Connectome {
                 stop,
                 hostess,
                 served: AtomicBool::new(false),
+                served_at: Mutex::new(None),
                 started: OnceLock::new(),
                 ended: OnceLock::new(),
             }),
@@ -301,6 +305,16 @@ impl Connectome {
     /// The static description from the build.
     pub fn spec(&self) -> &'static Spec {
         self.live.spec
+    }
+
+    /// The address the HTTP control surface of this kernel listens on, while
+    /// one serves (started by `serve_control` or by `Kernel::run`).
+    pub fn control_addr(&self) -> Option<std::net::SocketAddr> {
+        *self
+            .live
+            .served_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Every server instance, in wiring order.

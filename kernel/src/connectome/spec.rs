@@ -71,6 +71,9 @@ pub struct Spec {
     pub kernel: KernelSpec,
     pub servers: &'static [ServerSpec],
     pub pipes: &'static [PipeSpec],
+    /// `[control] listen`: the socket address (`ip:port`) the control surface
+    /// serves on when the kernel runs, as written; `None` when absent.
+    pub control: Option<&'static str>,
 }
 
 impl Spec {

@@ -156,7 +156,16 @@ impl Kernel {
         let control = connectome.control().with_cause("kernel");
         book_at_boot(&connectome);
         #[cfg(feature = "control")]
-        let _served = crate::control::http::serve_from_env(&connectome)?;
+        let _served = crate::control::http::serve_at_run(&connectome)?;
+        #[cfg(not(feature = "control"))]
+        if let Some(listen) = connectome.spec().control {
+            tracing::warn!(
+                kernel,
+                listen,
+                "`[control] listen` is set but the control surface is not compiled in \
+                 (enable kernel's `control` feature)"
+            );
+        }
         let _signals = if signals {
             Some(SignalGuard::install(&stop)?)
         } else {
@@ -538,6 +547,7 @@ mod tests {
             pipe("a", "b"),
             pipe("b", "a"),
         ],
+        control: None,
     };
 
     #[test]

@@ -261,6 +261,7 @@ pub fn spec(name: &'static str) -> &'static Spec {
         },
         servers: &SERVERS,
         pipes: &PIPES,
+        control: None,
     }))
 }
 
@@ -322,6 +323,7 @@ pub fn hosted_spec(name: &'static str) -> &'static Spec {
         },
         servers: Box::leak(servers.into_boxed_slice()),
         pipes: &PIPES,
+        control: None,
     }))
 }
 

@@ -187,6 +187,10 @@ pub fn generate_tokens(plan: &Plan) -> TokenStream {
     let fqdn = &plan.kernel.fqdn;
     let owner = &plan.kernel.owner;
     let server_specs = plan.servers.iter().map(server_spec);
+    let control = match &plan.control {
+        Some(listen) => quote!(::core::option::Option::Some(#listen)),
+        None => quote!(::core::option::Option::None),
+    };
     let pipe_specs = plan.pipes.iter().map(|pipe| {
         let id = uuid_tokens(&pipe.id);
         let (from_server, from_terminal) = (&pipe.from.server, &pipe.from.terminal);
@@ -265,6 +269,7 @@ pub fn generate_tokens(plan: &Plan) -> TokenStream {
             kernel: ::kernel::KernelSpec { name: #kernel_name, fqdn: #fqdn, owner: #owner },
             servers: &[#(#server_specs),*],
             pipes: &[#(#pipe_specs),*],
+            control: #control,
         };
 
         /// Builds the kernel wired by the wiring file: every server, every pipe.
@@ -323,6 +328,7 @@ mod tests {
                 },
                 capacity: 16,
             }],
+            control: Some("127.0.0.1:0".into()),
         }
     }
 
@@ -355,6 +361,7 @@ mod tests {
             "config: ::core::option::Option::Some(\"count = 1000\\n\")".to_string(),
             "config: ::core::option::Option::None".to_string(),
             "capacity: 16".to_string(),
+            "control: ::core::option::Option::Some(\"127.0.0.1:0\")".to_string(),
             "from: ::kernel::Endpoint {".to_string(),
             "builder.server::<crate::servers::Sensor>(\"intake\")?;".to_string(),
             "builder.server_default::<crate::servers::filter::Filter>(\"filter\")?;".to_string(),
@@ -409,6 +416,15 @@ mod tests {
             assert!(same_as_token_path(&p), "config of {n} bytes");
         }
         p.servers[0].config = Some("a = \"quoted\" \\ é\n\t".into());
+        assert!(same_as_token_path(&p));
+        // Listen addresses around the same width.
+        for n in 0..80 {
+            p.control = Some("1".repeat(n));
+            assert!(same_as_token_path(&p), "control of {n} bytes");
+        }
+        p.control = Some("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535".into());
+        assert!(same_as_token_path(&p));
+        p.control = None;
         assert!(same_as_token_path(&p));
         let mut none = plan();
         for s in &mut none.servers {
@@ -465,8 +481,9 @@ mod tests {
                     ),
                     0..8,
                 ),
+                prop::option::of(r"[0-9a-f:.%\[\]]{0,80}"),
             )
-                .prop_map(|(name, fqdn, owner, servers, pipes)| {
+                .prop_map(|(name, fqdn, owner, servers, pipes, control)| {
                     let pipes = if servers.is_empty() {
                         Vec::new()
                     } else {
@@ -490,6 +507,7 @@ mod tests {
                         kernel: KernelPlan { name, fqdn, owner },
                         servers,
                         pipes,
+                        control,
                     }
                 })
         }

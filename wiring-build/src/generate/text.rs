@@ -182,6 +182,21 @@ pub(super) fn emit(plan: &Plan) -> Option<String> {
         }
         out.push_str("    ],\n");
     }
+    match &plan.control {
+        Some(listen) => {
+            let listen = lit(listen);
+            let line = format!("    control: ::core::option::Option::Some({listen}),");
+            if line.len() <= SOME_LINE_MAX {
+                out.push_str(&line);
+                out.push('\n');
+            } else {
+                out.push_str("    control: ::core::option::Option::Some(\n");
+                let _ = writeln!(out, "        {listen},");
+                out.push_str("    ),\n");
+            }
+        }
+        None => out.push_str("    control: ::core::option::Option::None,\n"),
+    }
     out.push_str(
         "};\n\n/// Builds the kernel wired by the wiring file: every server, every pipe.\n\
          pub fn kernel() -> ::core::result::Result<::kernel::Kernel, ::kernel::Error> {\n    \

@@ -33,6 +33,7 @@ impl<T> Spanned<T> {
 #[derive(Debug, Clone, Default)]
 pub struct Wiring {
     pub kernel: Kernel,
+    pub control: Control,
     pub lints: Vec<LintSetting>,
     pub servers: Vec<Server>,
     pub connections: Vec<Connection>,
@@ -83,6 +84,14 @@ impl Kernel {
             .as_ref()
             .map_or(Self::DEFAULT_OWNER, |o| o.value.as_str())
     }
+}
+
+/// `[control]`: where the control surface serves.
+#[derive(Debug, Clone, Default)]
+pub struct Control {
+    /// `listen`, a socket address `ip:port` as written; `None` when missing
+    /// or invalid (already reported).
+    pub listen: Option<Spanned<String>>,
 }
 
 /// One `[lints]` entry for a W-code.

@@ -6,16 +6,24 @@ use serde::Deserialize as _;
 use toml::de::{DeArray, DeTable, DeValue};
 
 use super::{
-    Connection, Kernel, LintSetting, Route, Server, Side, Span, Spanned, Wiring, is_instance_name,
-    is_kernel_name,
+    Connection, Control, Kernel, LintSetting, Route, Server, Side, Span, Spanned, Wiring,
+    is_instance_name, is_kernel_name,
 };
 use crate::diagnostic::{Code, Finding, Level};
 use crate::lint::names::closest;
 
 type DeSpanned<'i> = toml::Spanned<DeValue<'i>>;
 
-const TOP_KEYS: &[&str] = &["kernel", "lints", "servers", "connections", "routes"];
+const TOP_KEYS: &[&str] = &[
+    "kernel",
+    "control",
+    "lints",
+    "servers",
+    "connections",
+    "routes",
+];
 const KERNEL_KEYS: &[&str] = &["name", "fqdn", "owner"];
+const CONTROL_KEYS: &[&str] = &["listen"];
 const SERVER_KEYS: &[&str] = &["type", "config", "uuid", "restart"];
 const CONNECTION_KEYS: &[&str] = &["from", "to", "capacity"];
 const ROUTE_KEYS: &[&str] = &["from", "to"];
@@ -157,6 +165,7 @@ impl Walker<'_> {
                     kernel_seen = true;
                     self.kernel(value);
                 }
+                "control" => self.control(value),
                 "lints" => self.lints(value),
                 "servers" => self.servers(value),
                 "connections" => {
@@ -258,6 +267,41 @@ impl Walker<'_> {
             );
         }
         self.wiring.kernel = kernel;
+    }
+
+    fn control(&mut self, value: &DeSpanned<'_>) {
+        let Some(table) = self.table("`control`", value) else {
+            return;
+        };
+        let mut control = Control::default();
+        for (k, v) in entries(table) {
+            match k.value {
+                "listen" => {
+                    let Some(listen) = self.string("`control.listen`", v) else {
+                        continue;
+                    };
+                    match listen.value.parse::<std::net::SocketAddr>() {
+                        Ok(_) => control.listen = Some(listen),
+                        Err(_) => {
+                            self.report(
+                                Finding::new(
+                                    Code::Schema,
+                                    listen.span.clone(),
+                                    format!("invalid listen address `{}`", listen.value),
+                                )
+                                .label("expected `ip:port`")
+                                .help(
+                                    "write an IP address (not a host name) and a port, such as \
+                                     `\"127.0.0.1:0\"` (any free port) or `\"[::1]:8080\"`",
+                                ),
+                            );
+                        }
+                    }
+                }
+                _ => self.unknown_key(&k, "`[control]`", CONTROL_KEYS),
+            }
+        }
+        self.wiring.control = control;
     }
 
     fn lints(&mut self, value: &DeSpanned<'_>) {
@@ -770,6 +814,41 @@ to = { guest = "g", terminal = "lines" }
                 "0"
             ]
         );
+    }
+
+    #[test]
+    fn control_listen_is_a_socket_address() {
+        for listen in ["127.0.0.1:0", "[::1]:8080", "0.0.0.0:9000"] {
+            let source = format!("[kernel]\nname = \"k\"\n[control]\nlisten = \"{listen}\"\n");
+            let (wiring, findings) = parse(&source);
+            assert!(findings.is_empty(), "{findings:?}");
+            assert_eq!(
+                wiring.control.listen.map(|l| l.value),
+                Some(listen.to_string())
+            );
+        }
+        let (wiring, _) = parse("[kernel]\nname = \"k\"\n[control]\n");
+        assert!(wiring.control.listen.is_none());
+        let found =
+            codes("[kernel]\nname = \"k\"\n[control]\nlisten = \"localhost:80\"\nport = 1\n");
+        assert_eq!(
+            found,
+            [
+                (Code::Schema, "\"localhost:80\"".to_string()),
+                (Code::Schema, "port".to_string())
+            ]
+        );
+        for bad in [
+            "listen = 8080",
+            "listen = \"127.0.0.1\"",
+            "listen = \" 127.0.0.1:1\"",
+        ] {
+            let found = codes(&format!("[kernel]\nname = \"k\"\n[control]\n{bad}\n"));
+            assert_eq!(found.len(), 1, "{bad}: {found:?}");
+            assert_eq!(found[0].0, Code::Schema);
+        }
+        let found = codes("control = 1\n[kernel]\nname = \"k\"\n");
+        assert_eq!(found, [(Code::Schema, "1".to_string())]);
     }
 
     #[test]

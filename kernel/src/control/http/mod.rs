@@ -14,7 +14,9 @@
 //! <token>`. The token comes from [`ControlOptions::token`] or
 //! `KERNEL_CONTROL_TOKEN`, or is generated and written to a file only the
 //! owner can read. The default listen address is `127.0.0.1:0` (loopback, a
-//! free port); `KERNEL_CONTROL_LISTEN` sets another.
+//! free port); `KERNEL_CONTROL_LISTEN` sets another. `Kernel::run` serves by
+//! itself when `KERNEL_CONTROL_LISTEN` is set or the wiring has `[control]
+//! listen` (the environment wins), unless `serve_control` already serves.
 //!
 //! The kernel's Hostess (guests, terminals, reservations; see
 //! [`crate::hostess::http`]) is served under [`HOSTESS_PATH`]; its modifying
@@ -97,11 +99,23 @@ impl ControlOptions {
     /// The defaults, with `KERNEL_CONTROL_LISTEN` and `KERNEL_CONTROL_TOKEN`
     /// applied when set.
     pub fn from_env() -> Result<Self, Error> {
+        ControlOptions::from_env_or(None)
+    }
+
+    /// [`ControlOptions::from_env`], listening on `listen` (`[control] listen`
+    /// of the spec) when `KERNEL_CONTROL_LISTEN` is not set.
+    pub(crate) fn from_env_or(listen: Option<&str>) -> Result<Self, Error> {
         let mut options = ControlOptions::new();
         if let Ok(listen) = std::env::var(LISTEN_ENV) {
             options.listen = listen.trim().parse().map_err(|e| {
                 control_error(format!(
                     "{LISTEN_ENV}=`{listen}` is not a `host:port` socket address: {e}"
+                ))
+            })?;
+        } else if let Some(listen) = listen {
+            options.listen = listen.trim().parse().map_err(|e| {
+                control_error(format!(
+                    "`[control] listen = \"{listen}\"` is not a `host:port` socket address: {e}"
                 ))
             })?;
         }
@@ -237,6 +251,11 @@ impl ControlServer {
                 });
             })
             .map_err(|e| control_error(format!("cannot start the control thread: {e}")))?;
+        *connectome
+            .live
+            .served_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(addr);
         connectome.live.served.store(true, Ordering::Release);
         match &token_file {
             Some(path) => tracing::info!(
@@ -294,6 +313,12 @@ impl ControlServer {
         if let Some(path) = self.token_file.take() {
             let _ = std::fs::remove_file(path);
         }
+        *self
+            .connectome
+            .live
+            .served_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         self.connectome.live.served.store(false, Ordering::Release);
     }
 }
@@ -304,13 +329,18 @@ impl Drop for ControlServer {
     }
 }
 
-/// Starts a control server when `KERNEL_CONTROL_LISTEN` is set and none
-/// serves this kernel yet (what `Kernel::run` does).
-pub(crate) fn serve_from_env(connectome: &Connectome) -> Result<Option<ControlServer>, Error> {
-    if std::env::var_os(LISTEN_ENV).is_none() || connectome.live.served.load(Ordering::Acquire) {
+/// Starts a control server when `KERNEL_CONTROL_LISTEN` is set or the spec
+/// has `[control] listen` (the environment wins), and none serves this kernel
+/// yet, say from [`crate::Kernel::serve_control`] (what `Kernel::run` does).
+pub(crate) fn serve_at_run(connectome: &Connectome) -> Result<Option<ControlServer>, Error> {
+    let spec_listen = connectome.spec().control;
+    if (std::env::var_os(LISTEN_ENV).is_none() && spec_listen.is_none())
+        || connectome.live.served.load(Ordering::Acquire)
+    {
         return Ok(None);
     }
-    let server = ControlServer::start(&connectome.control(), ControlOptions::from_env()?)?;
+    let options = ControlOptions::from_env_or(spec_listen)?;
+    let server = ControlServer::start(&connectome.control(), options)?;
     Ok(Some(server))
 }
 
