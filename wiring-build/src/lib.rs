@@ -196,10 +196,7 @@ impl Config {
             lines.push(format!("cargo::rerun-if-changed={}", file.display()));
         }
         for dir in &self.source_dirs {
-            lines.push(format!(
-                "cargo::rerun-if-changed={}",
-                self.resolve(dir).display()
-            ));
+            lines.push(format!("cargo::rerun-if-changed={}", dir.display()));
         }
         let findings = &analysis.findings;
         for finding in findings {
@@ -215,12 +212,6 @@ impl Config {
             let _ = writeln!(out, "{line}");
         }
         let _ = out.flush();
-    }
-
-    /// Paths are used as given: relative ones are relative to the current
-    /// folder, which cargo sets to the package root for build scripts.
-    fn resolve(&self, path: &Path) -> PathBuf {
-        path.to_path_buf()
     }
 
     fn scan(&self, wiring_path: Option<&Path>) -> Result<scan::Scan, Error> {
@@ -240,20 +231,19 @@ impl Config {
             }
             found
         } else {
-            self.crate_roots.iter().map(|r| self.resolve(r)).collect()
+            self.crate_roots.clone()
         };
-        let dirs: Vec<PathBuf> = self.source_dirs.iter().map(|d| self.resolve(d)).collect();
-        scan::scan(&roots, &dirs)
+        let dirs = &self.source_dirs;
+        scan::scan(&roots, dirs)
     }
 
     fn analyze_file(&self, path: &Path) -> Result<Analysis, Error> {
-        let resolved = self.resolve(path);
-        let bytes = fs::read(&resolved).map_err(|source| Error::Io {
+        let bytes = fs::read(path).map_err(|source| Error::Io {
             action: "read",
-            path: resolved.clone(),
+            path: path.to_path_buf(),
             source,
         })?;
-        let scan = self.scan(Some(&resolved))?;
+        let scan = self.scan(Some(path))?;
         let display = self
             .display_path
             .clone()
@@ -276,7 +266,7 @@ impl Config {
             }
         };
         Ok(Analysis {
-            wiring_path: Some(resolved),
+            wiring_path: Some(path.to_path_buf()),
             ..analysis
         })
     }
