@@ -637,6 +637,22 @@ impl Api {
 
 impl Api {
     /// A peer may renew and release only its own reservations.
+    /// Authenticates a call on reservation `id` (as written in the path) and
+    /// checks that a peer calling holds it.
+    fn authorize_holder(
+        &self,
+        id: &str,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<ReservationId, Refused> {
+        let caller = self.authorize(method, uri, headers, body)?;
+        let id = parse_id(id)?;
+        self.owns(&caller, id)?;
+        Ok(id)
+    }
+
     fn owns(&self, caller: &Caller, id: ReservationId) -> Result<(), Refused> {
         let Caller::Peer(peer) = caller else {
             return Ok(());
@@ -754,17 +770,10 @@ async fn renew(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let caller = match api.authorize(&method, &uri, &headers, &body) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
-    let id = match parse_id(&id) {
+    let id = match api.authorize_holder(&id, &method, &uri, &headers, &body) {
         Ok(id) => id,
         Err(r) => return *r,
     };
-    if let Err(r) = api.owns(&caller, id) {
-        return *r;
-    }
     match api.hostess.renew(id) {
         Ok(g) => json(StatusCode::OK, &GrantJson::new(&g, api.hostess.now())),
         Err(e) => hostess_error(&e),
@@ -779,17 +788,10 @@ async fn release(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let caller = match api.authorize(&method, &uri, &headers, &body) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
-    let id = match parse_id(&id) {
+    let id = match api.authorize_holder(&id, &method, &uri, &headers, &body) {
         Ok(id) => id,
         Err(r) => return *r,
     };
-    if let Err(r) = api.owns(&caller, id) {
-        return *r;
-    }
     match api.hostess.release(id) {
         Ok(g) => json(StatusCode::OK, &GrantJson::new(&g, api.hostess.now())),
         Err(e) => hostess_error(&e),

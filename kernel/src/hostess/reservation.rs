@@ -526,16 +526,7 @@ impl State {
             return Err(HostessError::BadTerminals { problems });
         }
         for (&(g, t), (_, connectome)) in pairs.iter().zip(bindings) {
-            if let Some(Some(hold)) = self.book.slots[g].holds.get_mut(t)
-                && !hold.connectome.contains(connectome)
-            {
-                hold.connectome.push(*connectome);
-                self.ledger
-                    .by_connectome
-                    .entry(*connectome)
-                    .or_default()
-                    .push((g, t));
-            }
+            self.bind_held(g, t, *connectome);
         }
         Ok(())
     }
@@ -630,18 +621,23 @@ impl State {
                 continue;
             };
             let (g, t) = p[0];
-            if let Some(Some(hold)) = self.book.slots[g].holds.get_mut(t)
-                && !hold.connectome.contains(connectome)
-            {
-                hold.connectome.push(*connectome);
-                self.ledger
-                    .by_connectome
-                    .entry(*connectome)
-                    .or_default()
-                    .push((g, t));
-            }
+            self.bind_held(g, t, *connectome);
         }
         Ok(())
+    }
+
+    /// Records that held terminal `t` of guest `g` is in use under `connectome`.
+    fn bind_held(&mut self, g: usize, t: usize, connectome: Uuid) {
+        if let Some(Some(hold)) = self.book.slots[g].holds.get_mut(t)
+            && !hold.connectome.contains(&connectome)
+        {
+            hold.connectome.push(connectome);
+            self.ledger
+                .by_connectome
+                .entry(connectome)
+                .or_default()
+                .push((g, t));
+        }
     }
 
     /// True when `terminal` is held by the reservation with fencing token `token`.
