@@ -1,12 +1,13 @@
 //! [`KernelBuilder`]: turns the static [`Spec`] plus typed server and pipe
 //! registrations (emitted by `wiring-build`) into a runnable [`Kernel`].
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use super::{Factory, Instance, Kernel};
 use crate::Error;
-use crate::connectome::{Connectome, PipeLive, PipeSpec, ServerParts, ServerSpec, Spec};
+use crate::connectome::{Connectome, PipeLive, ServerParts, ServerSpec, Spec};
 use crate::manifest::{ServerManifest, TerminalKind};
 use crate::pipe::{self, ErasedEnd, PipeStats};
 use crate::server::Server;
@@ -20,6 +21,10 @@ use crate::terminal::{Consumer, Port, Ports, Producer};
 /// [`connect`](Self::connect) once per pipe, then [`build`](Self::build).
 pub struct KernelBuilder {
     spec: &'static Spec,
+    /// Index in `spec.servers` by instance name.
+    server_index: HashMap<&'static str, usize>,
+    /// Index in `spec.pipes` by `"from->to"`.
+    pipe_index: HashMap<String, usize>,
     servers: Vec<Option<Registered>>,
     pipes: Vec<Option<Connected>>,
     built: bool,
@@ -96,6 +101,18 @@ impl KernelBuilder {
     pub fn new(spec: &'static Spec) -> Self {
         KernelBuilder {
             spec,
+            server_index: spec
+                .servers
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.name, i))
+                .collect(),
+            pipe_index: spec
+                .pipes
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("{}->{}", p.from, p.to), i))
+                .collect(),
             servers: spec.servers.iter().map(|_| None).collect(),
             pipes: spec.pipes.iter().map(|_| None).collect(),
             built: false,
@@ -104,10 +121,9 @@ impl KernelBuilder {
 
     fn slot(&self, name: &str) -> Result<usize, Error> {
         let index = self
-            .spec
-            .servers
-            .iter()
-            .position(|s| s.name == name)
+            .server_index
+            .get(name)
+            .copied()
             .ok_or_else(|| Error::UnknownServer {
                 server: name.to_owned(),
             })?;
@@ -172,10 +188,9 @@ impl KernelBuilder {
         _to_port: Port<C>,
     ) -> Result<&mut Self, Error> {
         let index = self
-            .spec
-            .pipes
-            .iter()
-            .position(|p| endpoint_is(p, from, to))
+            .pipe_index
+            .get(&format!("{from}->{to}"))
+            .copied()
             .ok_or_else(|| Error::UnknownPipe {
                 from: from.to_owned(),
                 to: to.to_owned(),
@@ -225,7 +240,7 @@ impl KernelBuilder {
                 continue;
             };
             for (end, kind) in [(p.from, c.from_kind), (p.to, c.to_kind)] {
-                let Some(index) = spec.servers.iter().position(|s| s.name == end.server) else {
+                let Some(&index) = self.server_index.get(end.server) else {
                     problems.push(format!(
                         "pipe `{} -> {}` names server `{}`, which the wiring does not have",
                         p.from, p.to, end.server
@@ -302,9 +317,9 @@ impl KernelBuilder {
         let mut pipes = Vec::with_capacity(spec.pipes.len());
         for (p, slot) in spec.pipes.iter().zip(std::mem::take(&mut self.pipes)) {
             let Some(c) = slot else { continue };
-            let from = spec.servers.iter().position(|s| s.name == p.from.server);
-            let to = spec.servers.iter().position(|s| s.name == p.to.server);
-            let (Some(from), Some(to)) = (from, to) else {
+            let from = self.server_index.get(p.from.server);
+            let to = self.server_index.get(p.to.server);
+            let (Some(&from), Some(&to)) = (from, to) else {
                 continue;
             };
             let from_link = ports[from].link(p.from.terminal);
@@ -340,12 +355,4 @@ impl KernelBuilder {
             .collect();
         Ok(Kernel::new(connectome, instances, stop))
     }
-}
-
-fn endpoint_is(p: &PipeSpec, from: &str, to: &str) -> bool {
-    fn matches(e: crate::Endpoint, text: &str) -> bool {
-        text.split_once('.')
-            .is_some_and(|(s, t)| s == e.server && t == e.terminal)
-    }
-    matches(p.from, from) && matches(p.to, to)
 }
