@@ -5,7 +5,7 @@
 mod builder;
 mod supervisor;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -359,16 +359,20 @@ fn book_at_boot(connectome: &Connectome) {
 /// feed has booted; within a cycle, in wiring order.
 fn boot_order(spec: &Spec, present: &[bool]) -> Vec<usize> {
     let n = spec.servers.len();
-    let downstream: Vec<BTreeSet<usize>> = (0..n)
-        .map(|i| {
-            spec.pipes
-                .iter()
-                .filter(|p| p.from.server == spec.servers[i].name)
-                .filter_map(|p| spec.servers.iter().position(|s| s.name == p.to.server))
-                .filter(|&j| j != i)
-                .collect()
-        })
+    let index: HashMap<&str, usize> = spec
+        .servers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name, i))
         .collect();
+    let mut downstream: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
+    for p in spec.pipes {
+        if let (Some(&i), Some(&j)) = (index.get(p.from.server), index.get(p.to.server))
+            && i != j
+        {
+            downstream[i].insert(j);
+        }
+    }
     let mut done = vec![false; n];
     // Instances that were never added cannot boot; treat them as done.
     for (i, p) in present.iter().enumerate().take(n) {
