@@ -1,6 +1,7 @@
 //! The guest book: registration (walk-ins), queries by mask and count, the
 //! menu, and booking with the control surface (plan, booking, connectome ids).
 
+mod common;
 mod hostess_common;
 
 use std::time::Duration;
@@ -11,7 +12,7 @@ use kernel::hostess::{
     ReserveRequest, TerminalRef, TerminalUse, Want, book_spec, plan_for_spec,
 };
 use kernel::{
-    Auth, Endpoint, KernelSpec, PipeSpec, Restart, ServerManifest, ServerSpec, Spec, TerminalKind,
+    Auth, KernelSpec, PipeSpec, Restart, ServerManifest, ServerSpec, Spec, TerminalKind,
     TerminalManifest, Uuid,
 };
 
@@ -191,23 +192,13 @@ fn stage(name: &'static str, n: u128) -> ServerSpec {
     }
 }
 
+/// A pipe of capacity 4; see `common::pipe`.
 fn pipe(
     id: u128,
     from: (&'static str, &'static str),
     to: (&'static str, &'static str),
 ) -> PipeSpec {
-    PipeSpec {
-        id: Uuid::from_u128(id),
-        from: Endpoint {
-            server: from.0,
-            terminal: from.1,
-        },
-        to: Endpoint {
-            server: to.0,
-            terminal: to.1,
-        },
-        capacity: 4,
-    }
+    common::pipe(id, from, to, 4)
 }
 
 /// a.output fans out to b.input and c.input; b.output and c.output fan in to d.input.

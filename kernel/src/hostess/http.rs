@@ -770,14 +770,7 @@ async fn renew(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let id = match api.authorize_holder(&id, &method, &uri, &headers, &body) {
-        Ok(id) => id,
-        Err(r) => return *r,
-    };
-    match api.hostess.renew(id) {
-        Ok(g) => json(StatusCode::OK, &GrantJson::new(&g, api.hostess.now())),
-        Err(e) => hostess_error(&e),
-    }
+    on_holders_reservation(&api, &id, &method, &uri, &headers, &body, Hostess::renew)
 }
 
 async fn release(
@@ -788,11 +781,24 @@ async fn release(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let id = match api.authorize_holder(&id, &method, &uri, &headers, &body) {
+    on_holders_reservation(&api, &id, &method, &uri, &headers, &body, Hostess::release)
+}
+
+/// Runs `op` on reservation `id` once the caller is shown to hold it.
+fn on_holders_reservation(
+    api: &Api,
+    id: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    op: fn(&Hostess, ReservationId) -> Result<Grant, HostessError>,
+) -> Response {
+    let id = match api.authorize_holder(id, method, uri, headers, body) {
         Ok(id) => id,
         Err(r) => return *r,
     };
-    match api.hostess.release(id) {
+    match op(&api.hostess, id) {
         Ok(g) => json(StatusCode::OK, &GrantJson::new(&g, api.hostess.now())),
         Err(e) => hostess_error(&e),
     }

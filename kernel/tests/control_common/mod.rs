@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use kernel::prelude::*;
-use kernel::{Endpoint, KernelBuilder, KernelSpec, PipeSpec, Restart, ServerSpec, Spec, Uuid};
+use kernel::{KernelBuilder, KernelSpec, PipeSpec, Restart, ServerSpec, Spec, Uuid};
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -231,23 +231,13 @@ const fn server(name: &'static str) -> ServerSpec {
     }
 }
 
+/// A pipe of capacity 64; see `common::pipe`.
 const fn pipe(
     id: u128,
     from: (&'static str, &'static str),
     to: (&'static str, &'static str),
 ) -> PipeSpec {
-    PipeSpec {
-        id: Uuid::from_u128(id),
-        from: Endpoint {
-            server: from.0,
-            terminal: from.1,
-        },
-        to: Endpoint {
-            server: to.0,
-            terminal: to.1,
-        },
-        capacity: 64,
-    }
+    common::pipe(id, from, to, 64)
 }
 
 /// The plant as kernel `name`: `src -> a`, `fan -> b`, `fan -> merge`,
