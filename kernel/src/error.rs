@@ -6,6 +6,11 @@ use std::fmt;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// [`Kernel::add_process`](crate::Kernel::add_process) was given a
+    /// name a server or another process already has.
+    #[error("a server or process named `{name}` already exists; names are unique across both")]
+    DuplicateName { name: String },
+
     /// The wiring names a server instance the spec does not have.
     #[error("unknown server instance `{server}`: wiring.toml has no `[servers.{server}]`")]
     UnknownServer { server: String },

@@ -52,12 +52,15 @@ mod error;
 pub mod executor;
 pub mod hostess;
 pub mod manifest;
+#[cfg(feature = "net")]
+pub mod net;
 pub mod pipe;
 pub mod server;
 pub mod terminal;
 
 pub use connectome::{
-    Connectome, Endpoint, KernelSpec, PipeSpec, Report, Restart, ServerSpec, ServerState, Spec,
+    Connectome, Endpoint, KernelSpec, PipeSpec, Process, ProcessSpec, ProcessStatus, Report,
+    Restart, ServerSpec, ServerState, Spec,
 };
 pub use control::{ConnectionState, Control, ControlError};
 pub use error::{Error, ServerFailure};

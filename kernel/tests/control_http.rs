@@ -46,7 +46,16 @@ fn post(addr: SocketAddr, path: &str, body: &str) -> Response {
 
 #[test]
 fn every_endpoint_in_openapi_answers() {
-    let (running, _server, addr) = serve_spec(hosted_spec("http-all"));
+    // A supervised process too, for the `/api/v1/processes/{name}` path.
+    let mut kernel = build(hosted_spec("http-all"));
+    kernel
+        .add_process(kernel::Process::new("idle", "sleep").arg("60"))
+        .expect("process");
+    let _server = kernel
+        .serve_control(ControlOptions::new().token(TOKEN))
+        .expect("control surface");
+    let addr = _server.addr();
+    let running = Running::start(kernel);
     let doc = get(addr, "/api/v1/openapi.json").json();
     assert_eq!(doc["openapi"], "3.0.3");
     let paths = doc["paths"].as_object().expect("paths");
@@ -78,6 +87,8 @@ fn every_endpoint_in_openapi_answers() {
         }
         let url = if path.starts_with("/api/v1/hostess/") {
             path.replace("{id}", &reservation).replace("{uuid}", &words)
+        } else if path.starts_with("/api/v1/processes/") {
+            path.replace("{name}", "idle")
         } else {
             path.replace("{id}", &id).replace("{name}", "b")
         };
@@ -620,6 +631,7 @@ fn the_hostess_is_served_under_the_api_with_the_same_token() {
 fn run_serves_on_the_listen_address_of_the_spec() {
     let spec: &'static kernel::Spec = Box::leak(Box::new(kernel::Spec {
         control: Some("127.0.0.1:0"),
+        processes: &[],
         ..*spec("http-spec-listen")
     }));
     let running = Running::start(build(spec));
@@ -644,6 +656,7 @@ fn run_serves_on_the_listen_address_of_the_spec() {
 fn serve_control_wins_over_the_listen_address_of_the_spec() {
     let spec: &'static kernel::Spec = Box::leak(Box::new(kernel::Spec {
         control: Some("127.0.0.1:0"),
+        processes: &[],
         ..*spec("http-spec-explicit")
     }));
     let (running, server, addr) = serve_spec(spec);

@@ -98,6 +98,7 @@ static SPEC: Spec = Spec {
         pipe(3, ("avg", "mean"), ("show", "value"), 2),
     ],
     control: None,
+    processes: &[],
 };
 
 #[test]

@@ -23,6 +23,7 @@ static FAN_OUT: Spec = Spec {
         pipe(3, ("src", "out"), ("c", "input"), 1024),
     ],
     control: None,
+    processes: &[],
 };
 
 #[test]
@@ -95,6 +96,7 @@ static FAN_IN: Spec = Spec {
         pipe(3, ("p2", "out"), ("merge", "inputs"), 64),
     ],
     control: None,
+    processes: &[],
 };
 
 #[test]
@@ -137,6 +139,7 @@ static CHAIN: Spec = Spec {
     ],
     pipes: &[pipe(1, ("src", "out"), ("slow", "input"), 4)],
     control: None,
+    processes: &[],
 };
 
 #[test]
@@ -181,6 +184,7 @@ static UNCONNECTED: Spec = Spec {
     servers: &[server("lonely", "Sink", Restart::Never, None)],
     pipes: &[],
     control: None,
+    processes: &[],
 };
 
 #[test]

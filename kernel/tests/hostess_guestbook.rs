@@ -223,6 +223,7 @@ fn diamond() -> &'static Spec {
             pipe(104, ("c", "output"), ("d", "input")),
         ])),
         control: None,
+        processes: &[],
     }))
 }
 
@@ -259,6 +260,7 @@ fn a_bad_identity_in_a_spec_is_reported_and_the_rest_registered() {
         servers: Box::leak(servers.into_boxed_slice()),
         pipes: &[],
         control: None,
+        processes: &[],
     }));
     let hostess = Hostess::new();
     let errors = hostess.register_spec(spec);

@@ -51,6 +51,7 @@ proptest! {
             servers: Box::leak(servers.into_boxed_slice()),
             pipes: Box::leak(pipes.into_boxed_slice()),
             control: None,
+            processes: &[],
         });
 
         let mut b = KernelBuilder::new(spec);
@@ -91,6 +92,7 @@ proptest! {
             servers: Box::leak(servers.into_boxed_slice()),
             pipes: Box::leak(pipes.into_boxed_slice()),
             control: None,
+            processes: &[],
         });
 
         let mut b = KernelBuilder::new(spec);

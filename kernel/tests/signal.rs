@@ -16,6 +16,7 @@ static SIGINT: Spec = Spec {
     ],
     pipes: &[pipe(1, ("forever", "out"), ("sink", "input"), 16)],
     control: None,
+    processes: &[],
 };
 
 #[test]

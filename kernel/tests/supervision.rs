@@ -38,6 +38,7 @@ static GIVE_UP: Spec = Spec {
     ],
     pipes: &[pipe(1, ("flaky", "out"), ("sink", "input"), 8)],
     control: None,
+    processes: &[],
 };
 
 #[test]
@@ -79,6 +80,7 @@ static RECOVER: Spec = Spec {
     ],
     pipes: &[pipe(1, ("flaky", "out"), ("sink", "input"), 1)],
     control: None,
+    processes: &[],
 };
 
 #[test]
@@ -110,6 +112,7 @@ static NEVER: Spec = Spec {
     ],
     pipes: &[pipe(1, ("flaky", "out"), ("sink", "input"), 8)],
     control: None,
+    processes: &[],
 };
 
 #[test]
@@ -132,6 +135,7 @@ static ALWAYS: Spec = Spec {
     ],
     pipes: &[pipe(1, ("flaky", "out"), ("sink", "input"), 8)],
     control: None,
+    processes: &[],
 };
 
 #[test]
@@ -159,6 +163,7 @@ static ALWAYS_STOP: Spec = Spec {
     ],
     pipes: &[pipe(1, ("forever", "out"), ("sink", "input"), 16)],
     control: None,
+    processes: &[],
 };
 
 #[test]
@@ -185,6 +190,7 @@ static STOP: Spec = Spec {
     ],
     pipes: &[pipe(1, ("forever", "out"), ("sink", "input"), 16)],
     control: None,
+    processes: &[],
 };
 
 #[test]
@@ -242,6 +248,7 @@ static STUBBORN: Spec = Spec {
     ],
     pipes: &[pipe(1, ("stubborn", "out"), ("sink", "input"), 16)],
     control: None,
+    processes: &[],
 };
 
 #[test]
@@ -289,6 +296,7 @@ static GONE: Spec = Spec {
     ],
     pipes: &[pipe(1, ("src", "out"), ("quitter", "input"), 4)],
     control: None,
+    processes: &[],
 };
 
 #[test]
@@ -334,6 +342,7 @@ static BOOT: Spec = Spec {
     ],
     pipes: &[pipe(1, ("src", "out"), ("boom", "input"), 4)],
     control: None,
+    processes: &[],
 };
 
 #[test]
@@ -372,6 +381,7 @@ static BAD_CONFIG: Spec = Spec {
     ],
     pipes: &[pipe(1, ("src", "out"), ("sink", "input"), 4)],
     control: None,
+    processes: &[],
 };
 
 #[test]
@@ -459,6 +469,7 @@ static KIND: Spec = Spec {
     ],
     pipes: &[pipe(1, ("src", "out"), ("sink", "input"), 4)],
     control: None,
+    processes: &[],
 };
 
 #[test]
@@ -493,6 +504,7 @@ static ALWAYS_SINK: Spec = Spec {
     ],
     pipes: &[pipe(1, ("src", "out"), ("sink", "input"), 8)],
     control: None,
+    processes: &[],
 };
 
 #[test]

@@ -71,6 +71,13 @@ fn good_fixture_builds_and_runs() {
         output.contains("total: 2000 messages, sum 2502500"),
         "unexpected output:\n{output}"
     );
+    // `[processes.greeter]`: started by the executor, its output logged.
+    for needle in [
+        "process greeter: finished",
+        "greeter: stdout: greetings from a process",
+    ] {
+        assert!(output.contains(needle), "no `{needle}` in:\n{output}");
+    }
 }
 
 #[test]
@@ -160,7 +167,7 @@ fn every_golden_lint_fires_in_a_real_cargo_build() {
     }
     let all = [
         "E0001", "E0002", "E0101", "E0102", "E0103", "E0104", "E0201", "E0202", "E0301", "E0302",
-        "E0303", "E0401", "E0501", "E0502", "E0503", "W0601", "W0701", "W0702", "W0703",
+        "E0303", "E0401", "E0501", "E0502", "E0503", "E0504", "W0601", "W0701", "W0702", "W0703",
     ];
     for code in all {
         assert!(

@@ -38,6 +38,8 @@ pub enum Code {
     DuplicateUuid,
     /// E0503 `invalid-identity`.
     InvalidIdentity,
+    /// E0504 `duplicate-name`: a process and a server share a name.
+    DuplicateName,
     /// W0601 `cycle`.
     Cycle,
     /// W0701 `unconnected-input`.
@@ -50,7 +52,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in code order.
-    pub const ALL: [Code; 19] = [
+    pub const ALL: [Code; 20] = [
         Code::Syntax,
         Code::Schema,
         Code::UnknownServerType,
@@ -66,6 +68,7 @@ impl Code {
         Code::DuplicateConnection,
         Code::DuplicateUuid,
         Code::InvalidIdentity,
+        Code::DuplicateName,
         Code::Cycle,
         Code::UnconnectedInput,
         Code::UnconnectedOutput,
@@ -90,6 +93,7 @@ impl Code {
             Code::DuplicateConnection => "E0501",
             Code::DuplicateUuid => "E0502",
             Code::InvalidIdentity => "E0503",
+            Code::DuplicateName => "E0504",
             Code::Cycle => "W0601",
             Code::UnconnectedInput => "W0701",
             Code::UnconnectedOutput => "W0702",
@@ -115,6 +119,7 @@ impl Code {
             Code::DuplicateConnection => "duplicate-connection",
             Code::DuplicateUuid => "duplicate-uuid",
             Code::InvalidIdentity => "invalid-identity",
+            Code::DuplicateName => "duplicate-name",
             Code::Cycle => "cycle",
             Code::UnconnectedInput => "unconnected-input",
             Code::UnconnectedOutput => "unconnected-output",

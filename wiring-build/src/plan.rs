@@ -18,6 +18,18 @@ pub struct Plan {
     pub pipes: Vec<PipePlan>,
     /// `[control] listen` as written; `None` when absent.
     pub control: Option<String>,
+    /// `[processes.<name>]`, in the order of `wiring.toml`.
+    pub processes: Vec<ProcessPlan>,
+}
+
+/// One external process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessPlan {
+    pub name: String,
+    pub command: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub restart: Restart,
 }
 
 /// `[kernel]` with defaults applied.
@@ -151,6 +163,21 @@ impl Plan {
             servers,
             pipes,
             control: wiring.control.listen.as_ref().map(|l| l.value.clone()),
+            processes: wiring
+                .processes
+                .iter()
+                .map(|p| ProcessPlan {
+                    name: p.name.value.clone(),
+                    command: p
+                        .command
+                        .as_ref()
+                        .map(|c| c.value.clone())
+                        .unwrap_or_default(),
+                    args: p.args.clone(),
+                    env: p.env.clone(),
+                    restart: p.restart,
+                })
+                .collect(),
         })
     }
 }

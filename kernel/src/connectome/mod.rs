@@ -1,9 +1,11 @@
 //! The connectome: the static description of a kernel from the build plus
 //! its live state. It is the source of truth for topology.
 
+pub(crate) mod process;
 mod report;
 mod spec;
 
+pub use process::{Process, ProcessStatus};
 pub use report::Report;
 pub use spec::*;
 
@@ -140,6 +142,8 @@ pub(crate) struct Live {
     /// one for the life of the process.
     pub(crate) live_specs: Mutex<BTreeMap<Uuid, &'static PipeSpec>>,
     pub(crate) events: EventLog,
+    /// External processes, from the spec and added in code before the run.
+    pub(crate) processes: Mutex<Vec<Arc<process::ProcessLive>>>,
     refused: AtomicU64,
     pub(crate) rates: Rates,
     pub(crate) stop: Arc<AtomicBool>,
@@ -286,6 +290,7 @@ impl Connectome {
                 pipes: RwLock::new(pipes.into_iter().map(Arc::new).collect()),
                 live_specs: Mutex::new(BTreeMap::new()),
                 events: EventLog::default(),
+                processes: Mutex::new(Vec::new()),
                 refused: AtomicU64::new(0),
                 rates: Rates::default(),
                 stop,
@@ -298,6 +303,9 @@ impl Connectome {
         };
         for pipe in connectome.pipes_live() {
             let _ = connectome.transition_pipe(&pipe, ConnectionState::Reserved, "wiring.toml");
+        }
+        for process in spec.processes {
+            connectome.add_process(process.into());
         }
         connectome
     }
@@ -390,6 +398,7 @@ impl Connectome {
             self.elapsed(),
             self.servers(),
             self.pipes(),
+            self.processes(),
         )
     }
 

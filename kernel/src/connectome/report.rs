@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::{PipeStatus, ServerStatus};
+use super::{PipeStatus, ProcessStatus, ServerStatus};
 
 /// A snapshot of every server and pipe of a kernel, from
 /// [`Connectome::report`](super::Connectome::report).
@@ -18,6 +18,8 @@ pub struct Report {
     pub elapsed: Duration,
     pub servers: Vec<ServerStatus>,
     pub pipes: Vec<PipeStatus>,
+    /// External processes; printed as a third table when there are any.
+    pub processes: Vec<ProcessStatus>,
 }
 
 impl Report {
@@ -26,12 +28,14 @@ impl Report {
         elapsed: Duration,
         servers: Vec<ServerStatus>,
         pipes: Vec<PipeStatus>,
+        processes: Vec<ProcessStatus>,
     ) -> Self {
         Report {
             kernel,
             elapsed,
             servers,
             pipes,
+            processes,
         }
     }
 
@@ -96,7 +100,23 @@ impl fmt::Display for Report {
                 rate(self.throughput(p)),
             ]);
         }
-        pipes.fmt(f)
+        pipes.fmt(f)?;
+        if self.processes.is_empty() {
+            return Ok(());
+        }
+        writeln!(f)?;
+        let mut processes = Table::new(&["process", "command", "state", "restarts", "last exit"]);
+        processes.right_align(3);
+        for p in &self.processes {
+            processes.row(vec![
+                p.name.clone(),
+                p.command.clone(),
+                p.state.to_string(),
+                p.restarts.to_string(),
+                p.last_exit.clone().unwrap_or_default(),
+            ]);
+        }
+        processes.fmt(f)
     }
 }
 

@@ -16,6 +16,17 @@ pub enum Restart {
     Always,
 }
 
+impl Restart {
+    /// The policy as `wiring.toml` writes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Restart::Never => "never",
+            Restart::OnFailure => "on-failure",
+            Restart::Always => "always",
+        }
+    }
+}
+
 /// `[kernel]` of `wiring.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KernelSpec {
@@ -39,6 +50,20 @@ pub struct ServerSpec {
     pub restart: Restart,
     /// The `config` table as a TOML document; `None` means `Config::default()`.
     pub config: Option<&'static str>,
+}
+
+/// One `[processes.<name>]` entry: an external program the executor starts
+/// at boot, supervises by `restart` and stops on shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessSpec {
+    /// Process name, unique among servers and processes.
+    pub name: &'static str,
+    /// The program: a path, or a name looked up on `PATH`.
+    pub command: &'static str,
+    pub args: &'static [&'static str],
+    /// Variables added to the kernel's environment, in file order.
+    pub env: &'static [(&'static str, &'static str)],
+    pub restart: Restart,
 }
 
 /// One end of a pipe: `server.terminal`.
@@ -74,6 +99,8 @@ pub struct Spec {
     /// `[control] listen`: the socket address (`ip:port`) the control surface
     /// serves on when the kernel runs, as written; `None` when absent.
     pub control: Option<&'static str>,
+    /// `[processes.<name>]`, in file order.
+    pub processes: &'static [ProcessSpec],
 }
 
 impl Spec {

@@ -16,27 +16,32 @@ pub enum Subject {
     Server(&'static str),
     /// A connection: its id and `from -> to`.
     Connection { id: Uuid, label: String },
+    /// An external process, by name.
+    Process(String),
 }
 
 impl Subject {
-    /// `server` or `connection`.
+    /// `server`, `connection` or `process`.
     pub fn kind(&self) -> &'static str {
         match self {
             Subject::Server(_) => "server",
             Subject::Connection { .. } => "connection",
+            Subject::Process(_) => "process",
         }
     }
 
-    /// The server name or the connection id.
+    /// The server or process name, or the connection id.
     pub fn id(&self) -> String {
         match self {
             Subject::Server(name) => (*name).to_owned(),
             Subject::Connection { id, .. } => id.to_string(),
+            Subject::Process(name) => name.clone(),
         }
     }
 }
 
-/// One transition.
+/// One transition, or a note: an event whose `from` equals `to` is a line
+/// an external process wrote (`cause` starts with `stdout: ` or `stderr: `).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// Strictly increasing, from 1.

@@ -47,6 +47,8 @@ pub enum ControlError {
     BadRequest(String),
     #[error("unknown server `{server}`")]
     UnknownServer { server: String },
+    #[error("unknown process `{process}`")]
+    UnknownProcess { process: String },
     #[error("server `{server}` has no terminal `{terminal}`")]
     UnknownTerminal { server: String, terminal: String },
     #[error("unknown connection `{id}`")]
@@ -99,6 +101,7 @@ impl ControlError {
         match self {
             ControlError::BadRequest(_) => 400,
             ControlError::UnknownServer { .. }
+            | ControlError::UnknownProcess { .. }
             | ControlError::UnknownTerminal { .. }
             | ControlError::UnknownConnection { .. } => 404,
             _ => 409,

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::state::{ConnectionState, Machine};
-use crate::connectome::{Connectome, Restart, ServerState, server_uuid};
+use crate::connectome::{Connectome, ServerState, server_uuid};
 use crate::hostess::{GuestIdentity, GuestStatus, TerminalUse};
 use crate::manifest::TerminalKind;
 
@@ -105,14 +105,6 @@ pub(crate) fn kind_str(kind: TerminalKind) -> &'static str {
     }
 }
 
-fn restart_str(restart: Restart) -> &'static str {
-    match restart {
-        Restart::Never => "never",
-        Restart::OnFailure => "on-failure",
-        Restart::Always => "always",
-    }
-}
-
 impl Topology {
     pub(crate) fn capture(connectome: &Connectome) -> Self {
         let spec = connectome.spec();
@@ -199,7 +191,7 @@ impl Topology {
                     identity: s.spec.identity.to_owned(),
                     guest: guest.as_ref().map(|g| g.identity.to_string()),
                     state: status.state.as_str().to_owned(),
-                    restart: restart_str(s.spec.restart).to_owned(),
+                    restart: s.spec.restart.as_str().to_owned(),
                     restarts: status.restarts,
                     last_error: status.last_error,
                     terminals: s

@@ -3,9 +3,11 @@
 //! ctrl-c.
 
 mod builder;
+mod order;
+mod process;
 mod supervisor;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,10 +16,12 @@ use std::time::{Duration, Instant};
 pub use builder::{KernelBuilder, check_config};
 
 use builder::Runnable;
-use supervisor::{RestartLimit, Supervisor, panic_message};
+use order::boot_order;
+use process::ProcessSupervisor;
+use supervisor::{RestartLimit, RestartWindow, Supervisor, panic_message};
 
 use crate::Error;
-use crate::connectome::{Connectome, ServerSpec, ServerState, Spec};
+use crate::connectome::{Connectome, Process, ServerSpec, ServerState};
 use crate::error::ServerFailure;
 use crate::server::Context;
 use crate::terminal::Ports;
@@ -36,6 +40,15 @@ pub(crate) struct Instance {
     /// instance is finished for good, which ends the streams it feeds.
     pub(crate) ports: Ports,
 }
+
+/// A supervisor thread that ended: a server's or a process's index.
+pub(crate) enum Done {
+    Server(usize),
+    Process(usize),
+}
+
+/// After the grace period, how long killed processes get to be reaped.
+const REAP: Duration = Duration::from_secs(1);
 
 /// How often the kernel looks at the stop flag while servers run.
 const POLL: Duration = Duration::from_millis(20);
@@ -128,6 +141,23 @@ impl Kernel {
     pub fn with_grace_period(mut self, grace: Duration) -> Self {
         self.grace = grace;
         self
+    }
+
+    /// Adds an external process to start at boot, next to those of
+    /// `[processes]` in `wiring.toml`: the executor logs its output, restarts
+    /// it by its policy and terminates it when the kernel stops (killing it
+    /// after the grace period).
+    pub fn add_process(&mut self, process: Process) -> Result<(), Error> {
+        let name = process.name.as_str();
+        let taken = self.connectome.spec().server(name).is_some()
+            || self.connectome.process(name).is_some();
+        if taken {
+            return Err(Error::DuplicateName {
+                name: name.to_owned(),
+            });
+        }
+        self.connectome.add_process(process);
+        Ok(())
     }
 
     /// Whether `run` handles SIGINT and SIGTERM (ctrl-c) by raising the stop
@@ -237,7 +267,7 @@ impl Kernel {
         connectome.mark_started();
         control.reconcile();
         tracing::info!(kernel, servers = booted.len(), "kernel running");
-        let (done_tx, done_rx) = crossbeam_channel::unbounded::<usize>();
+        let (done_tx, done_rx) = crossbeam_channel::unbounded::<Done>();
         let mut running = BTreeSet::new();
         for (instance, server) in booted {
             let index = instance.index;
@@ -268,14 +298,40 @@ impl Kernel {
                 }
             }
         }
+        let mut processes = BTreeSet::new();
+        for (index, live) in connectome.processes_live().into_iter().enumerate() {
+            let name = live.process.name.clone();
+            let supervisor = ProcessSupervisor {
+                index,
+                live,
+                connectome: connectome.clone(),
+                stop: Arc::clone(&stop),
+                window: RestartWindow::new(limit),
+                grace,
+                done: done_tx.clone(),
+            };
+            match std::thread::Builder::new()
+                .name(format!("process-{name}"))
+                .spawn(move || supervisor.run())
+            {
+                Ok(_) => {
+                    processes.insert(index);
+                }
+                Err(e) => tracing::error!(process = %name, error = %e, "cannot supervise"),
+            }
+        }
         drop(done_tx);
 
-        // Wait for every server; on stop, give them the grace period.
+        // Wait for every server and process; on stop, give them the grace
+        // period (processes are killed then and get a moment to be reaped).
         let mut stopping_since: Option<Instant> = None;
-        while !running.is_empty() {
+        while !running.is_empty() || !processes.is_empty() {
             match done_rx.recv_timeout(POLL) {
-                Ok(index) => {
+                Ok(Done::Server(index)) => {
                     running.remove(&index);
+                }
+                Ok(Done::Process(index)) => {
+                    processes.remove(&index);
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
@@ -287,7 +343,13 @@ impl Kernel {
                 control.on_kernel_stop();
             }
             if let Some(since) = stopping_since
+                && since.elapsed() >= grace + REAP
+            {
+                break;
+            }
+            if let Some(since) = stopping_since
                 && since.elapsed() >= grace
+                && !running.is_empty()
             {
                 for &index in &running {
                     let name = connectome.spec().servers[index].name;
@@ -296,7 +358,7 @@ impl Kernel {
                     tracing::error!(server = name, "{reason}");
                     connectome.abandon(index, reason);
                 }
-                break;
+                running.clear();
             }
         }
         control.reconcile();
@@ -312,6 +374,18 @@ impl Kernel {
                     .last_error
                     .unwrap_or_else(|| "failed for an unknown reason".to_owned()),
             })
+            .chain(
+                connectome
+                    .processes()
+                    .into_iter()
+                    .filter(|p| p.state == ServerState::Failed)
+                    .map(|p| ServerFailure {
+                        server: format!("process {}", p.name),
+                        reason: p
+                            .last_exit
+                            .unwrap_or_else(|| "failed for an unknown reason".to_owned()),
+                    }),
+            )
             .collect();
         if failures.is_empty() {
             tracing::info!(kernel, "kernel ended cleanly");
@@ -353,67 +427,6 @@ fn book_at_boot(connectome: &Connectome) {
             "terminals not booked with the hostess: {e}"
         ),
     }
-}
-
-/// Consumers before producers: a server boots once every server its outputs
-/// feed has booted; within a cycle, in wiring order.
-fn boot_order(spec: &Spec, present: &[bool]) -> Vec<usize> {
-    let n = spec.servers.len();
-    let index: HashMap<&str, usize> = spec
-        .servers
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.name, i))
-        .collect();
-    let mut downstream: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
-    for p in spec.pipes {
-        if let (Some(&i), Some(&j)) = (index.get(p.from.server), index.get(p.to.server))
-            && i != j
-        {
-            downstream[i].insert(j);
-        }
-    }
-    let mut done = vec![false; n];
-    // Instances that were never added cannot boot; treat them as done.
-    for (i, p) in present.iter().enumerate().take(n) {
-        done[i] = !p;
-    }
-    let wanted = done.iter().filter(|d| !**d).count();
-    let mut order = Vec::with_capacity(n);
-    while order.len() < wanted {
-        let next = (0..n)
-            .find(|&i| !done[i] && downstream[i].iter().all(|&j| done[j]))
-            // In a cycle: a server whose pending consumers all lead back to it.
-            .or_else(|| {
-                (0..n).find(|&i| {
-                    !done[i]
-                        && downstream[i]
-                            .iter()
-                            .all(|&j| done[j] || reaches(&downstream, &done, j, i))
-                })
-            })
-            .or_else(|| (0..n).find(|&i| !done[i]));
-        let Some(i) = next else { break };
-        done[i] = true;
-        order.push(i);
-    }
-    order
-}
-
-/// True when `to` is reachable from `from` through servers not yet booted.
-fn reaches(downstream: &[BTreeSet<usize>], done: &[bool], from: usize, to: usize) -> bool {
-    let mut seen = vec![false; downstream.len()];
-    let mut stack = vec![from];
-    while let Some(i) = stack.pop() {
-        if i == to {
-            return true;
-        }
-        if std::mem::replace(&mut seen[i], true) {
-            continue;
-        }
-        stack.extend(downstream[i].iter().filter(|&&j| !done[j] || j == to));
-    }
-    false
 }
 
 fn warn_leftovers(spec: &ServerSpec, ports: &Ports) {
@@ -491,7 +504,7 @@ impl Drop for SignalGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connectome::{Endpoint, KernelSpec, PipeSpec, Restart};
+    use crate::connectome::{Endpoint, KernelSpec, PipeSpec, Restart, Spec};
 
     /// Stands in for a server type's manifest where a spec is written by hand.
     static TEST_MANIFEST: crate::ServerManifest = crate::ServerManifest {
@@ -552,6 +565,7 @@ mod tests {
             pipe("b", "a"),
         ],
         control: None,
+        processes: &[],
     };
 
     #[test]

@@ -8,15 +8,15 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
-use super::Instance;
 use super::builder::Runnable;
+use super::{Done, Instance};
 use crate::connectome::{Connectome, Restart, ServerState};
 use crate::server::Context;
 use crate::terminal::link::Request;
 
 /// First back-off before a restart; doubles up to [`MAX_BACKOFF`].
-const INITIAL_BACKOFF: Duration = Duration::from_millis(50);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+pub(crate) const INITIAL_BACKOFF: Duration = Duration::from_millis(50);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Granularity at which a back-off notices the stop signal.
 const BACKOFF_SLICE: Duration = Duration::from_millis(10);
 
@@ -36,6 +36,42 @@ impl Default for RestartLimit {
     }
 }
 
+/// The restarts of one server or process within the last `within`.
+pub(crate) struct RestartWindow {
+    limit: RestartLimit,
+    restarts: VecDeque<Instant>,
+}
+
+impl RestartWindow {
+    pub(crate) fn new(limit: RestartLimit) -> Self {
+        RestartWindow {
+            limit,
+            restarts: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn within(&self) -> Duration {
+        self.limit.within
+    }
+
+    /// Counts a restart at `now`; `Err(n)` when `n` restarts already
+    /// happened within the window and this one is refused.
+    pub(crate) fn admit(&mut self, now: Instant) -> Result<(), usize> {
+        while self
+            .restarts
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.limit.within)
+        {
+            self.restarts.pop_front();
+        }
+        if self.restarts.len() >= self.limit.max as usize {
+            return Err(self.restarts.len());
+        }
+        self.restarts.push_back(now);
+        Ok(())
+    }
+}
+
 pub(crate) struct Supervisor {
     instance: Instance,
     ctx: Context,
@@ -47,7 +83,7 @@ pub(crate) struct Supervisor {
 struct DoneGuard {
     index: usize,
     ctx: Context,
-    tx: Sender<usize>,
+    tx: Sender<Done>,
 }
 
 impl Drop for DoneGuard {
@@ -58,7 +94,7 @@ impl Drop for DoneGuard {
             connectome.set_error(self.index, reason.to_owned());
             connectome.set_state(self.index, ServerState::Failed, reason);
         }
-        let _ = self.tx.send(self.index);
+        let _ = self.tx.send(Done::Server(self.index));
     }
 }
 
@@ -78,7 +114,7 @@ impl Supervisor {
         instance: Instance,
         ctx: Context,
         limit: RestartLimit,
-        done: Sender<usize>,
+        done: Sender<Done>,
     ) -> Self {
         let done = DoneGuard {
             index: instance.index,
@@ -123,7 +159,7 @@ impl Supervisor {
                 .unwrap_or_else(|| fallback.to_owned())
         };
         let mut server = Some(first);
-        let mut restarts: VecDeque<Instant> = VecDeque::new();
+        let mut window = RestartWindow::new(limit);
         let mut backoff = INITIAL_BACKOFF;
         let (final_state, final_cause) = loop {
             let started = Instant::now();
@@ -182,26 +218,17 @@ impl Supervisor {
             }
 
             // Intensity limit: at most `max` restarts within `within`.
-            let now = Instant::now();
-            while restarts
-                .front()
-                .is_some_and(|t| now.duration_since(*t) >= limit.within)
-            {
-                restarts.pop_front();
-            }
-            if restarts.len() >= limit.max as usize {
+            if let Err(restarts) = window.admit(Instant::now()) {
                 let last = failure.unwrap_or_else(|| "finished".to_owned());
                 let reason = format!(
-                    "{last}; gave up after {} restarts within {:?}",
-                    restarts.len(),
-                    limit.within
+                    "{last}; gave up after {restarts} restarts within {:?}",
+                    window.within()
                 );
                 tracing::error!(%reason, "giving up");
                 connectome.set_error(index, reason.clone());
                 break (ServerState::Failed, reason);
             }
-            restarts.push_back(now);
-            if started.elapsed() >= limit.within {
+            if started.elapsed() >= window.within() {
                 backoff = INITIAL_BACKOFF;
             }
 

@@ -498,6 +498,54 @@ mod tests {
     }
 
     #[test]
+    fn multiplex_waits_for_a_full_consumer_and_copies_once_to_each() {
+        static ONE: PipeSpec = spec(4, 1);
+        let (ta, ra, sa) = pipe::<u32>(&A);
+        let (t1, r1, s1) = pipe::<u32>(&ONE);
+        let (tc, rc, sc) = pipe::<u32>(&C);
+        let mut mux = Multiplex::<u32>::default();
+        mux.attach(ends(
+            "p",
+            "out",
+            vec![Box::new(ta), Box::new(t1), Box::new(tc)],
+        ))
+        .unwrap();
+        mux.send(1).unwrap();
+        // The middle pipe is full: the first has its copy, the send waits
+        // for the middle one, then the last gets its copy.
+        let slow = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            let first = r1.recv();
+            (first, r1)
+        });
+        mux.send(2).unwrap();
+        let (first, r1) = slow.join().unwrap();
+        assert_eq!(first, Some(1));
+        assert!(s1.blocked() >= Duration::from_millis(10));
+        assert_eq!(
+            (sa.blocked(), sc.blocked()),
+            (Duration::ZERO, Duration::ZERO)
+        );
+        // The middle consumer goes while the send waits on it: the others
+        // still get their copy, each exactly once.
+        let gone = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            drop(r1);
+        });
+        mux.send(3).unwrap();
+        gone.join().unwrap();
+        assert_eq!(mux.consumers(), 2);
+        drop(mux);
+        let a: Vec<u32> = std::iter::from_fn(|| ra.recv()).collect();
+        let c: Vec<u32> = std::iter::from_fn(|| rc.recv()).collect();
+        assert_eq!((a, c), (vec![1, 2, 3], vec![1, 2, 3]));
+        assert_eq!(
+            (sa.messages_in(), s1.messages_in(), sc.messages_in()),
+            (3, 2, 3)
+        );
+    }
+
+    #[test]
     fn combine_drains_every_producer_then_ends() {
         let (ta, ra, _) = pipe::<u32>(&A);
         let (tb, rb, _) = pipe::<u32>(&B);

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use crossbeam_channel::Select;
 use crossbeam_utils::Backoff;
-use uuid::Uuid;
 
 use super::inlet::WAIT_SLICE;
 use super::link::Link;
@@ -15,10 +14,26 @@ use super::{PortEnds, SendError};
 use crate::Error;
 use crate::pipe::{PipeSender, TrySendError};
 
+/// One pipe the terminal feeds.
+struct OutPipe<T> {
+    tx: PipeSender<T>,
+    /// During a slow `send_all`: this pipe has its copy of the message.
+    has_copy: bool,
+}
+
+impl<T> OutPipe<T> {
+    fn new(tx: PipeSender<T>) -> Self {
+        OutPipe {
+            tx,
+            has_copy: false,
+        }
+    }
+}
+
 pub(crate) struct Outlet<T> {
     link: Option<Arc<Link>>,
     epoch: u64,
-    pipes: Vec<PipeSender<T>>,
+    pipes: Vec<OutPipe<T>>,
     /// Lost its last pipe to a live disconnect: wait for a new one.
     dormant: bool,
 }
@@ -41,7 +56,7 @@ impl<T: Send + 'static> Outlet<T> {
         Ok(Outlet {
             link,
             epoch,
-            pipes: ends.senders::<T>()?,
+            pipes: ends.senders::<T>()?.into_iter().map(OutPipe::new).collect(),
             dormant,
         })
     }
@@ -71,7 +86,7 @@ impl<T: 'static> Outlet<T> {
         if self.fresh()
             && let [pipe] = &self.pipes[..]
         {
-            return match pipe.try_send(msg) {
+            return match pipe.tx.try_send(msg) {
                 Ok(()) => Ok(()),
                 Err(TrySendError::Full(msg) | TrySendError::Disconnected(msg)) => {
                     self.send_slow(msg).map_err(SendError)
@@ -94,15 +109,15 @@ impl<T: 'static> Outlet<T> {
         let mut pipes = Vec::with_capacity(state.ends.len());
         for end in state.ends.iter().filter(|e| e.is_sender()) {
             let id = end.spec().id;
-            let tx = match self.pipes.iter().position(|p| p.id() == id) {
+            let pipe = match self.pipes.iter().position(|p| p.tx.id() == id) {
                 Some(i) => self.pipes.swap_remove(i),
                 None => match end.clone_end().into_any().downcast::<PipeSender<T>>() {
-                    Ok(tx) => *tx,
+                    Ok(tx) => OutPipe::new(*tx),
                     // Connections are checked by `TypeId`; never a foreign end.
                     Err(_) => continue,
                 },
             };
-            pipes.push(tx);
+            pipes.push(pipe);
         }
         self.pipes = pipes;
         self.dormant = state.dormant;
@@ -114,7 +129,7 @@ impl<T: 'static> Outlet<T> {
     }
 
     fn attempt(&self, i: usize, msg: T) -> Attempt<T> {
-        match self.pipes[i].try_send(msg) {
+        match self.pipes[i].tx.try_send(msg) {
             Ok(()) => Attempt::Sent,
             Err(TrySendError::Full(msg)) => Attempt::Full(msg),
             Err(TrySendError::Disconnected(msg)) => Attempt::Gone(msg),
@@ -125,7 +140,7 @@ impl<T: 'static> Outlet<T> {
     fn forget(&mut self, i: usize) {
         let pipe = self.pipes.remove(i);
         if let Some(link) = &self.link {
-            link.retire(pipe.id());
+            link.retire(pipe.tx.id());
         }
     }
 
@@ -134,7 +149,7 @@ impl<T: 'static> Outlet<T> {
     fn wait(&self, i: Option<usize>) {
         let mut select = Select::new();
         if let Some(pipe) = i.and_then(|i| self.pipes.get(i)) {
-            select.send(pipe.channel());
+            select.send(pipe.tx.channel());
         }
         if let Some(link) = &self.link {
             select.recv(link.bell());
@@ -163,7 +178,7 @@ impl<T: 'static> Outlet<T> {
             match self.attempt(0, msg) {
                 Attempt::Sent => {
                     if let Some(since) = blocked {
-                        self.pipes[0].add_blocked(since);
+                        self.pipes[0].tx.add_blocked(since);
                     }
                     return Ok(());
                 }
@@ -193,12 +208,12 @@ impl<T: Clone + 'static> Outlet<T> {
         if self.fresh() && !self.pipes.is_empty() {
             let last = self.pipes.len() - 1;
             for i in 0..last {
-                match self.pipes[i].try_send(msg.clone()) {
+                match self.pipes[i].tx.try_send(msg.clone()) {
                     Ok(()) => {}
                     Err(_) => return self.send_all_slow(msg, i).map_err(SendError),
                 }
             }
-            return match self.pipes[last].try_send(msg) {
+            return match self.pipes[last].tx.try_send(msg) {
                 Ok(()) => Ok(()),
                 Err(TrySendError::Full(msg) | TrySendError::Disconnected(msg)) => {
                     self.send_all_slow(msg, last).map_err(SendError)
@@ -208,10 +223,15 @@ impl<T: Clone + 'static> Outlet<T> {
         self.send_all_slow(msg, 0).map_err(SendError)
     }
 
-    /// `send_all` once the first `done` pipes have their copy.
+    /// `send_all` once the first `done` pipes have their copy. Pipes
+    /// connected meanwhile get a copy too; pipes disconnected meanwhile are
+    /// forgotten.
     #[cold]
     fn send_all_slow(&mut self, msg: T, done: usize) -> Result<(), T> {
-        let mut delivered: Vec<Uuid> = self.pipes[..done].iter().map(|p| p.id()).collect();
+        for (i, pipe) in self.pipes.iter_mut().enumerate() {
+            pipe.has_copy = i < done;
+        }
+        let mut delivered = done > 0;
         let mut msg = Some(msg);
         let backoff = Backoff::new();
         let mut blocked: Option<Instant> = None;
@@ -221,10 +241,10 @@ impl<T: Clone + 'static> Outlet<T> {
                 .pipes
                 .iter()
                 .enumerate()
-                .filter(|(_, p)| !delivered.contains(&p.id()))
+                .filter(|(_, p)| !p.has_copy)
                 .map(|(i, _)| i);
             let Some(i) = pending.next() else {
-                if !delivered.is_empty() {
+                if delivered {
                     return Ok(());
                 }
                 if !self.waits() {
@@ -247,9 +267,10 @@ impl<T: Clone + 'static> Outlet<T> {
             match self.attempt(i, copy) {
                 Attempt::Sent => {
                     if let Some(since) = blocked.take() {
-                        self.pipes[i].add_blocked(since);
+                        self.pipes[i].tx.add_blocked(since);
                     }
-                    delivered.push(self.pipes[i].id());
+                    self.pipes[i].has_copy = true;
+                    delivered = true;
                     backoff.reset();
                 }
                 Attempt::Full(copy) => {

@@ -252,6 +252,7 @@ pub fn spec(name: &'static str) -> &'static Spec {
         servers: &SERVERS,
         pipes: &PIPES,
         control: None,
+        processes: &[],
     }))
 }
 
@@ -314,6 +315,7 @@ pub fn hosted_spec(name: &'static str) -> &'static Spec {
         servers: Box::leak(servers.into_boxed_slice()),
         pipes: &PIPES,
         control: None,
+        processes: &[],
     }))
 }
 

@@ -191,6 +191,22 @@ pub fn generate_tokens(plan: &Plan) -> TokenStream {
         Some(listen) => quote!(::core::option::Option::Some(#listen)),
         None => quote!(::core::option::Option::None),
     };
+    let process_specs = plan.processes.iter().map(|process| {
+        let name = &process.name;
+        let command = &process.command;
+        let args = &process.args;
+        let env = process.env.iter().map(|(k, v)| quote!((#k, #v)));
+        let restart = restart_tokens(process.restart);
+        quote! {
+            ::kernel::ProcessSpec {
+                name: #name,
+                command: #command,
+                args: &[#(#args),*],
+                env: &[#(#env),*],
+                restart: #restart,
+            }
+        }
+    });
     let pipe_specs = plan.pipes.iter().map(|pipe| {
         let id = uuid_tokens(&pipe.id);
         let (from_server, from_terminal) = (&pipe.from.server, &pipe.from.terminal);
@@ -270,6 +286,7 @@ pub fn generate_tokens(plan: &Plan) -> TokenStream {
             servers: &[#(#server_specs),*],
             pipes: &[#(#pipe_specs),*],
             control: #control,
+            processes: &[#(#process_specs),*],
         };
 
         /// Builds the kernel wired by the wiring file: every server, every pipe.
@@ -287,7 +304,7 @@ pub fn generate_tokens(plan: &Plan) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{EndpointPlan, KernelPlan, PipePlan};
+    use crate::plan::{EndpointPlan, KernelPlan, PipePlan, ProcessPlan};
 
     fn plan() -> Plan {
         let intake_uuid = kernel::connectome::server_uuid("refinery", "intake");
@@ -329,6 +346,7 @@ mod tests {
                 capacity: 16,
             }],
             control: Some("127.0.0.1:0".into()),
+            processes: Vec::new(),
         }
     }
 
@@ -382,6 +400,37 @@ mod tests {
         // One line per statement: a rustc error there shows both ends.
         let line = "    builder.connect(\"intake.readings\", crate::servers::Sensor::__wiring_port_readings(), \"filter.raw\", crate::servers::filter::Filter::__wiring_port_raw())?;\n";
         assert!(text.contains(line), "{text}");
+    }
+
+    #[test]
+    fn holds_the_processes() {
+        let mut p = plan();
+        p.processes.push(ProcessPlan {
+            name: "probe".into(),
+            command: "probe".into(),
+            args: vec!["--beacon".into(), "127.0.0.1:47800".into()],
+            env: vec![("RUST_LOG".into(), "info \"quoted\"".into())],
+            restart: Restart::OnFailure,
+        });
+        let text = generate(&p);
+        assert!(syn::parse_file(&text).is_ok(), "{text}");
+        let squeezed: String = text.split_whitespace().collect();
+        for needle in [
+            "processes: &[::kernel::ProcessSpec {",
+            "command: \"probe\"",
+            "args: &[\"--beacon\", \"127.0.0.1:47800\"]",
+            "env: &[(\"RUST_LOG\", \"info \\\"quoted\\\"\")]",
+            "restart: ::kernel::Restart::OnFailure",
+        ] {
+            let needle: String = needle.split_whitespace().collect();
+            assert!(squeezed.contains(&needle), "missing `{needle}` in:\n{text}");
+        }
+        // Without processes the direct writer writes the same bytes.
+        assert!(same_as_token_path(&plan()));
+        assert!(
+            !same_as_token_path(&p),
+            "the direct writer leaves processes to tokens"
+        );
     }
 
     #[test]
@@ -508,6 +557,7 @@ mod tests {
                         servers,
                         pipes,
                         control,
+                        processes: Vec::new(),
                     }
                 })
         }

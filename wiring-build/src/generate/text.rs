@@ -22,6 +22,8 @@ const MANIFEST_LINE_MAX: usize = 89;
 /// prettyplease keeps on one line (its trailing comma does not count against
 /// the margin of 89); longer ones it breaks after `Some(`.
 const SOME_LINE_MAX: usize = 90;
+/// The same for `control: ..`, which is not the last field: its comma counts.
+const CONTROL_LINE_MAX: usize = 89;
 /// The longest `{ty},` line in a config test kept as is here.
 const TEST_TYPE_LINE_MAX: usize = 89;
 
@@ -186,7 +188,7 @@ pub(super) fn emit(plan: &Plan) -> Option<String> {
         Some(listen) => {
             let listen = lit(listen);
             let line = format!("    control: ::core::option::Option::Some({listen}),");
-            if line.len() <= SOME_LINE_MAX {
+            if line.len() <= CONTROL_LINE_MAX {
                 out.push_str(&line);
                 out.push('\n');
             } else {
@@ -197,6 +199,11 @@ pub(super) fn emit(plan: &Plan) -> Option<String> {
         }
         None => out.push_str("    control: ::core::option::Option::None,\n"),
     }
+    // Processes are few; their layout is left to the token path.
+    if !plan.processes.is_empty() {
+        return None;
+    }
+    out.push_str("    processes: &[],\n");
     out.push_str(
         "};\n\n/// Builds the kernel wired by the wiring file: every server, every pipe.\n\
          pub fn kernel() -> ::core::result::Result<::kernel::Kernel, ::kernel::Error> {\n    \

@@ -203,6 +203,7 @@ impl<'a> Linter<'a> {
         self.kernel();
         self.server_types();
         self.uuids();
+        self.process_names();
         let pipes = self.connections();
         let route_peers = self.routes();
         self.fan(&pipes, &route_peers);
@@ -365,6 +366,29 @@ impl<'a> Linter<'a> {
         }
     }
 
+    /// Processes and servers share one namespace: the control surface and
+    /// the event log name both.
+    fn process_names(&mut self) {
+        for process in &self.wiring.processes {
+            let Some(server) = self.server_index(&process.name.value) else {
+                continue;
+            };
+            let name = &process.name.value;
+            let finding = Finding::new(
+                Code::DuplicateName,
+                process.name.span.clone(),
+                format!("process `{name}` has the name of a server"),
+            )
+            .label("process name")
+            .secondary(
+                self.wiring.servers[server].name.span.clone(),
+                format!("server `{name}`"),
+            )
+            .help("rename the process or the server: names are unique across both");
+            self.report(finding);
+        }
+    }
+
     /// Resolves an endpoint, reporting E0104, E0102, E0103.
     fn endpoint(&mut self, text: &Spanned<String>, role: Role) -> Option<Ep> {
         let Some((server_name, terminal_name)) = split_endpoint(&text.value) else {
@@ -403,7 +427,15 @@ impl<'a> Linter<'a> {
                 .iter()
                 .map(|s| s.name.value.as_str())
                 .collect();
+            let is_process = self
+                .wiring
+                .processes
+                .iter()
+                .any(|p| p.name.value == server_name);
             let help = match closest(server_name, names) {
+                _ if is_process => {
+                    format!("`{server_name}` is a process; processes have no terminals to connect")
+                }
                 Some(near) => format!("a server with a similar name exists: `{near}`"),
                 None => format!("declare it with `[servers.{server_name}]`"),
             };

@@ -36,6 +36,7 @@ pub struct Wiring {
     pub control: Control,
     pub lints: Vec<LintSetting>,
     pub servers: Vec<Server>,
+    pub processes: Vec<Process>,
     pub connections: Vec<Connection>,
     pub routes: Vec<Route>,
 }
@@ -116,6 +117,21 @@ pub struct Server {
     /// `config` as a TOML table.
     pub config: Option<Spanned<toml::Table>>,
     pub uuid: Option<Spanned<String>>,
+    pub restart: Restart,
+}
+
+/// `[processes.<name>]`: an external program the executor supervises.
+#[derive(Debug, Clone)]
+pub struct Process {
+    /// The process name, spanned on its key.
+    pub name: Spanned<String>,
+    /// The span of the process's table.
+    pub span: Span,
+    /// `command`; `None` when missing or invalid (already reported).
+    pub command: Option<Spanned<String>>,
+    pub args: Vec<String>,
+    /// `env`, in file order.
+    pub env: Vec<(String, String)>,
     pub restart: Restart,
 }
 

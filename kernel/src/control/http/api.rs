@@ -48,6 +48,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/topology", get(topology))
         .route("/api/v1/servers", get(servers))
         .route("/api/v1/servers/{name}", get(server))
+        .route("/api/v1/processes", get(processes))
+        .route("/api/v1/processes/{name}", get(process))
         .route("/api/v1/connections", get(connections))
         .route("/api/v1/connections/{id}", get(connection))
         .route("/api/v1/events", get(events))
@@ -181,6 +183,37 @@ async fn server(State(state): State<AppState>, Path(name): Path<String>) -> Resp
     match state.control.topology().server(&name) {
         Some(s) => json_response(StatusCode::OK, &to_value(s)),
         None => control_error(&ControlError::UnknownServer { server: name }),
+    }
+}
+
+fn process_json(p: &crate::connectome::ProcessStatus) -> Value {
+    json!({
+        "name": p.name,
+        "command": p.command,
+        "args": p.args,
+        "restart": p.restart.as_str(),
+        "state": p.state.as_str(),
+        "pid": p.pid,
+        "restarts": p.restarts,
+        "last_exit": p.last_exit,
+    })
+}
+
+async fn processes(State(state): State<AppState>) -> Response {
+    let list: Vec<Value> = state
+        .control
+        .connectome()
+        .processes()
+        .iter()
+        .map(process_json)
+        .collect();
+    json_response(StatusCode::OK, &Value::Array(list))
+}
+
+async fn process(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    match state.control.connectome().process(&name) {
+        Some(p) => json_response(StatusCode::OK, &process_json(&p)),
+        None => control_error(&ControlError::UnknownProcess { process: name }),
     }
 }
 

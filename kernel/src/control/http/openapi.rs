@@ -270,6 +270,17 @@ fn control_openapi() -> Value {
                 "parameters": [name.clone()],
                 "responses": { "200": ok("the server", reference("Server")), "404": error("unknown server") }
             }},
+            "/api/v1/processes": { "get": {
+                "summary": "Every external process the executor supervises, with its state and pid",
+                "operationId": "listProcesses",
+                "responses": { "200": ok("processes", json!({ "type": "array", "items": reference("Process") })) }
+            }},
+            "/api/v1/processes/{name}": { "get": {
+                "summary": "One external process",
+                "operationId": "getProcess",
+                "parameters": [name.clone()],
+                "responses": { "200": ok("the process", reference("Process")), "404": error("unknown process") }
+            }},
             "/api/v1/servers/{name}/restart": { "post": {
                 "summary": "Restart a server: it sees `stopping`, its inputs end, then it is built afresh and keeps its pipes",
                 "operationId": "restartServer",
@@ -390,6 +401,14 @@ fn control_openapi() -> Value {
                     "restarts": { "type": "integer" }, "last_error": { "type": "string", "nullable": true },
                     "terminals": { "type": "array", "items": reference("Terminal") },
                     "config": { "type": "string", "nullable": true } } },
+                "Process": { "type": "object", "properties": {
+                    "name": { "type": "string" }, "command": { "type": "string" },
+                    "args": { "type": "array", "items": { "type": "string" } },
+                    "restart": { "type": "string", "enum": ["never", "on-failure", "always"] },
+                    "state": { "type": "string", "enum": ["booting", "running", "finished", "failed", "restarting", "stopped"] },
+                    "pid": { "type": "integer", "nullable": true }, "restarts": { "type": "integer" },
+                    "last_exit": { "type": "string", "nullable": true,
+                        "description": "how the last run ended: `exited with status N`, `killed by signal N`, `cannot start ...`" } } },
                 "Connection": { "type": "object", "properties": {
                     "id": { "type": "string" }, "from": { "type": "string" }, "to": { "type": "string" },
                     "from_kind": { "type": "string" }, "to_kind": { "type": "string" }, "message_type": { "type": "string" },
@@ -406,9 +425,10 @@ fn control_openapi() -> Value {
                     "connections": { "type": "array", "items": reference("Connection") } } },
                 "Event": { "type": "object", "properties": {
                     "seq": { "type": "integer" }, "at_ms": { "type": "integer" },
-                    "subject": { "type": "string", "enum": ["server", "connection"] }, "id": { "type": "string" },
+                    "subject": { "type": "string", "enum": ["server", "connection", "process"] }, "id": { "type": "string" },
                     "label": { "type": "string" }, "from": { "type": "string" }, "to": { "type": "string" },
-                    "cause": { "type": "string" } } }
+                    "cause": { "type": "string",
+                        "description": "why; when `from` equals `to` the event is a line a process wrote: `stdout: ...` or `stderr: ...`" } } }
             }
         }
     })

@@ -1,0 +1,22 @@
+//! Across machines: the beacon and the probe protocol, capability adverts
+//! and the neighbour table.
+
+pub mod advert;
+pub mod auth;
+pub mod beacon;
+pub mod cache;
+pub mod candidate;
+mod error;
+pub mod frame;
+pub mod handshake;
+pub mod neighbours;
+pub mod ports;
+pub mod probe;
+pub mod report;
+mod scan;
+
+pub use advert::Advert;
+pub use beacon::{Beacon, BeaconOptions, ProbeStatus};
+pub use candidate::{Candidate, Proto};
+pub use error::NetError;
+pub use neighbours::{AdvertOptions, Adverts};
