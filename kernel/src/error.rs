@@ -6,6 +6,16 @@ use std::fmt;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A beacon could not start (see [`crate::net`]).
+    #[cfg(feature = "net")]
+    #[error("beacon: {0}")]
+    Net(#[from] crate::net::NetError),
+
+    /// The capability adverts could not start (see [`crate::net`]).
+    #[cfg(feature = "net")]
+    #[error("capability adverts: {0}")]
+    Adverts(#[from] crate::net::neighbours::AdvertsError),
+
     /// [`Kernel::add_process`](crate::Kernel::add_process) was given a
     /// name a server or another process already has.
     #[error("a server or process named `{name}` already exists; names are unique across both")]

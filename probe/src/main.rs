@@ -1,61 +1,6 @@
 //! `probe`: scans for a kernel's beacon listeners, verifies them and reports
-//! to the beacon; see `probe --help` ([`kernel::net::probe::USAGE`]).
+//! to the beacon; see `probe --help`.
 
-use std::process::ExitCode;
-
-use kernel::net::probe::{self, Instructions, USAGE};
-
-/// Environment variable with the log level (`error` to `trace`; default `info`).
-const LOG_ENV: &str = "WIRING_PROBE_LOG";
-
-fn main() -> ExitCode {
-    let mut args = Vec::new();
-    for arg in std::env::args_os().skip(1) {
-        match arg.into_string() {
-            Ok(arg) => args.push(arg),
-            Err(arg) => {
-                eprintln!("probe: argument {arg:?} is not UTF-8\n\n{USAGE}");
-                return ExitCode::from(2);
-            }
-        }
-    }
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        print!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let level = match std::env::var(LOG_ENV) {
-        Ok(level) => match level.parse::<tracing::Level>() {
-            Ok(level) => level,
-            Err(_) => {
-                eprintln!("probe: {LOG_ENV}=`{level}` is not a log level (error, warn, info, debug, trace)");
-                return ExitCode::from(2);
-            }
-        },
-        Err(_) => tracing::Level::INFO,
-    };
-    tracing_subscriber::fmt()
-        .with_target(false)
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .init();
-
-    let instructions = match Instructions::from_args(&args, |name| std::env::var(name).ok()) {
-        Ok(instructions) => instructions,
-        Err(e) => {
-            eprintln!("probe: {e}\n\nRun `probe --help` for the usage.");
-            return ExitCode::from(2);
-        }
-    };
-    match probe::run(&instructions) {
-        Ok(outcome) => {
-            for c in &outcome.candidates {
-                println!("{} {} {}", c.proto, c.addr, c.priority);
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("probe: {e}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> std::process::ExitCode {
+    probe::cli(std::env::args_os().skip(1))
 }

@@ -198,7 +198,10 @@ fn a_reflected_challenge_is_refused() {
     let Some(Frame::Challenge { tag, .. }) = udp_exchange(&socket, &hello) else {
         panic!("no challenge")
     };
-    assert_eq!(udp_exchange(&socket, &Frame::Proof { tag }), Some(REFUSED_PROOF));
+    assert_eq!(
+        udp_exchange(&socket, &Frame::Proof { tag }),
+        Some(REFUSED_PROOF)
+    );
 }
 
 #[test]
@@ -259,12 +262,12 @@ fn malformed_frames_and_datagrams_are_refused_without_a_panic() {
     let primary = BEACON.primary_addr();
     let unexpected = Frame::Refused(Refusal::Unexpected);
     for bytes in [
-        &[99u8, 0, 0, 0, 0][..],              // unknown type
-        &[1, 0xff, 0xff, 0xff, 0xff],          // oversized
-        &[1, 0, 1, 0, 1],                      // just over the limit
-        &[1, 0, 0, 0, 3, 1, 2, 3],             // a hello of the wrong length
+        &[99u8, 0, 0, 0, 0][..],                          // unknown type
+        &[1, 0xff, 0xff, 0xff, 0xff],                     // oversized
+        &[1, 0, 1, 0, 1],                                 // just over the limit
+        &[1, 0, 0, 0, 3, 1, 2, 3],                        // a hello of the wrong length
         &Frame::Proof { tag: [0; 32] }.encode().unwrap(), // a proof before any hello
-        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", // another protocol
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",             // another protocol
     ] {
         let mut conn = Conn::connect(primary);
         conn.send_raw(bytes);
@@ -314,6 +317,7 @@ static FAKE: LazyLock<BeaconAuth> = LazyLock::new(|| BeaconAuth::new(PASSPHRASE,
 /// exchange, one with a made-up tag, and after `valid_after` (if any) the
 /// valid one.
 fn fake_beacon(valid_after: Option<Duration>) -> SocketAddr {
+    LazyLock::force(&FAKE);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {

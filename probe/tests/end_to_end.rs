@@ -77,7 +77,11 @@ fn probe_finds_verifies_and_reports_and_the_cache_survives_a_restart() {
     .map(str::to_owned)
     .to_vec();
     let output = probe(&args, Some(PASSPHRASE));
-    assert!(output.status.success(), "probe failed: {}", text(&output.stderr));
+    assert!(
+        output.status.success(),
+        "probe failed: {}",
+        text(&output.stderr)
+    );
 
     // Every listener, verified, printed best first: tcp before udp.
     let stdout = text(&output.stdout);
@@ -113,14 +117,27 @@ fn probe_finds_verifies_and_reports_and_the_cache_survives_a_restart() {
             .unwrap()
     };
     let (tcp, udp) = (row(Proto::Tcp), row(Proto::Udp));
-    assert_eq!((tcp.verified, tcp.open, tcp.closed), (usize::from(EXTRA), 1, 1));
-    assert_eq!((udp.verified, udp.open, udp.closed), (usize::from(EXTRA), 1, 1));
-    assert!(tcp.runs.iter().any(|r| r.first == base + 3 && r.state == PortState::Open));
+    assert_eq!(
+        (tcp.verified, tcp.open, tcp.closed),
+        (usize::from(EXTRA), 1, 1)
+    );
+    assert_eq!(
+        (udp.verified, udp.open, udp.closed),
+        (usize::from(EXTRA), 1, 1)
+    );
+    assert!(
+        tcp.runs
+            .iter()
+            .any(|r| r.first == base + 3 && r.state == PortState::Open)
+    );
     let candidates = beacon.candidates();
     assert_eq!(candidates, report.candidates);
     let cached = cache::load(&state).unwrap();
     assert_eq!(cached.candidates, candidates);
-    assert_eq!(beacon.status().candidates_saved_at_ms, Some(cached.saved_at_ms));
+    assert_eq!(
+        beacon.status().candidates_saved_at_ms,
+        Some(cached.saved_at_ms)
+    );
     beacon.stop();
 
     // A new beacon (another port) starts with the cached candidates.
@@ -148,22 +165,42 @@ fn privileged_ports_are_refused() {
     ));
 
     let beacon_args = |beacon: &str, tcp: &str| -> Vec<String> {
-        ["--beacon", beacon, "--session", &"ab".repeat(16), "--tcp", tcp]
-            .map(str::to_owned)
-            .to_vec()
+        [
+            "--beacon",
+            beacon,
+            "--session",
+            &"ab".repeat(16),
+            "--tcp",
+            tcp,
+        ]
+        .map(str::to_owned)
+        .to_vec()
     };
     let output = probe(&beacon_args("127.0.0.1:7000", "80-2000"), Some(PASSPHRASE));
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("below 1024"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("below 1024"),
+        "{}",
+        text(&output.stderr)
+    );
     let output = probe(&beacon_args("127.0.0.1:443", "2000-3000"), Some(PASSPHRASE));
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("privileged"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("privileged"),
+        "{}",
+        text(&output.stderr)
+    );
     let _ = std::fs::remove_dir_all(&state);
 }
 
 #[test]
-fn a_range_reaching_below_1024_skips_the_privileged_ports() {
+fn a_beacon_skips_privileged_range_ports_and_ignores_a_corrupt_cache() {
     let state = temp_dir("range-privileged");
+    std::fs::write(
+        cache::path(&state),
+        b"{\"saved_at_ms\": 1, \"candidates\": [",
+    )
+    .unwrap();
     let options = BeaconOptions::new("127.0.0.1:0".parse().unwrap(), PASSPHRASE, &state)
         .range(kernel::net::ports::PortRange::new(1000, 1023).unwrap());
     let beacon = Beacon::start(options).unwrap();
@@ -171,6 +208,8 @@ fn a_range_reaching_below_1024_skips_the_privileged_ports() {
     let skipped = beacon.status().skipped;
     assert!(skipped.iter().all(|s| s.reason == "privileged"));
     assert!(skipped.iter().any(|s| (s.first, s.last) == (1000, 1023)));
+    let status = beacon.status();
+    assert!(status.candidates.is_empty() && status.candidates_saved_at_ms.is_none());
     beacon.stop();
     let _ = std::fs::remove_dir_all(&state);
 }

@@ -7,42 +7,133 @@
 //!   address and the token, and stops cleanly on ctrl-c.
 //! - `cargo run -p refinery -- --watch` shows a live table of the connections
 //!   in the terminal (with `--serve` too, both at once).
+//! - `cargo run -p refinery -- --probe` runs a beacon, starts the probe as an
+//!   external process (this program again, as `refinery probe ...`), and
+//!   prints the connection points the probe verified.
+//! - `--adverts <ip:port> --peer <ip:port>` sends capability adverts to the
+//!   peer kernels and lists the ones heard from (steady flow until ctrl-c).
 
 mod servers;
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use kernel::control::http::ControlOptions;
+use kernel::net::node::default_state_dir;
+use kernel::net::ports::PortRange;
+use kernel::net::probe::Instructions;
+use kernel::net::{AdvertOptions, BeaconOptions};
 
 kernel::include_wiring!();
 
 /// Interval between two samples of a well in steady mode (500 samples/s).
 const STEADY: Duration = Duration::from_millis(2);
 
-const USAGE: &str = "usage: refinery [--serve] [--watch]
-  (no option)  run the plant to completion and print a summary
-  --serve      steady flow until ctrl-c; serve the HMI and the control API
-               (KERNEL_CONTROL_LISTEN, default 127.0.0.1:0; KERNEL_CONTROL_TOKEN)
-  --watch      steady flow until ctrl-c; live table of the connections";
+/// Extra ports the beacon listens on (those in use are skipped).
+const BEACON_RANGE: (u16, u16) = (47801, 47816);
+/// The shared secret of the beacon, the probe and the adverts; without it
+/// `--probe` makes a fresh one for the run, and adverts go unauthenticated.
+const PASSPHRASE_ENV: &str = "WIRING_PASSPHRASE";
+/// Advert interval and time to live.
+const ADVERT_INTERVAL: Duration = Duration::from_secs(1);
+const ADVERT_TTL: Duration = Duration::from_secs(5);
 
-fn main() -> std::process::ExitCode {
-    let mut serve = false;
-    let mut watch = false;
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--serve" => serve = true,
-            "--watch" => watch = true,
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return std::process::ExitCode::SUCCESS;
-            }
-            other => {
-                eprintln!("unknown argument `{other}`\n{USAGE}");
-                return std::process::ExitCode::from(2);
+const USAGE: &str = "usage: refinery [--serve] [--watch] [--probe [--probe-address <ip>]...]
+                [--adverts <ip:port> [--peer <ip:port>]...]
+  (no option)         run the plant to completion and print a summary
+  --serve             steady flow until ctrl-c; serve the HMI and the control API
+                      (KERNEL_CONTROL_LISTEN, default 127.0.0.1:0; KERNEL_CONTROL_TOKEN)
+  --watch             steady flow until ctrl-c; live table of the connections
+  --probe             run a beacon on 127.0.0.1 (ports 47801-47816 too), start the
+                      probe as an external process, print the verified candidates;
+                      the probe scans TCP and UDP ports 1024-65535 on
+                      every local address, or on each --probe-address
+  --adverts <ip:port> send capability adverts from there to each --peer (every 1 s,
+                      TTL 5 s) and list the neighbours heard from; steady flow
+                      until ctrl-c
+  WIRING_PASSPHRASE   the shared secret of beacon, probe and adverts
+  probe <args>        act as the probe (what --probe starts); see `refinery probe --help`";
+
+/// What the command line asks for.
+#[derive(Default)]
+struct Options {
+    serve: bool,
+    watch: bool,
+    probe: bool,
+    probe_addresses: Vec<IpAddr>,
+    adverts: Option<SocketAddr>,
+    peers: Vec<SocketAddr>,
+}
+
+impl Options {
+    fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+        let mut options = Options::default();
+        while let Some(arg) = args.next() {
+            let mut value = |what: &str| args.next().ok_or_else(|| format!("`{arg}` needs {what}"));
+            match arg.as_str() {
+                "--serve" => options.serve = true,
+                "--watch" => options.watch = true,
+                "--probe" => options.probe = true,
+                "--probe-address" => {
+                    let ip = value("an IP address")?;
+                    options.probe_addresses.push(
+                        ip.parse()
+                            .map_err(|_| format!("`{ip}` is not an IP address"))?,
+                    );
+                }
+                "--adverts" | "--peer" => {
+                    let text = value("an `ip:port` address")?;
+                    let addr: SocketAddr = text
+                        .parse()
+                        .map_err(|_| format!("`{text}` is not an `ip:port` address"))?;
+                    if arg == "--adverts" {
+                        options.adverts = Some(addr);
+                    } else {
+                        options.peers.push(addr);
+                    }
+                }
+                other => return Err(format!("unknown argument `{other}`")),
             }
         }
+        if !options.peers.is_empty() && options.adverts.is_none() {
+            return Err("`--peer` needs `--adverts <ip:port>`".to_owned());
+        }
+        if !options.probe_addresses.is_empty() && !options.probe {
+            return Err("`--probe-address` needs `--probe`".to_owned());
+        }
+        Ok(options)
     }
-    match run(serve, watch) {
+
+    /// Runs until ctrl-c rather than to completion.
+    fn steady(&self) -> bool {
+        self.serve || self.watch || self.adverts.is_some()
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let mut args = std::env::args_os().skip(1).peekable();
+    if args.peek().is_some_and(|a| a == "probe") {
+        return probe::cli(args.skip(1));
+    }
+    let args = match args.map(|a| a.into_string()).collect::<Result<Vec<_>, _>>() {
+        Ok(args) => args,
+        Err(arg) => {
+            eprintln!("error: argument {arg:?} is not UTF-8\n{USAGE}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return std::process::ExitCode::SUCCESS;
+    }
+    let options = match Options::parse(args.into_iter()) {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("error: {e}\n{USAGE}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(&options) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -51,7 +142,11 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(serve: bool, watch: bool) -> Result<(), kernel::Error> {
+/// Errors of the command: the kernel's, the network's, the system's.
+type Failure = Box<dyn std::error::Error>;
+
+fn run(options: &Options) -> Result<(), Failure> {
+    let Options { serve, watch, .. } = *options;
     // A live table and log lines do not mix: only warnings while watching.
     let level = if watch {
         tracing::Level::WARN
@@ -63,11 +158,15 @@ fn run(serve: bool, watch: bool) -> Result<(), kernel::Error> {
         .with_max_level(level)
         .with_writer(std::io::stderr)
         .init();
-    if serve || watch {
+    if options.steady() {
         servers::wells::run_steadily(STEADY);
     }
-    let kernel = wiring::kernel()?;
+    let mut kernel = wiring::kernel()?;
     let connectome = kernel.connectome();
+    let passphrase = std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty());
+    if options.probe {
+        start_probe(&mut kernel, options, passphrase.clone())?;
+    }
     let server = if serve {
         let server = kernel.serve_control(ControlOptions::from_env()?)?;
         println!("HMI: {}", server.url());
@@ -81,6 +180,19 @@ fn run(serve: bool, watch: bool) -> Result<(), kernel::Error> {
     } else {
         None
     };
+    // After the control surface, so the first advert carries its address.
+    if let Some(listen) = options.adverts {
+        let mut adverts = AdvertOptions {
+            listen,
+            peers: options.peers.clone(),
+            interval: ADVERT_INTERVAL,
+            ttl: ADVERT_TTL,
+            passphrase,
+        };
+        adverts.peers.dedup();
+        let local = kernel.start_adverts(adverts)?;
+        println!("adverts: {local}");
+    }
     let watcher = watch.then(|| {
         let control = kernel.control();
         let stop = kernel.stop_handle();
@@ -100,5 +212,75 @@ fn run(serve: bool, watch: bool) -> Result<(), kernel::Error> {
     }
     drop(server);
     println!("{}", connectome.report());
-    outcome
+    if options.probe {
+        print_probe(&connectome);
+    }
+    Ok(outcome?)
+}
+
+/// Starts the beacon and adds the probe (this program, as `refinery probe`).
+fn start_probe(
+    kernel: &mut kernel::Kernel,
+    options: &Options,
+    passphrase: Option<String>,
+) -> Result<(), Failure> {
+    let passphrase = match passphrase {
+        Some(p) => p,
+        None => fresh_passphrase()?,
+    };
+    let range = PortRange::new(BEACON_RANGE.0, BEACON_RANGE.1)?;
+    let state_dir = default_state_dir(kernel.connectome().spec().kernel.name);
+    let beacon = BeaconOptions::new(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        passphrase.clone(),
+        &state_dir,
+    )
+    .range(range);
+    let primary = kernel.start_beacon(beacon)?;
+    println!("beacon: {primary} (state: {})", state_dir.display());
+    let session = kernel::net::handshake::SessionId::random()?;
+    let mut instructions = Instructions::new(primary, session, passphrase);
+    instructions.tcp = Some(PortRange::new(1024, u16::MAX)?);
+    instructions.udp = instructions.tcp;
+    instructions.addresses = options.probe_addresses.clone();
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("cannot find this program to start the probe: {e}"))?;
+    kernel.add_probe(exe.to_string_lossy(), &["probe"], &instructions)?;
+    Ok(())
+}
+
+fn fresh_passphrase() -> Result<String, Failure> {
+    let bytes = kernel::net::auth::nonce()?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn print_probe(connectome: &kernel::Connectome) {
+    let Some(status) = connectome.probe_status() else {
+        return;
+    };
+    match &status.report {
+        Some(report) if report.completed => {
+            println!(
+                "probe: {} verified candidates, best first:",
+                status.candidates.len()
+            );
+            for c in &status.candidates {
+                println!("  {} {:<22} priority {}", c.proto, c.addr, c.priority);
+            }
+            println!("address/port matrix:");
+            for row in &report.matrix {
+                println!(
+                    "  {} {:<15} {} verified, {} open, {} closed, {} filtered, {} failed auth",
+                    row.proto,
+                    row.ip,
+                    row.verified,
+                    row.open,
+                    row.closed,
+                    row.filtered,
+                    row.auth_failed
+                );
+            }
+        }
+        _ => println!("probe: no completed report (see the probe's lines in the log above)"),
+    }
 }

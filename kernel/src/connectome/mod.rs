@@ -144,6 +144,9 @@ pub(crate) struct Live {
     pub(crate) events: EventLog,
     /// External processes, from the spec and added in code before the run.
     pub(crate) processes: Mutex<Vec<Arc<process::ProcessLive>>>,
+    /// The beacon and adverts the kernel runs.
+    #[cfg(feature = "net")]
+    pub(crate) node: crate::net::node::Node,
     refused: AtomicU64,
     pub(crate) rates: Rates,
     pub(crate) stop: Arc<AtomicBool>,
@@ -291,6 +294,8 @@ impl Connectome {
                 live_specs: Mutex::new(BTreeMap::new()),
                 events: EventLog::default(),
                 processes: Mutex::new(Vec::new()),
+                #[cfg(feature = "net")]
+                node: Default::default(),
                 refused: AtomicU64::new(0),
                 rates: Rates::default(),
                 stop,

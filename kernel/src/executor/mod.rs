@@ -74,7 +74,7 @@ impl StopHandle {
 
 /// A wired kernel, ready to [`run`](Self::run).
 pub struct Kernel {
-    connectome: Connectome,
+    pub(crate) connectome: Connectome,
     instances: Vec<Instance>,
     stop: Arc<AtomicBool>,
     limit: RestartLimit,
@@ -362,6 +362,8 @@ impl Kernel {
             }
         }
         control.reconcile();
+        #[cfg(feature = "net")]
+        connectome.live.node.stop();
         connectome.mark_ended();
 
         let failures: Vec<ServerFailure> = connectome

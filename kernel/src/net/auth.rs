@@ -97,10 +97,7 @@ mod tests {
 
     #[test]
     fn derive_is_pbkdf2_with_the_documented_iterations() {
-        assert_eq!(
-            KEY.tag(&[b"x"]),
-            Key::from_derived(*DERIVED).tag(&[b"x"])
-        );
+        assert_eq!(KEY.tag(&[b"x"]), Key::from_derived(*DERIVED).tag(&[b"x"]));
     }
 
     #[test]

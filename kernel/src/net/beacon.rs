@@ -202,9 +202,8 @@ fn io_error(context: impl Into<String>) -> impl FnOnce(io::Error) -> NetError {
 
 /// TCP and UDP on the same primary port.
 fn bind_primary(addr: SocketAddr) -> Result<(StdTcpListener, StdUdpSocket), NetError> {
-    let tries = if addr.port() == 0 { PRIMARY_TRIES } else { 1 };
-    let mut last = None;
-    for _ in 0..tries {
+    let mut tries = if addr.port() == 0 { PRIMARY_TRIES } else { 1 };
+    loop {
         let tcp =
             StdTcpListener::bind(addr).map_err(io_error(format!("beacon primary tcp {addr}")))?;
         let bound = tcp
@@ -215,14 +214,15 @@ fn bind_primary(addr: SocketAddr) -> Result<(StdTcpListener, StdUdpSocket), NetE
         }
         match StdUdpSocket::bind(bound) {
             Ok(udp) => return Ok((tcp, udp)),
-            Err(e) => last = Some((bound, e)),
+            // A free TCP port the system chose may be taken over UDP: another.
+            Err(_) if tries > 1 => tries -= 1,
+            Err(e) => return Err(io_error(format!("beacon primary udp {bound}"))(e)),
         }
     }
-    let (bound, e) = last.unwrap_or_else(|| (addr, io::Error::other("no try left")));
-    Err(io_error(format!("beacon primary udp {bound}"))(e))
 }
 
 /// The sockets of `range` on `ip`, and the ports skipped.
+#[derive(Default)]
 struct RangeSockets {
     tcp: Vec<StdTcpListener>,
     udp: Vec<StdUdpSocket>,
@@ -230,11 +230,7 @@ struct RangeSockets {
 }
 
 fn bind_range(ip: std::net::IpAddr, range: PortRange, primary: u16) -> RangeSockets {
-    let mut out = RangeSockets {
-        tcp: Vec::new(),
-        udp: Vec::new(),
-        skipped: Vec::new(),
-    };
+    let mut out = RangeSockets::default();
     let mut tcp_skipped = Vec::new();
     let mut udp_skipped = Vec::new();
     let reason = |e: &io::Error| match e.kind() {
@@ -291,11 +287,7 @@ impl Beacon {
             .map_err(io_error(format!("beacon primary {primary}")))?;
         let range = range
             .map(|r| bind_range(primary.ip(), r, primary.port()))
-            .unwrap_or(RangeSockets {
-                tcp: Vec::new(),
-                udp: Vec::new(),
-                skipped: Vec::new(),
-            });
+            .unwrap_or_default();
 
         let auth = BeaconAuth::new(&passphrase, sessions)?;
         let mut state = State::default();

@@ -20,7 +20,6 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::{Serialize, Serializer};
@@ -272,12 +271,11 @@ impl BeaconAuth {
     }
 }
 
-/// The probe's key: derived once, under the salt of the first challenge
-/// (the beacon's primary port answers first); a challenge under any other
-/// salt is not from this beacon and costs no derivation.
+/// The probe's key under its beacon's salt: a challenge under any other
+/// salt is not from this beacon.
 pub struct ProbeKey {
-    passphrase: String,
-    derived: OnceLock<([u8; SALT_LEN], Key)>,
+    salt: [u8; SALT_LEN],
+    key: Key,
 }
 
 impl fmt::Debug for ProbeKey {
@@ -287,19 +285,17 @@ impl fmt::Debug for ProbeKey {
 }
 
 impl ProbeKey {
-    pub fn new(passphrase: &str) -> ProbeKey {
+    /// Derives the key (slow on purpose, see [`crate::net::auth::ITERATIONS`]).
+    pub fn derive(passphrase: &str, salt: [u8; SALT_LEN]) -> ProbeKey {
         ProbeKey {
-            passphrase: passphrase.to_owned(),
-            derived: OnceLock::new(),
+            salt,
+            key: Key::derive(passphrase, &salt),
         }
     }
 
-    /// The key under `salt`, or `None` for a salt other than the first one.
+    /// The key under `salt`, or `None` for another salt.
     pub fn for_salt(&self, salt: &[u8; SALT_LEN]) -> Option<&Key> {
-        let (first, key) = self
-            .derived
-            .get_or_init(|| (*salt, Key::derive(&self.passphrase, salt)));
-        (first == salt).then_some(key)
+        (self.salt == *salt).then_some(&self.key)
     }
 }
 
@@ -436,9 +432,12 @@ mod tests {
     #[test]
     fn an_honest_exchange_succeeds_and_attacks_fail() {
         let beacon = BeaconAuth::new(PASSPHRASE, None).unwrap();
-        let probe_key = ProbeKey::new(PASSPHRASE);
         let opening = Opening::new(session()).unwrap();
         let (beacon_side, challenge) = beacon.challenge(&opening.hello()).unwrap();
+        let Frame::Challenge { salt, .. } = challenge else {
+            panic!("not a challenge")
+        };
+        let probe_key = ProbeKey::derive(PASSPHRASE, salt);
         let (probe_side, _, proof) = opening.answer(&challenge, &probe_key).unwrap();
         assert_eq!(beacon_side, probe_side);
         beacon.check_proof(&beacon_side, &proof).unwrap();
@@ -460,12 +459,12 @@ mod tests {
         ));
 
         // A probe with another passphrase refuses the beacon.
-        let wrong = ProbeKey::new("wrong");
+        let wrong = ProbeKey::derive("wrong", salt);
         assert!(matches!(
             opening.answer(&challenge, &wrong),
             Err(HandshakeError::BadBeaconTag)
         ));
-        // A second salt is refused without deriving.
+        // A challenge under another salt is refused.
         let Frame::Challenge { nonce, tag, .. } = challenge else {
             panic!("not a challenge")
         };

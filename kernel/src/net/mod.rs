@@ -10,13 +10,14 @@ mod error;
 pub mod frame;
 pub mod handshake;
 pub mod neighbours;
+pub mod node;
 pub mod ports;
 pub mod probe;
 pub mod report;
 mod scan;
 
-pub use advert::Advert;
+pub use advert::{Advert, AdvertError};
 pub use beacon::{Beacon, BeaconOptions, ProbeStatus};
 pub use candidate::{Candidate, Proto};
 pub use error::NetError;
-pub use neighbours::{AdvertOptions, Adverts};
+pub use neighbours::{AdvertOptions, Adverts, AdvertsError, Neighbour, NeighbourTable};

@@ -3,13 +3,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
-
 /// Ports below this need privileges; the beacon and the probe never use them.
 pub const FIRST_UNPRIVILEGED: u16 = 1024;
 
 /// An inclusive range of ports, `first <= last`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PortRange {
     first: u16,
     last: u16,

@@ -1,9 +1,10 @@
 //! The probe: finds a beacon's listeners on the local addresses, verifies
 //! each by challenge-response, and reports to the beacon's primary port.
 //!
-//! A run first completes a handshake with the primary port (so a wrong
-//! passphrase or a wrong beacon fails at once, with a clear error, and the
-//! key is derived once under the beacon's salt), then scans, then reports
+//! A run first asks the primary port for the beacon's salt and derives the
+//! key once, then completes a handshake with the primary (so a wrong
+//! passphrase or a wrong beacon fails at once, with a clear error), then
+//! scans, then reports
 //! on a fresh connection to the primary, sends the done notice and waits
 //! for the beacon's authenticated terminate. Everything happens within the
 //! instructions' deadline.
@@ -24,7 +25,9 @@ use crate::net::auth::Key;
 use crate::net::candidate::Candidate;
 use crate::net::error::NetError;
 use crate::net::frame::{self, Frame, FrameError};
-use crate::net::handshake::{self, HandshakeError, ProbeKey, Role, SessionId, Transcript};
+use crate::net::handshake::{
+    self, HandshakeError, Opening, ProbeKey, Role, SALT_LEN, SessionId, Transcript,
+};
 use crate::net::ports::{FIRST_UNPRIVILEGED, PortRange};
 use crate::net::report::{Results, Row};
 use crate::net::scan::{self, Scan};
@@ -301,22 +304,51 @@ pub fn run(instructions: &Instructions) -> Result<Outcome, NetError> {
     })
 }
 
+async fn connect_tcp(addr: SocketAddr, limit: Duration) -> Result<TcpStream, NetError> {
+    let context = || format!("connecting to the beacon at {addr}");
+    tokio::time::timeout(limit, TcpStream::connect(addr))
+        .await
+        .map_err(|_| NetError::Io {
+            context: context(),
+            source: std::io::ErrorKind::TimedOut.into(),
+        })?
+        .map_err(|source| NetError::Io {
+            context: context(),
+            source,
+        })
+}
+
+/// The beacon's salt, from a challenge on a connection dropped at once:
+/// the key derivation that follows is slow on purpose and must not race the
+/// beacon's handshake timeout.
+async fn beacon_salt(instructions: &Instructions) -> Result<[u8; SALT_LEN], NetError> {
+    let addr = instructions.beacon;
+    let limit = instructions.connect_timeout;
+    let frame_error = |source| NetError::Frame { addr, source };
+    let mut stream = connect_tcp(addr, limit).await?;
+    let hello = Opening::new(instructions.session)?.hello();
+    frame::write(&mut stream, &hello, limit)
+        .await
+        .map_err(frame_error)?;
+    let source = match frame::read(&mut stream, limit).await.map_err(frame_error)? {
+        Frame::Challenge { salt, .. } => return Ok(salt),
+        Frame::Refused(reason) => HandshakeError::Refused(reason),
+        other => HandshakeError::Unexpected {
+            expected: "challenge",
+            got: other.name(),
+        },
+    };
+    Err(NetError::Handshake { addr, source })
+}
+
+/// A connection to the beacon's primary port after a complete handshake.
 async fn connect_beacon<'k>(
     instructions: &Instructions,
     key: &'k ProbeKey,
 ) -> Result<(TcpStream, Transcript, &'k Key), NetError> {
     let addr = instructions.beacon;
     let limit = instructions.connect_timeout;
-    let mut stream = tokio::time::timeout(limit, TcpStream::connect(addr))
-        .await
-        .map_err(|_| NetError::Io {
-            context: format!("connecting to the beacon at {addr}"),
-            source: std::io::ErrorKind::TimedOut.into(),
-        })?
-        .map_err(|source| NetError::Io {
-            context: format!("connecting to the beacon at {addr}"),
-            source,
-        })?;
+    let mut stream = connect_tcp(addr, limit).await?;
     let (transcript, key) = handshake::connect(&mut stream, instructions.session, key, limit)
         .await
         .map_err(|source| NetError::Handshake { addr, source })?;
@@ -324,8 +356,9 @@ async fn connect_beacon<'k>(
 }
 
 async fn run_async(instructions: &Instructions) -> Result<Outcome, NetError> {
-    let key = Arc::new(ProbeKey::new(&instructions.passphrase));
-    // Fails early on a wrong passphrase, and fixes the beacon's salt.
+    let salt = beacon_salt(instructions).await?;
+    let key = Arc::new(ProbeKey::derive(&instructions.passphrase, salt));
+    // Fails early, with a clear error, on a wrong passphrase or beacon.
     drop(connect_beacon(instructions, &key).await?);
     info!(beacon = %instructions.beacon, "beacon verified");
 
@@ -334,12 +367,12 @@ async fn run_async(instructions: &Instructions) -> Result<Outcome, NetError> {
     } else {
         instructions.addresses.clone()
     };
-    let ports = [instructions.tcp, instructions.udp]
+    let ports_per_address = [instructions.tcp, instructions.udp]
         .iter()
         .flatten()
         .map(|r| r.count())
         .sum::<usize>();
-    info!(addresses = ?addresses, ports, "scanning");
+    info!(?addresses, ports_per_address, "scanning");
     let started = Instant::now();
     let scan = Scan {
         session: instructions.session,

@@ -38,12 +38,9 @@ pub fn start_beacon<T>(
     for _ in 0..100 {
         let free = (base..=base + extra + 1).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok());
         if free && let Some(kept) = prepare(base) {
-            let options = BeaconOptions::new(
-                SocketAddr::from(([127, 0, 0, 1], base)),
-                PASSPHRASE,
-                state,
-            )
-            .range(PortRange::new(base + 1, base + extra).unwrap());
+            let options =
+                BeaconOptions::new(SocketAddr::from(([127, 0, 0, 1], base)), PASSPHRASE, state)
+                    .range(PortRange::new(base + 1, base + extra).unwrap());
             match Beacon::start(options) {
                 Ok(beacon) => return (beacon, base, kept),
                 Err(NetError::Io { .. }) => {}
@@ -103,9 +100,13 @@ impl Conn {
         Frame::decode(kind, &payload).map_err(|e| e.to_string())
     }
 
-    /// Whether the peer closed the connection (after any frames it sent).
+    /// Whether the peer closed the connection (after any frames it sent),
+    /// cleanly or with a reset (it closed with our bytes still unread).
     pub fn closed(&mut self) -> bool {
         let mut rest = Vec::new();
-        self.0.read_to_end(&mut rest).is_ok()
+        match self.0.read_to_end(&mut rest) {
+            Ok(_) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        }
     }
 }

@@ -50,6 +50,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/servers/{name}", get(server))
         .route("/api/v1/processes", get(processes))
         .route("/api/v1/processes/{name}", get(process))
+        .route("/api/v1/probe", get(probe))
+        .route("/api/v1/neighbours", get(neighbours))
         .route("/api/v1/connections", get(connections))
         .route("/api/v1/connections/{id}", get(connection))
         .route("/api/v1/events", get(events))
@@ -215,6 +217,41 @@ async fn process(State(state): State<AppState>, Path(name): Path<String>) -> Res
         Some(p) => json_response(StatusCode::OK, &process_json(&p)),
         None => control_error(&ControlError::UnknownProcess { process: name }),
     }
+}
+
+/// The beacon's listeners, last probe report and verified candidates;
+/// `{"beacon": null}` when the kernel runs no beacon.
+async fn probe(State(state): State<AppState>) -> Response {
+    #[cfg(feature = "net")]
+    let beacon = to_value(&state.control.connectome().probe_status());
+    #[cfg(not(feature = "net"))]
+    let beacon = {
+        let _ = &state;
+        Value::Null
+    };
+    json_response(StatusCode::OK, &json!({ "beacon": beacon }))
+}
+
+/// The peers heard from, until their TTL runs out; `{"adverts": null, ...}`
+/// when the kernel sends no adverts.
+async fn neighbours(State(state): State<AppState>) -> Response {
+    #[cfg(feature = "net")]
+    let (adverts, neighbours) = {
+        let connectome = state.control.connectome();
+        (
+            to_value(&connectome.adverts_addr().map(|a| a.to_string())),
+            to_value(&connectome.neighbours().unwrap_or_default()),
+        )
+    };
+    #[cfg(not(feature = "net"))]
+    let (adverts, neighbours) = {
+        let _ = &state;
+        (Value::Null, json!([]))
+    };
+    json_response(
+        StatusCode::OK,
+        &json!({ "adverts": adverts, "neighbours": neighbours }),
+    )
 }
 
 async fn connections(State(state): State<AppState>) -> Response {

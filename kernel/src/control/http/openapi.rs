@@ -281,6 +281,25 @@ fn control_openapi() -> Value {
                 "parameters": [name.clone()],
                 "responses": { "200": ok("the process", reference("Process")), "404": error("unknown process") }
             }},
+            "/api/v1/probe": { "get": {
+                "summary": "The beacon: its listeners, the ports it skipped, the last probe report (candidates and address/port matrix) and the verified candidates, best first",
+                "operationId": "getProbe",
+                "responses": { "200": ok("the beacon, or `{\"beacon\": null}` without one", json!({ "type": "object", "properties": {
+                    "beacon": { "type": "object", "nullable": true, "properties": {
+                        "primary": { "type": "string" },
+                        "listeners": { "type": "array", "items": { "type": "object" } },
+                        "skipped": { "type": "array", "items": { "type": "object" } },
+                        "candidates": { "type": "array", "items": reference("Candidate") },
+                        "candidates_saved_at_ms": { "type": "integer", "nullable": true },
+                        "report": { "type": "object", "nullable": true } } } } })) }
+            }},
+            "/api/v1/neighbours": { "get": {
+                "summary": "Peer kernels heard from by capability adverts, until their TTL runs out (TTL 0: gone at once)",
+                "operationId": "listNeighbours",
+                "responses": { "200": ok("the neighbour table", json!({ "type": "object", "properties": {
+                    "adverts": { "type": "string", "nullable": true, "description": "where this kernel listens for adverts; null when it sends none" },
+                    "neighbours": { "type": "array", "items": reference("Neighbour") } } })) }
+            }},
             "/api/v1/servers/{name}/restart": { "post": {
                 "summary": "Restart a server: it sees `stopping`, its inputs end, then it is built afresh and keeps its pipes",
                 "operationId": "restartServer",
@@ -409,6 +428,17 @@ fn control_openapi() -> Value {
                     "pid": { "type": "integer", "nullable": true }, "restarts": { "type": "integer" },
                     "last_exit": { "type": "string", "nullable": true,
                         "description": "how the last run ended: `exited with status N`, `killed by signal N`, `cannot start ...`" } } },
+                "Candidate": { "type": "object", "properties": {
+                    "proto": { "type": "string", "enum": ["tcp", "udp"] }, "addr": { "type": "string" },
+                    "priority": { "type": "integer", "description": "ICE-like (RFC 8445): higher is tried first" },
+                    "verified_at_ms": { "type": "integer" } } },
+                "Neighbour": { "type": "object", "properties": {
+                    "identity": { "type": "string" }, "ttl_s": { "type": "integer" }, "sequence": { "type": "integer" },
+                    "control": { "type": "string", "nullable": true },
+                    "classes": { "type": "array", "items": { "type": "string" } },
+                    "candidates": { "type": "array", "items": reference("Candidate") },
+                    "source": { "type": "string" }, "first_seen_ms": { "type": "integer" },
+                    "last_seen_ms": { "type": "integer" }, "expires_in_s": { "type": "integer" } } },
                 "Connection": { "type": "object", "properties": {
                     "id": { "type": "string" }, "from": { "type": "string" }, "to": { "type": "string" },
                     "from_kind": { "type": "string" }, "to_kind": { "type": "string" }, "message_type": { "type": "string" },
