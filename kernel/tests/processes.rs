@@ -263,6 +263,12 @@ fn the_control_surface_lists_processes_with_state_and_pid() {
     assert_eq!(json[0]["pid"], pid);
     assert_eq!(json[0]["args"][0], "60");
     assert!(get("/api/v1/processes/nope").starts_with("HTTP/1.1 404"));
+    // The export that rebuilds the kernel keeps the process (not its env).
+    let exported = connectome.control().topology().to_wiring_toml();
+    assert!(
+        exported.contains("\n[processes.idle]\ncommand = \"sleep\"\nargs = [\"60\"]\n"),
+        "{exported}"
+    );
     stop.stop();
     run.join().expect("kernel thread").expect("clean stop");
 }

@@ -88,12 +88,28 @@ pub struct ConnectionView {
     pub fan_in: bool,
 }
 
+/// One external process. Its `env` is left out: it may hold secrets (the
+/// probe's passphrase travels there).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProcessView {
+    pub name: String,
+    pub command: String,
+    pub args: Vec<String>,
+    /// `never`, `on-failure` or `always`.
+    pub restart: String,
+    pub state: String,
+    pub pid: Option<u32>,
+    pub restarts: u32,
+    pub last_exit: Option<String>,
+}
+
 /// A snapshot of the whole live topology.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Topology {
     pub kernel: KernelView,
     pub servers: Vec<ServerView>,
     pub connections: Vec<ConnectionView>,
+    pub processes: Vec<ProcessView>,
 }
 
 pub(crate) fn kind_str(kind: TerminalKind) -> &'static str {
@@ -270,6 +286,20 @@ impl Topology {
             },
             servers,
             connections,
+            processes: connectome
+                .processes()
+                .into_iter()
+                .map(|p| ProcessView {
+                    name: p.name,
+                    command: p.command,
+                    args: p.args,
+                    restart: p.restart.as_str().to_owned(),
+                    state: p.state.as_str().to_owned(),
+                    pid: p.pid,
+                    restarts: p.restarts,
+                    last_exit: p.last_exit,
+                })
+                .collect(),
         }
     }
 
@@ -447,8 +477,10 @@ impl Topology {
 
     /// The live topology as a `wiring.toml` that builds the same kernel:
     /// every server with its type, config, restart policy (and uuid when it
-    /// is not the default), every connection that still holds its
-    /// terminals, fan-out and fan-in written as lists.
+    /// is not the default), every process with its command, arguments and
+    /// restart policy (not its `env`, which may hold secrets), every
+    /// connection that still holds its terminals, fan-out and fan-in written
+    /// as lists.
     pub fn to_wiring_toml(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
@@ -474,6 +506,17 @@ impl Topology {
             }
             if server_uuid(&self.kernel.name, &s.name).to_string() != s.uuid {
                 let _ = writeln!(out, "uuid = {}", toml_str(&s.uuid));
+            }
+        }
+        for p in &self.processes {
+            let _ = writeln!(out, "\n[processes.{}]", p.name);
+            let _ = writeln!(out, "command = {}", toml_str(&p.command));
+            if !p.args.is_empty() {
+                let args: Vec<String> = p.args.iter().map(|a| toml_str(a)).collect();
+                let _ = writeln!(out, "args = [{}]", args.join(", "));
+            }
+            if p.restart != "never" {
+                let _ = writeln!(out, "restart = {}", toml_str(&p.restart));
             }
         }
         // Fan-outs grouped first, then fan-ins, then the single pipes; written

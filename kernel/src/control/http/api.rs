@@ -188,33 +188,22 @@ async fn server(State(state): State<AppState>, Path(name): Path<String>) -> Resp
     }
 }
 
-fn process_json(p: &crate::connectome::ProcessStatus) -> Value {
-    json!({
-        "name": p.name,
-        "command": p.command,
-        "args": p.args,
-        "restart": p.restart.as_str(),
-        "state": p.state.as_str(),
-        "pid": p.pid,
-        "restarts": p.restarts,
-        "last_exit": p.last_exit,
-    })
-}
-
 async fn processes(State(state): State<AppState>) -> Response {
-    let list: Vec<Value> = state
-        .control
-        .connectome()
-        .processes()
-        .iter()
-        .map(process_json)
-        .collect();
-    json_response(StatusCode::OK, &Value::Array(list))
+    json_response(
+        StatusCode::OK,
+        &to_value(&state.control.topology().processes),
+    )
 }
 
 async fn process(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    match state.control.connectome().process(&name) {
-        Some(p) => json_response(StatusCode::OK, &process_json(&p)),
+    match state
+        .control
+        .topology()
+        .processes
+        .into_iter()
+        .find(|p| p.name == name)
+    {
+        Some(p) => json_response(StatusCode::OK, &to_value(&p)),
         None => control_error(&ControlError::UnknownProcess { process: name }),
     }
 }

@@ -452,7 +452,8 @@ fn control_openapi() -> Value {
                         "name": { "type": "string" }, "fqdn": { "type": "string" }, "owner": { "type": "string" },
                         "uptime_s": { "type": "number" }, "stopping": { "type": "boolean" } } },
                     "servers": { "type": "array", "items": reference("Server") },
-                    "connections": { "type": "array", "items": reference("Connection") } } },
+                    "connections": { "type": "array", "items": reference("Connection") },
+                    "processes": { "type": "array", "items": reference("Process") } } },
                 "Event": { "type": "object", "properties": {
                     "seq": { "type": "integer" }, "at_ms": { "type": "integer" },
                     "subject": { "type": "string", "enum": ["server", "connection", "process"] }, "id": { "type": "string" },
