@@ -272,3 +272,59 @@ fn the_control_surface_lists_processes_with_state_and_pid() {
     stop.stop();
     run.join().expect("kernel thread").expect("clean stop");
 }
+
+/// Run by `a_program_does_not_outlive_a_killed_kernel` in a process of its
+/// own: a kernel with one long program, its pid printed, until killed.
+#[test]
+#[ignore = "run as a child process by a_program_does_not_outlive_a_killed_kernel"]
+fn kernel_with_a_long_program() {
+    if std::env::var_os("PROCESSES_TEST_CHILD").is_none() {
+        return;
+    }
+    let mut kernel = kernel(spec("proc-orphan", &[]));
+    kernel
+        .add_process(Process::new("long", "sleep").arg("60"))
+        .expect("add");
+    let connectome = kernel.connectome();
+    std::thread::spawn(move || kernel.run());
+    wait_until("long runs", || {
+        connectome.process("long").is_some_and(|p| p.pid.is_some())
+    });
+    let pid = connectome.process("long").and_then(|p| p.pid).expect("pid");
+    println!("program pid {pid}");
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_program_does_not_outlive_a_killed_kernel() {
+    use std::io::BufRead;
+
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "kernel_with_a_long_program",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("PROCESSES_TEST_CHILD", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the kernel process");
+    let stdout = child.stdout.take().expect("stdout");
+    let pid: u32 = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("program pid ").and_then(|p| p.parse().ok()))
+        .expect("the program's pid");
+    let alive = |pid: u32| {
+        // A zombie has exited; only a running or sleeping program counts.
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat.contains(") Z "))
+    };
+    assert!(alive(pid));
+    child.kill().expect("SIGKILL the kernel");
+    child.wait().expect("reaped");
+    wait_until("the program ended with its kernel", || !alive(pid));
+}

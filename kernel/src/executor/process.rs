@@ -6,7 +6,8 @@
 //! Each program runs in a process group of its own, so a ctrl-c in the
 //! terminal reaches the kernel only and the kernel decides how it ends; the
 //! terminate and kill signals go to the whole group, so a shell's children
-//! end with it.
+//! end with it. On Linux a program also gets SIGTERM when the kernel dies
+//! without stopping it.
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -150,6 +151,20 @@ impl ProcessSupervisor {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        // If the kernel dies without stopping it (SIGKILL, a second ctrl-c),
+        // the program gets SIGTERM instead of living on as an orphan. The
+        // signal follows the spawning thread, which is this supervisor: it
+        // outlives the program.
+        // SAFETY: prctl(2) is async-signal-safe; the closure allocates nothing.
+        #[cfg(target_os = "linux")]
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(e) => return Ending::NotStarted(e),
