@@ -647,6 +647,12 @@ fn run_serves_on_the_listen_address_of_the_spec() {
     let r = get(addr, "/api/v1/connections");
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains(&SRC_A.to_string()), "{}", r.body);
+    // The export keeps where to serve.
+    let exported = running.control.topology().to_wiring_toml();
+    assert!(
+        exported.contains("\n[control]\nlisten = \"127.0.0.1:0\"\n"),
+        "{exported}"
+    );
     let control = running.control.clone();
     running.finish().expect("clean stop");
     assert_eq!(control.connectome().control_addr(), None);

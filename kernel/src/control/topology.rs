@@ -17,6 +17,8 @@ pub struct KernelView {
     pub name: String,
     pub fqdn: String,
     pub owner: String,
+    /// `[control] listen` of `wiring.toml`, as written.
+    pub control_listen: Option<String>,
     /// Seconds since the kernel started running.
     pub uptime_s: f64,
     pub stopping: bool,
@@ -281,6 +283,7 @@ impl Topology {
                 name: spec.kernel.name.to_owned(),
                 fqdn: spec.kernel.fqdn.to_owned(),
                 owner: spec.kernel.owner.to_owned(),
+                control_listen: spec.control.map(str::to_owned),
                 uptime_s: connectome.elapsed().as_secs_f64(),
                 stopping: connectome.stopping(),
             },
@@ -476,11 +479,11 @@ impl Topology {
     }
 
     /// The live topology as a `wiring.toml` that builds the same kernel:
-    /// every server with its type, config, restart policy (and uuid when it
-    /// is not the default), every process with its command, arguments and
-    /// restart policy (not its `env`, which may hold secrets), every
-    /// connection that still holds its terminals, fan-out and fan-in written
-    /// as lists.
+    /// `[control] listen`, every server with its type, config, restart
+    /// policy (and uuid when it is not the default), every process with its
+    /// command, arguments and restart policy (not its `env`, which may hold
+    /// secrets), every connection that still holds its terminals, fan-out and
+    /// fan-in written as lists. `[lints]` levels are not known at run time.
     pub fn to_wiring_toml(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
@@ -492,6 +495,9 @@ impl Topology {
         let _ = writeln!(out, "name = {}", toml_str(&self.kernel.name));
         let _ = writeln!(out, "fqdn = {}", toml_str(&self.kernel.fqdn));
         let _ = writeln!(out, "owner = {}", toml_str(&self.kernel.owner));
+        if let Some(listen) = &self.kernel.control_listen {
+            let _ = writeln!(out, "\n[control]\nlisten = {}", toml_str(listen));
+        }
         for s in &self.servers {
             let _ = writeln!(out, "\n[servers.{}]", s.name);
             let _ = writeln!(out, "type = {}", toml_str(&s.type_path));

@@ -450,6 +450,7 @@ fn control_openapi() -> Value {
                 "Topology": { "type": "object", "properties": {
                     "kernel": { "type": "object", "properties": {
                         "name": { "type": "string" }, "fqdn": { "type": "string" }, "owner": { "type": "string" },
+                        "control_listen": { "type": "string", "nullable": true },
                         "uptime_s": { "type": "number" }, "stopping": { "type": "boolean" } } },
                     "servers": { "type": "array", "items": reference("Server") },
                     "connections": { "type": "array", "items": reference("Connection") },
