@@ -125,15 +125,20 @@ fn a_silent_peer_is_forgotten_when_its_ttl_runs_out() {
 
 #[test]
 fn a_peer_with_another_passphrase_never_appears() {
-    let a = start("a.test", options(vec![], Some("correct horse")));
-    let _b = start(
-        "b.test",
-        options(vec![a.local_addr()], Some("correct horse")),
-    );
-    let c = start(
-        "c.test",
-        options(vec![a.local_addr()], Some("battery staple")),
-    );
+    // Each start derives its key (slow on purpose): all three at once.
+    let [a, b, c] = std::thread::scope(|scope| {
+        [
+            ("a.test", "correct horse"),
+            ("b.test", "correct horse"),
+            ("c.test", "battery staple"),
+        ]
+        .map(|(identity, passphrase)| {
+            scope.spawn(move || start(identity, options(vec![], Some(passphrase))))
+        })
+        .map(|started| started.join().unwrap())
+    });
+    b.add_peer(a.local_addr()).unwrap();
+    c.add_peer(a.local_addr()).unwrap();
     a.add_peer(c.local_addr()).unwrap();
     let unkeyed = raw_socket();
     let plain = advert::encode(&content("plain.test")(), None).unwrap();

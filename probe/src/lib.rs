@@ -43,12 +43,14 @@ pub fn cli(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         },
         Err(_) => tracing::Level::INFO,
     };
-    tracing_subscriber::fmt()
+    // A program hosting the probe may have set its own subscriber already:
+    // that one stays (`init` would panic).
+    let _ = tracing_subscriber::fmt()
         .with_target(false)
         .with_ansi(std::io::stderr().is_terminal())
         .with_max_level(level)
         .with_writer(std::io::stderr)
-        .init();
+        .try_init();
 
     let instructions = match Instructions::from_args(&args, |name| std::env::var(name).ok()) {
         Ok(instructions) => instructions,

@@ -230,15 +230,18 @@ fn start_probe(
     };
     let range = PortRange::new(BEACON_RANGE.0, BEACON_RANGE.1)?;
     let state_dir = default_state_dir(kernel.connectome().spec().kernel.name);
+    // The beacon talks only to the probe this run starts: no one else gets
+    // a signed challenge to guess the passphrase from.
+    let session = kernel::net::handshake::SessionId::random()?;
     let beacon = BeaconOptions::new(
         SocketAddr::from(([127, 0, 0, 1], 0)),
         passphrase.clone(),
         &state_dir,
     )
-    .range(range);
+    .range(range)
+    .sessions([session]);
     let primary = kernel.start_beacon(beacon)?;
     println!("beacon: {primary} (state: {})", state_dir.display());
-    let session = kernel::net::handshake::SessionId::random()?;
     let mut instructions = Instructions::new(primary, session, passphrase);
     instructions.tcp = Some(PortRange::new(1024, u16::MAX)?);
     instructions.udp = instructions.tcp;

@@ -28,13 +28,14 @@
 //! Decoding is total: any byte string gives an [`Advert`] or an
 //! [`AdvertError`], never a panic.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 
 use serde::{Serialize, Serializer};
 use thiserror::Error;
 
 use super::auth::{Key, TAG_LEN};
-use super::candidate::{self, Candidate, Proto};
+use super::candidate::{self, Candidate};
+use super::frame::{self, IpWireError, take};
 
 /// The largest advert, so that it fits one UDP datagram on an Ethernet path
 /// without IP fragmentation (1500 bytes less IP, UDP and tunnel headers).
@@ -147,7 +148,9 @@ pub fn encode(advert: &Advert, key: Option<&Key>) -> Result<Vec<u8>, AdvertError
     put_tlv(&mut out, T_TTL, &advert.ttl_s.to_be_bytes());
     put_tlv(&mut out, T_SEQUENCE, &advert.sequence.to_be_bytes());
     if let Some(addr) = advert.control {
-        put_tlv(&mut out, T_CONTROL, &addr_bytes(addr));
+        let mut value = Vec::new();
+        put_addr(&mut value, addr);
+        put_tlv(&mut out, T_CONTROL, &value);
     }
     if !advert.classes.is_empty() {
         let classes: Vec<u8> = advert
@@ -259,31 +262,17 @@ fn put_tlv(out: &mut Vec<u8>, kind: u8, value: &[u8]) {
     out.extend_from_slice(value);
 }
 
-fn addr_bytes(addr: SocketAddr) -> Vec<u8> {
-    let mut out = Vec::with_capacity(19);
-    match addr.ip() {
-        IpAddr::V4(ip) => {
-            out.push(4);
-            out.extend_from_slice(&ip.octets());
-        }
-        IpAddr::V6(ip) => {
-            out.push(6);
-            out.extend_from_slice(&ip.octets());
-        }
-    }
+fn put_addr(out: &mut Vec<u8>, addr: SocketAddr) {
+    frame::put_ip(out, addr.ip());
     out.extend_from_slice(&addr.port().to_be_bytes());
-    out
 }
 
 fn candidate_bytes(c: &Candidate) -> Vec<u8> {
     let mut out = Vec::with_capacity(32);
-    out.push(match c.proto {
-        Proto::Tcp => 1,
-        Proto::Udp => 2,
-    });
+    out.push(frame::proto_code(c.proto));
     out.extend_from_slice(&c.priority.to_be_bytes());
     out.extend_from_slice(&c.verified_at_ms.to_be_bytes());
-    out.extend_from_slice(&addr_bytes(c.addr));
+    put_addr(&mut out, c.addr);
     out
 }
 
@@ -340,12 +329,8 @@ fn parse_candidate(value: &[u8]) -> Result<Candidate, AdvertError> {
         len: value.len(),
     };
     let mut cursor = value;
-    let [proto] = take::<1>(&mut cursor).ok_or_else(bad_length)?;
-    let proto = match proto {
-        1 => Proto::Tcp,
-        2 => Proto::Udp,
-        other => return Err(AdvertError::BadProto(other)),
-    };
+    let [code] = take(&mut cursor).ok_or_else(bad_length)?;
+    let proto = frame::proto_from_code(code).ok_or(AdvertError::BadProto(code))?;
     let priority = u32::from_be_bytes(take(&mut cursor).ok_or_else(bad_length)?);
     let verified_at_ms = u64::from_be_bytes(take(&mut cursor).ok_or_else(bad_length)?);
     let addr = take_addr(&mut cursor, TLV)?;
@@ -360,36 +345,26 @@ fn parse_candidate(value: &[u8]) -> Result<Candidate, AdvertError> {
     })
 }
 
-/// Takes the next `N` bytes off the front of `cursor`.
-fn take<const N: usize>(cursor: &mut &[u8]) -> Option<[u8; N]> {
-    let (head, rest) = cursor.split_first_chunk::<N>()?;
-    *cursor = rest;
-    Some(*head)
-}
-
 fn take_addr(cursor: &mut &[u8], tlv: &'static str) -> Result<SocketAddr, AdvertError> {
     let len = cursor.len();
     let bad_length = || AdvertError::BadLength { tlv, len };
-    let [family] = take::<1>(cursor).ok_or_else(bad_length)?;
-    let ip = match family {
-        4 => IpAddr::V4(Ipv4Addr::from(take::<4>(cursor).ok_or_else(bad_length)?)),
-        6 => IpAddr::V6(Ipv6Addr::from(take::<16>(cursor).ok_or_else(bad_length)?)),
-        other => return Err(AdvertError::BadFamily(other)),
-    };
+    let ip = frame::take_ip(cursor).map_err(|e| match e {
+        IpWireError::Truncated => bad_length(),
+        IpWireError::UnknownFamily(family) => AdvertError::BadFamily(family),
+    })?;
     let port = u16::from_be_bytes(take(cursor).ok_or_else(bad_length)?);
     Ok(SocketAddr::new(ip, port))
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::LazyLock;
+    use std::net::IpAddr;
 
     use proptest::prelude::*;
 
     use super::*;
-
-    static KEY: LazyLock<Key> = LazyLock::new(|| Key::derive("correct horse", b"test salt"));
-    static OTHER_KEY: LazyLock<Key> = LazyLock::new(|| Key::derive("battery staple", b"test salt"));
+    use crate::net::auth::test_keys::{KEY, WRONG};
+    use crate::net::candidate::Proto;
 
     fn sample() -> Advert {
         Advert {
@@ -590,7 +565,7 @@ mod tests {
         let plain = encode(&advert, None).unwrap();
         assert_eq!(decode(&plain, Some(&KEY)), Err(AdvertError::MissingTag));
         let tagged = encode(&advert, Some(&KEY)).unwrap();
-        assert_eq!(decode(&tagged, Some(&OTHER_KEY)), Err(AdvertError::BadTag));
+        assert_eq!(decode(&tagged, Some(&WRONG)), Err(AdvertError::BadTag));
         let mut altered = tagged.clone();
         altered[HEADER_LEN + TLV_HEADER_LEN] ^= 1; // a bit of the identity
         assert_eq!(decode(&altered, Some(&KEY)), Err(AdvertError::BadTag));

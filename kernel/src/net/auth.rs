@@ -83,21 +83,36 @@ pub fn nonce() -> Result<[u8; 32], getrandom::Error> {
     Ok(out)
 }
 
+/// Keys for the tests of this crate, each derived once: PBKDF2 is slow on
+/// purpose, and a test gains nothing from deriving the same key again.
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_keys {
     use std::sync::LazyLock;
 
+    use super::Key;
+
+    pub const PASSPHRASE: &str = "correct horse battery staple";
+    pub const SALT: [u8; crate::net::handshake::SALT_LEN] = *b"0123456789abcdef";
+    /// [`PASSPHRASE`] under [`SALT`].
+    pub static KEY: LazyLock<Key> = LazyLock::new(|| Key::derive(PASSPHRASE, &SALT));
+    /// Another passphrase under [`SALT`].
+    pub static WRONG: LazyLock<Key> = LazyLock::new(|| Key::derive("not the passphrase", &SALT));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_keys::{KEY, PASSPHRASE, WRONG};
     use super::*;
 
-    // PBKDF2 is slow on purpose (seconds in a debug build): derive each key once.
-    const SALT: &[u8] = b"0123456789abcdef";
-    static DERIVED: LazyLock<[u8; 32]> =
-        LazyLock::new(|| pbkdf2::pbkdf2_hmac_array::<Sha256, 32>(b"p", SALT, ITERATIONS));
-    static KEY: LazyLock<Key> = LazyLock::new(|| Key::derive("p", SALT));
-
     #[test]
-    fn derive_is_pbkdf2_with_the_documented_iterations() {
-        assert_eq!(KEY.tag(&[b"x"]), Key::from_derived(*DERIVED).tag(&[b"x"]));
+    fn derive_is_pbkdf2_hmac_sha256_with_the_documented_iterations() {
+        // Python: hashlib.pbkdf2_hmac("sha256", PASSPHRASE, SALT, 600_000).
+        let expected = [
+            0x6c, 0x4a, 0x64, 0x6a, 0xad, 0x10, 0xd0, 0x67, 0xad, 0xd5, 0xfb, 0x79, 0xd9, 0x07,
+            0x8a, 0x16, 0xda, 0x83, 0xd5, 0x0f, 0x81, 0x67, 0x0a, 0x8e, 0x75, 0x93, 0xb2, 0x49,
+            0xe6, 0xd9, 0x49, 0x36,
+        ];
+        assert_eq!(KEY.tag(&[b"x"]), Key::from_derived(expected).tag(&[b"x"]));
     }
 
     #[test]
@@ -117,8 +132,9 @@ mod tests {
         assert!(KEY.verify(&[b"probe", b"session"], &tag));
         assert!(!KEY.verify(&[b"beacon", b"session"], &tag));
         assert!(!KEY.verify(&[b"probe", b"session"], &tag[..31]));
-        assert!(!Key::derive("q", SALT).verify(&[b"probe", b"session"], &tag));
-        assert!(!Key::derive("p", b"another salt....").verify(&[b"probe", b"session"], &tag));
+        assert!(!WRONG.verify(&[b"probe", b"session"], &tag));
+        let other_salt = Key::derive(PASSPHRASE, b"another salt....");
+        assert!(!other_salt.verify(&[b"probe", b"session"], &tag));
     }
 
     #[test]

@@ -43,7 +43,7 @@ use crate::net::error::NetError;
 use crate::net::frame::{self, Frame, FrameError, MAX_FRAME, Refusal};
 use crate::net::handshake::{self, BeaconAuth, HandshakeError, Role, SessionId, Transcript};
 use crate::net::ports::{self, FIRST_UNPRIVILEGED, PortRange};
-use crate::net::report::{Results, RowSummary};
+use crate::net::report::{Results, ResultsDecoder, RowSummary};
 
 /// Time for each frame of a handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -195,20 +195,15 @@ impl std::fmt::Debug for Beacon {
     }
 }
 
-fn io_error(context: impl Into<String>) -> impl FnOnce(io::Error) -> NetError {
-    let context = context.into();
-    move |source| NetError::Io { context, source }
-}
-
 /// TCP and UDP on the same primary port.
 fn bind_primary(addr: SocketAddr) -> Result<(StdTcpListener, StdUdpSocket), NetError> {
     let mut tries = if addr.port() == 0 { PRIMARY_TRIES } else { 1 };
     loop {
-        let tcp =
-            StdTcpListener::bind(addr).map_err(io_error(format!("beacon primary tcp {addr}")))?;
+        let tcp = StdTcpListener::bind(addr)
+            .map_err(NetError::io(format!("beacon primary tcp {addr}")))?;
         let bound = tcp
             .local_addr()
-            .map_err(io_error(format!("beacon primary tcp {addr}")))?;
+            .map_err(NetError::io(format!("beacon primary tcp {addr}")))?;
         if bound.port() < FIRST_UNPRIVILEGED {
             return Err(NetError::Privileged { addr: bound });
         }
@@ -216,7 +211,7 @@ fn bind_primary(addr: SocketAddr) -> Result<(StdTcpListener, StdUdpSocket), NetE
             Ok(udp) => return Ok((tcp, udp)),
             // A free TCP port the system chose may be taken over UDP: another.
             Err(_) if tries > 1 => tries -= 1,
-            Err(e) => return Err(io_error(format!("beacon primary udp {bound}"))(e)),
+            Err(e) => return Err(NetError::io(format!("beacon primary udp {bound}"))(e)),
         }
     }
 }
@@ -284,7 +279,7 @@ impl Beacon {
         let (tcp, udp) = bind_primary(primary)?;
         let primary = tcp
             .local_addr()
-            .map_err(io_error(format!("beacon primary {primary}")))?;
+            .map_err(NetError::io(format!("beacon primary {primary}")))?;
         let range = range
             .map(|r| bind_range(primary.ip(), r, primary.port()))
             .unwrap_or_default();
@@ -310,7 +305,7 @@ impl Beacon {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(io_error("starting the beacon's runtime"))?;
+            .map_err(NetError::io("starting the beacon's runtime"))?;
         let mut listeners = Vec::new();
         {
             // Registering the sockets needs the runtime's reactor.
@@ -318,12 +313,14 @@ impl Beacon {
             let tcp_all =
                 std::iter::once((tcp, true)).chain(range.tcp.into_iter().map(|l| (l, false)));
             for (listener, is_primary) in tcp_all {
-                let addr = listener.local_addr().map_err(io_error("beacon listener"))?;
+                let addr = listener
+                    .local_addr()
+                    .map_err(NetError::io("beacon listener"))?;
                 listener
                     .set_nonblocking(true)
-                    .map_err(io_error(format!("beacon tcp {addr}")))?;
+                    .map_err(NetError::io(format!("beacon tcp {addr}")))?;
                 let listener = TcpListener::from_std(listener)
-                    .map_err(io_error(format!("beacon tcp {addr}")))?;
+                    .map_err(NetError::io(format!("beacon tcp {addr}")))?;
                 runtime.spawn(serve_tcp(listener, context.clone(), is_primary));
                 listeners.push(Listener {
                     proto: Proto::Tcp,
@@ -331,12 +328,14 @@ impl Beacon {
                 });
             }
             for socket in std::iter::once(udp).chain(range.udp) {
-                let addr = socket.local_addr().map_err(io_error("beacon listener"))?;
+                let addr = socket
+                    .local_addr()
+                    .map_err(NetError::io("beacon listener"))?;
                 socket
                     .set_nonblocking(true)
-                    .map_err(io_error(format!("beacon udp {addr}")))?;
-                let socket =
-                    UdpSocket::from_std(socket).map_err(io_error(format!("beacon udp {addr}")))?;
+                    .map_err(NetError::io(format!("beacon udp {addr}")))?;
+                let socket = UdpSocket::from_std(socket)
+                    .map_err(NetError::io(format!("beacon udp {addr}")))?;
                 runtime.spawn(serve_udp(socket, context.clone()));
                 listeners.push(Listener {
                     proto: Proto::Udp,
@@ -355,7 +354,7 @@ impl Beacon {
                 // Dropping the runtime cancels every listener and connection.
                 drop(runtime);
             })
-            .map_err(io_error("starting the beacon's thread"))?;
+            .map_err(NetError::io("starting the beacon's thread"))?;
         Ok(Beacon {
             primary,
             listeners,
@@ -494,7 +493,7 @@ async fn receive_report(
 ) -> Result<(), (Option<Refusal>, String)> {
     let key = context.auth.key();
     let bad = |message: String| (Some(Refusal::BadReport), message);
-    let mut results = Results::default();
+    let mut results = ResultsDecoder::default();
     let mut received: u32 = 0;
     let started_at_ms = unix_millis();
     loop {
@@ -514,7 +513,7 @@ async fn receive_report(
                     return Err(bad(format!("report {seq}: bad tag")));
                 }
                 results
-                    .decode_into(&body)
+                    .add_body(&body)
                     .map_err(|e| bad(format!("report {seq}: {e}")))?;
                 if received == 0 {
                     context.state().report = Some(ReportStatus {
@@ -538,7 +537,7 @@ async fn receive_report(
                         "done after {received} reports, but the probe sent {reports}"
                     )));
                 }
-                results.finish();
+                let results = results.finish();
                 complete(context, transcript.session, peer, started_at_ms, &results);
                 let terminate = Frame::Terminate {
                     tag: transcript.tag(key, Role::Terminate, &[]),
@@ -649,8 +648,10 @@ async fn serve_udp(socket: UdpSocket, context: Arc<Context>) {
     }
 }
 
-/// The reply to one datagram; malformed datagrams get none (a beacon does
-/// not answer noise).
+/// The reply to one datagram. Only the frames a probe sends (hello, proof)
+/// are answered; malformed datagrams and any other frame get no reply, so
+/// that one spoofed datagram cannot start two beacon sockets (or a beacon
+/// and another peer that answers) replying to each other for ever.
 fn answer_datagram(
     datagram: &[u8],
     peer: SocketAddr,
@@ -690,8 +691,8 @@ fn answer_datagram(
             }
         },
         other => {
-            debug!(%peer, frame = other.name(), "unexpected udp frame");
-            Frame::Refused(Refusal::Unexpected)
+            debug!(%peer, frame = other.name(), "unexpected udp frame ignored");
+            return None;
         }
     })
 }
@@ -699,6 +700,8 @@ fn answer_datagram(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::auth::test_keys::{KEY, SALT};
+    use crate::net::handshake::Opening;
 
     fn transcript(n: u8) -> Transcript {
         Transcript {
@@ -733,5 +736,52 @@ mod tests {
             pending.take(peer(9), start + PENDING_TTL).is_none(),
             "expired"
         );
+    }
+
+    #[test]
+    fn only_the_frames_a_probe_sends_get_a_udp_reply() {
+        let context = Context {
+            auth: BeaconAuth::with_key(KEY.clone(), SALT, None),
+            state_dir: PathBuf::new(),
+            state: Mutex::default(),
+            completed: Condvar::new(),
+            connections: Arc::new(Semaphore::new(1)),
+        };
+        let mut pending = Pending::default();
+        let mut answer = |frame: &Frame| {
+            answer_datagram(&frame.encode().unwrap(), peer(4000), &context, &mut pending)
+        };
+        // A beacon's own replies among them: two beacon sockets, or a beacon
+        // and itself, must not answer each other for ever.
+        let never_answered = [
+            Frame::Challenge {
+                salt: SALT,
+                nonce: [1; 32],
+                tag: [2; 32],
+            },
+            Frame::Welcome,
+            Frame::Refused(Refusal::Unexpected),
+            Frame::Refused(Refusal::BadProof),
+            Frame::Report {
+                seq: 0,
+                tag: [3; 32],
+                body: vec![],
+            },
+            Frame::Done {
+                reports: 0,
+                tag: [4; 32],
+            },
+            Frame::Terminate { tag: [5; 32] },
+        ];
+        for frame in &never_answered {
+            assert_eq!(answer(frame), None, "{frame:?}");
+        }
+        let proof = Frame::Proof { tag: [6; 32] };
+        assert_eq!(answer(&proof), Some(Frame::Refused(Refusal::Unexpected)));
+        let hello = Opening::new(SessionId::from_bytes([7; 16]))
+            .unwrap()
+            .hello();
+        assert!(matches!(answer(&hello), Some(Frame::Challenge { salt, .. }) if salt == SALT));
+        assert_eq!(answer(&proof), Some(Frame::Refused(Refusal::BadProof)));
     }
 }

@@ -60,16 +60,13 @@ pub fn load(state_dir: &Path) -> Option<Cached> {
 
 /// Replaces the cache with `cached` (creating the state directory).
 pub fn save(state_dir: &Path, cached: &Cached) -> Result<(), NetError> {
-    let io = |context: String| move |source| NetError::Io { context, source };
     let path = path(state_dir);
-    std::fs::create_dir_all(state_dir).map_err(io(format!(
+    std::fs::create_dir_all(state_dir).map_err(NetError::io(format!(
         "creating state directory {}",
         state_dir.display()
     )))?;
-    let json = serde_json::to_vec_pretty(cached).map_err(|e| NetError::Io {
-        context: "encoding the candidate cache".to_owned(),
-        source: e.into(),
-    })?;
+    let json = serde_json::to_vec_pretty(cached)
+        .map_err(|e| NetError::io("encoding the candidate cache")(e.into()))?;
     // A per-process temporary name: two kernels sharing a directory do not
     // write into each other's temporary file.
     let tmp = state_dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
@@ -81,7 +78,7 @@ pub fn save(state_dir: &Path, cached: &Cached) -> Result<(), NetError> {
     };
     write().map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        io(format!("writing {}", path.display()))(e)
+        NetError::io(format!("writing {}", path.display()))(e)
     })
 }
 

@@ -43,3 +43,11 @@ pub enum NetError {
     #[error("the deadline of {0:?} passed before the beacon sent an authenticated terminate")]
     Deadline(Duration),
 }
+
+impl NetError {
+    /// For `map_err`: an i/o error while doing `context`.
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> NetError {
+        let context = context.into();
+        move |source| NetError::Io { context, source }
+    }
+}

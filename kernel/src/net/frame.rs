@@ -16,13 +16,20 @@
 //! | 6 | `Report` | sequence number (4), tag (32), body |
 //! | 7 | `Done` | number of reports (4), tag (32) |
 //! | 8 | `Terminate` | tag (32) |
+//!
+//! The byte-level pieces that report bodies ([`crate::net::report`]) and
+//! adverts ([`crate::net::advert`]) share live here too: taking bytes off
+//! the front of a buffer, and the wire forms of a transport (`1` TCP, `2`
+//! UDP) and of an ip address (`4` and 4 bytes, or `6` and 16 bytes).
 
 use std::io;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::net::auth::TAG_LEN;
+use crate::net::candidate::Proto;
 use crate::net::handshake::{SALT_LEN, SessionId};
 
 /// Largest payload of one frame (64 KiB).
@@ -118,13 +125,76 @@ pub enum FrameError {
     Io(#[from] io::Error),
 }
 
-fn array<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
-    bytes.try_into().ok()
+impl Refusal {
+    fn from_code(code: u8) -> Option<Refusal> {
+        [
+            Refusal::UnknownSession,
+            Refusal::BadProof,
+            Refusal::Unexpected,
+            Refusal::BadReport,
+        ]
+        .into_iter()
+        .find(|r| *r as u8 == code)
+    }
 }
 
-fn split<const N: usize>(bytes: &[u8]) -> Option<([u8; N], &[u8])> {
-    let (head, rest) = bytes.split_first_chunk::<N>()?;
-    Some((*head, rest))
+/// Takes the next `N` bytes off the front of `cursor`.
+pub(crate) fn take<const N: usize>(cursor: &mut &[u8]) -> Option<[u8; N]> {
+    let (head, rest) = cursor.split_first_chunk::<N>()?;
+    *cursor = rest;
+    Some(*head)
+}
+
+/// What `read` makes of `payload`, if it reads all of it.
+fn whole<T>(payload: &[u8], read: impl FnOnce(&mut &[u8]) -> Option<T>) -> Option<T> {
+    let mut cursor = payload;
+    let value = read(&mut cursor)?;
+    cursor.is_empty().then_some(value)
+}
+
+/// The wire code of a transport, in report bodies and adverts alike.
+pub(crate) fn proto_code(proto: Proto) -> u8 {
+    match proto {
+        Proto::Tcp => 1,
+        Proto::Udp => 2,
+    }
+}
+
+pub(crate) fn proto_from_code(code: u8) -> Option<Proto> {
+    [Proto::Tcp, Proto::Udp]
+        .into_iter()
+        .find(|p| proto_code(*p) == code)
+}
+
+/// Why [`take_ip`] failed.
+pub(crate) enum IpWireError {
+    Truncated,
+    UnknownFamily(u8),
+}
+
+/// An ip address on the wire, in report bodies and adverts alike: `4` and 4
+/// bytes, or `6` and 16 bytes.
+pub(crate) fn put_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            out.push(4);
+            out.extend_from_slice(&v4.octets());
+        }
+        IpAddr::V6(v6) => {
+            out.push(6);
+            out.extend_from_slice(&v6.octets());
+        }
+    }
+}
+
+pub(crate) fn take_ip(cursor: &mut &[u8]) -> Result<IpAddr, IpWireError> {
+    let [family] = take(cursor).ok_or(IpWireError::Truncated)?;
+    match family {
+        4 => take::<4>(cursor).map(IpAddr::from),
+        6 => take::<16>(cursor).map(IpAddr::from),
+        other => return Err(IpWireError::UnknownFamily(other)),
+    }
+    .ok_or(IpWireError::Truncated)
 }
 
 impl Frame {
@@ -192,58 +262,60 @@ impl Frame {
             expected,
         };
         match kind {
-            HELLO => {
-                let (session, rest) = split::<16>(payload).ok_or_else(|| bad("48"))?;
-                let nonce = array(rest).ok_or_else(|| bad("48"))?;
-                Ok(Frame::Hello {
-                    session: SessionId::from_bytes(session),
-                    nonce,
+            HELLO => whole(payload, |c| {
+                Some(Frame::Hello {
+                    session: SessionId::from_bytes(take(c)?),
+                    nonce: take(c)?,
                 })
+            })
+            .ok_or_else(|| bad("48")),
+            CHALLENGE => whole(payload, |c| {
+                Some(Frame::Challenge {
+                    salt: take(c)?,
+                    nonce: take(c)?,
+                    tag: take(c)?,
+                })
+            })
+            .ok_or_else(|| bad("80")),
+            PROOF => {
+                whole(payload, |c| Some(Frame::Proof { tag: take(c)? })).ok_or_else(|| bad("32"))
             }
-            CHALLENGE => {
-                let (salt, rest) = split::<SALT_LEN>(payload).ok_or_else(|| bad("80"))?;
-                let (nonce, rest) = split::<32>(rest).ok_or_else(|| bad("80"))?;
-                let tag = array(rest).ok_or_else(|| bad("80"))?;
-                Ok(Frame::Challenge { salt, nonce, tag })
-            }
-            PROOF => Ok(Frame::Proof {
-                tag: array(payload).ok_or_else(|| bad("32"))?,
-            }),
             WELCOME if payload.is_empty() => Ok(Frame::Welcome),
             WELCOME => Err(bad("0")),
             REFUSED => match payload {
-                [1] => Ok(Frame::Refused(Refusal::UnknownSession)),
-                [2] => Ok(Frame::Refused(Refusal::BadProof)),
-                [3] => Ok(Frame::Refused(Refusal::Unexpected)),
-                [4] => Ok(Frame::Refused(Refusal::BadReport)),
-                [other] => Err(FrameError::UnknownRefusal(*other)),
+                [code] => Refusal::from_code(*code)
+                    .map(Frame::Refused)
+                    .ok_or(FrameError::UnknownRefusal(*code)),
                 _ => Err(bad("1")),
             },
             REPORT => {
-                let (seq, rest) = split::<4>(payload).ok_or_else(|| bad("at least 36"))?;
-                let (tag, body) = split::<TAG_LEN>(rest).ok_or_else(|| bad("at least 36"))?;
+                let mut c = payload;
+                let (Some(seq), Some(tag)) = (take(&mut c), take(&mut c)) else {
+                    return Err(bad("at least 36"));
+                };
                 Ok(Frame::Report {
                     seq: u32::from_be_bytes(seq),
                     tag,
-                    body: body.to_vec(),
+                    body: c.to_vec(),
                 })
             }
-            DONE => {
-                let (reports, rest) = split::<4>(payload).ok_or_else(|| bad("36"))?;
-                Ok(Frame::Done {
-                    reports: u32::from_be_bytes(reports),
-                    tag: array(rest).ok_or_else(|| bad("36"))?,
+            DONE => whole(payload, |c| {
+                Some(Frame::Done {
+                    reports: u32::from_be_bytes(take(c)?),
+                    tag: take(c)?,
                 })
-            }
-            _ => Ok(Frame::Terminate {
-                tag: array(payload).ok_or_else(|| bad("32"))?,
-            }),
+            })
+            .ok_or_else(|| bad("36")),
+            TERMINATE => whole(payload, |c| Some(Frame::Terminate { tag: take(c)? }))
+                .ok_or_else(|| bad("32")),
+            _ => Err(FrameError::UnknownType(kind)),
         }
     }
 
     /// The frame a datagram holds; it must hold exactly one.
     pub fn from_datagram(datagram: &[u8]) -> Result<Frame, FrameError> {
-        let (header, payload) = split::<HEADER_LEN>(datagram).ok_or(FrameError::Truncated)?;
+        let mut payload = datagram;
+        let header = take::<HEADER_LEN>(&mut payload).ok_or(FrameError::Truncated)?;
         let (kind, len) = header_fields(header)?;
         if payload.len() < len {
             return Err(FrameError::Truncated);
@@ -411,14 +483,30 @@ mod tests {
             Frame::from_datagram(&[PROOF, 0, 0, 0, 32, 1]),
             Err(FrameError::Truncated)
         ));
-        assert!(matches!(
-            Frame::from_datagram(&[WELCOME, 0, 0, 0, 0, 1]),
-            Err(FrameError::BadLength { .. })
-        ));
-        assert!(matches!(
-            Frame::from_datagram(&[PROOF, 0, 0, 0, 1, 1]),
-            Err(FrameError::BadLength { .. })
-        ));
+        let bad_lengths: [(Result<Frame, FrameError>, &str, usize, &str); 4] = [
+            (
+                Frame::from_datagram(&[WELCOME, 0, 0, 0, 0, 1]),
+                "welcome",
+                1,
+                "the length in the header (trailing bytes)",
+            ),
+            (
+                Frame::from_datagram(&[PROOF, 0, 0, 0, 1, 1]),
+                "proof",
+                1,
+                "32",
+            ),
+            (Frame::decode(HELLO, &[0; 49]), "hello", 49, "48"),
+            (Frame::decode(REPORT, &[0; 35]), "report", 35, "at least 36"),
+        ];
+        for (result, kind, len, expected) in bad_lengths {
+            let error = result.unwrap_err();
+            assert!(
+                matches!(error, FrameError::BadLength { kind: k, len: l, expected: e }
+                    if (k, l, e) == (kind, len, expected)),
+                "{error:?}"
+            );
+        }
         assert!(matches!(
             Frame::from_datagram(&[REFUSED, 0, 0, 0, 1, 77]),
             Err(FrameError::UnknownRefusal(77))
@@ -430,7 +518,7 @@ mod tests {
         };
         assert!(matches!(
             oversized.encode(),
-            Err(FrameError::TooLarge { .. })
+            Err(FrameError::TooLarge { len }) if len == MAX_PAYLOAD + 1
         ));
         runtime().block_on(async {
             let mut cut: &[u8] = &[PROOF, 0, 0, 0, 32, 1, 2];

@@ -81,7 +81,8 @@ impl FromStr for SessionId {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let bad = || BadSessionId(text.to_owned());
-        if text.len() != 32 || !text.is_ascii() {
+        // Digits only: `from_str_radix` alone would take a sign ("+f").
+        if text.len() != 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad());
         }
         let mut bytes = [0u8; 16];
@@ -193,7 +194,9 @@ impl HandshakeError {
     }
 }
 
-fn unexpected(expected: &'static str, got: &Frame) -> HandshakeError {
+/// The error for `got` where an `expected` frame should be: the peer's own
+/// refusal if it sent one.
+pub(crate) fn unexpected(expected: &'static str, got: &Frame) -> HandshakeError {
     match got {
         Frame::Refused(reason) => HandshakeError::Refused(*reason),
         other => HandshakeError::Unexpected {
@@ -220,11 +223,24 @@ impl BeaconAuth {
     ) -> Result<BeaconAuth, getrandom::Error> {
         let mut salt = [0u8; SALT_LEN];
         getrandom::fill(&mut salt)?;
-        Ok(BeaconAuth {
-            key: Key::derive(passphrase, &salt),
+        Ok(BeaconAuth::with_key(
+            Key::derive(passphrase, &salt),
             salt,
             sessions,
-        })
+        ))
+    }
+
+    /// A beacon side with `key` already derived under `salt`.
+    pub(crate) fn with_key(
+        key: Key,
+        salt: [u8; SALT_LEN],
+        sessions: Option<HashSet<SessionId>>,
+    ) -> BeaconAuth {
+        BeaconAuth {
+            key,
+            salt,
+            sessions,
+        }
     }
 
     pub fn key(&self) -> &Key {
@@ -287,10 +303,12 @@ impl fmt::Debug for ProbeKey {
 impl ProbeKey {
     /// Derives the key (slow on purpose, see [`crate::net::auth::ITERATIONS`]).
     pub fn derive(passphrase: &str, salt: [u8; SALT_LEN]) -> ProbeKey {
-        ProbeKey {
-            salt,
-            key: Key::derive(passphrase, &salt),
-        }
+        ProbeKey::with_key(Key::derive(passphrase, &salt), salt)
+    }
+
+    /// A probe key with `key` already derived under `salt`.
+    pub(crate) fn with_key(key: Key, salt: [u8; SALT_LEN]) -> ProbeKey {
+        ProbeKey { salt, key }
     }
 
     /// The key under `salt`, or `None` for another salt.
@@ -413,11 +431,14 @@ pub async fn connect<'k, S: AsyncRead + AsyncWrite + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const PASSPHRASE: &str = "correct horse battery staple";
+    use crate::net::auth::test_keys::{KEY, SALT, WRONG};
 
     fn session() -> SessionId {
         SessionId::from_bytes([9; 16])
+    }
+
+    fn beacon(sessions: Option<HashSet<SessionId>>) -> BeaconAuth {
+        BeaconAuth::with_key(KEY.clone(), SALT, sessions)
     }
 
     #[test]
@@ -427,47 +448,50 @@ mod tests {
         assert!("abc".parse::<SessionId>().is_err());
         assert!("zz".repeat(16).parse::<SessionId>().is_err());
         assert!("é".repeat(16).parse::<SessionId>().is_err());
+        assert!("+f".repeat(16).parse::<SessionId>().is_err());
+        assert_eq!(
+            "000102030405060708090a0b0c0d0e0F".parse::<SessionId>(),
+            Ok(SessionId::from_bytes([
+                0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+            ]))
+        );
     }
 
     #[test]
     fn an_honest_exchange_succeeds_and_attacks_fail() {
-        let beacon = BeaconAuth::new(PASSPHRASE, None).unwrap();
+        let beacon = beacon(None);
         let opening = Opening::new(session()).unwrap();
         let (beacon_side, challenge) = beacon.challenge(&opening.hello()).unwrap();
-        let Frame::Challenge { salt, .. } = challenge else {
+        let Frame::Challenge { salt, nonce, tag } = challenge.clone() else {
             panic!("not a challenge")
         };
-        let probe_key = ProbeKey::derive(PASSPHRASE, salt);
+        assert_eq!(salt, SALT);
+        let probe_key = ProbeKey::with_key(KEY.clone(), SALT);
         let (probe_side, _, proof) = opening.answer(&challenge, &probe_key).unwrap();
         assert_eq!(beacon_side, probe_side);
         beacon.check_proof(&beacon_side, &proof).unwrap();
 
         // Replay: the same hello and proof against a fresh beacon nonce.
         let (replayed, _) = beacon.challenge(&opening.hello()).unwrap();
+        assert_ne!(replayed.nonce_b, beacon_side.nonce_b);
         assert!(matches!(
             beacon.check_proof(&replayed, &proof),
             Err(HandshakeError::BadProof)
         ));
 
         // Reflection: the beacon's own tag sent back as a proof.
-        let Frame::Challenge { tag, .. } = challenge else {
-            panic!("not a challenge")
-        };
         assert!(matches!(
             beacon.check_proof(&beacon_side, &Frame::Proof { tag }),
             Err(HandshakeError::BadProof)
         ));
 
         // A probe with another passphrase refuses the beacon.
-        let wrong = ProbeKey::derive("wrong", salt);
+        let wrong = ProbeKey::with_key(WRONG.clone(), SALT);
         assert!(matches!(
             opening.answer(&challenge, &wrong),
             Err(HandshakeError::BadBeaconTag)
         ));
         // A challenge under another salt is refused.
-        let Frame::Challenge { nonce, tag, .. } = challenge else {
-            panic!("not a challenge")
-        };
         let foreign = Frame::Challenge {
             salt: [0xaa; SALT_LEN],
             nonce,
@@ -481,33 +505,33 @@ mod tests {
 
     #[test]
     fn unknown_sessions_are_refused() {
-        let beacon = BeaconAuth::new(PASSPHRASE, Some(HashSet::from([session()]))).unwrap();
+        let beacon = beacon(Some(HashSet::from([session()])));
         let stranger = Opening::new(SessionId::from_bytes([1; 16])).unwrap();
         let refused = beacon.challenge(&stranger.hello()).unwrap_err();
-        assert!(matches!(refused, HandshakeError::UnknownSession(_)));
-        assert_eq!(refused.refusal(), Refusal::UnknownSession);
         assert!(
-            beacon
-                .challenge(&Opening::new(session()).unwrap().hello())
-                .is_ok()
+            matches!(refused, HandshakeError::UnknownSession(s) if s == SessionId::from_bytes([1; 16]))
         );
+        assert_eq!(refused.refusal(), Refusal::UnknownSession);
+        assert!(matches!(
+            beacon.challenge(&Opening::new(session()).unwrap().hello()),
+            Ok((_, Frame::Challenge { .. }))
+        ));
     }
 
     #[test]
     fn tags_are_bound_to_their_role() {
-        let key = Key::derive(PASSPHRASE, b"salt");
         let t = Transcript {
             session: session(),
             nonce_p: [1; 32],
             nonce_b: [2; 32],
         };
-        let terminate = t.tag(&key, Role::Terminate, &[]);
-        assert!(t.verify(&key, Role::Terminate, &[], &terminate));
-        assert!(!t.verify(&key, Role::Done, &[], &terminate));
+        let terminate = t.tag(&KEY, Role::Terminate, &[]);
+        assert!(t.verify(&KEY, Role::Terminate, &[], &terminate));
+        assert!(!t.verify(&KEY, Role::Done, &[], &terminate));
         let other = Transcript {
             nonce_b: [3; 32],
             ..t.clone()
         };
-        assert!(!other.verify(&key, Role::Terminate, &[], &terminate));
+        assert!(!other.verify(&KEY, Role::Terminate, &[], &terminate));
     }
 }

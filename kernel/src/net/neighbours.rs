@@ -15,13 +15,14 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use thiserror::Error;
 
 use super::advert::{self, Advert, AdvertError, MAX_DATAGRAM};
 use super::auth::Key;
+use crate::hostess::phone::unix_millis;
 use crate::hostess::{Clock, SystemClock};
 
 /// The most neighbours a table holds; adverts from further identities are
@@ -104,7 +105,7 @@ impl NeighbourTable {
     pub fn new(clock: impl Clock) -> Self {
         let elapsed = u64::try_from(clock.now().as_millis()).unwrap_or(u64::MAX);
         NeighbourTable {
-            epoch_ms: unix_ms().saturating_sub(elapsed),
+            epoch_ms: unix_millis().saturating_sub(elapsed),
             clock: Box::new(clock),
             live: HashMap::new(),
             departed: HashMap::new(),
@@ -229,14 +230,7 @@ impl NeighbourTable {
 }
 
 fn seconds_up(d: Duration) -> u64 {
-    d.as_secs() + u64::from(d.subsec_nanos() > 0)
-}
-
-fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+    d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0))
 }
 
 /// Salt for the advert key. Every kernel must derive the same key from the
@@ -246,8 +240,8 @@ const KEY_SALT: &[u8] = b"kernel capability adverts v1";
 /// How often the service thread looks at its stop flag at the latest.
 const POLL: Duration = Duration::from_millis(50);
 
-/// How the advert service runs.
-#[derive(Debug, Clone)]
+/// How the advert service runs; the passphrase never shows in `Debug`.
+#[derive(Clone)]
 pub struct AdvertOptions {
     /// Where to receive peers' adverts (port 0 for any free port, else 1024 or above).
     pub listen: SocketAddr,
@@ -260,6 +254,18 @@ pub struct AdvertOptions {
     pub ttl: Duration,
     /// With a passphrase, adverts are tagged and only tagged ones accepted.
     pub passphrase: Option<String>,
+}
+
+impl std::fmt::Debug for AdvertOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdvertOptions")
+            .field("listen", &self.listen)
+            .field("peers", &self.peers)
+            .field("interval", &self.interval)
+            .field("ttl", &self.ttl)
+            .field("keyed", &self.passphrase.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why the advert service cannot start (or a peer cannot be added).
@@ -453,7 +459,7 @@ impl Sender {
         let mut advert = (self.content)();
         advert.ttl_s = ttl_s;
         // The wall clock keeps numbers rising across restarts of this kernel.
-        self.sequence = self.sequence.saturating_add(1).max(unix_ms());
+        self.sequence = self.sequence.saturating_add(1).max(unix_millis());
         advert.sequence = self.sequence;
         let bytes = match advert::encode(&advert, self.key.as_ref()) {
             Ok(bytes) => bytes,
@@ -727,6 +733,10 @@ mod tests {
             Err(AdvertsError::TtlRange(_))
         ));
         assert!(matches!(
+            check(|o| o.ttl = Duration::MAX),
+            Err(AdvertsError::TtlRange(Duration::MAX))
+        ));
+        assert!(matches!(
             check(|o| o.listen = "127.0.0.1:80".parse().unwrap()),
             Err(AdvertsError::PrivilegedPort(80))
         ));
@@ -734,6 +744,17 @@ mod tests {
             check(|o| o.peers = vec!["127.0.0.1:0".parse().unwrap()]),
             Err(AdvertsError::PeerPortZero(_))
         ));
+    }
+
+    #[test]
+    fn the_passphrase_does_not_show_in_debug() {
+        let keyed = AdvertOptions {
+            passphrase: Some("correct horse".into()),
+            ..options()
+        };
+        let shown = format!("{keyed:?}");
+        assert!(!shown.contains("correct horse"), "{shown}");
+        assert!(shown.contains("keyed: true"), "{shown}");
     }
 
     #[test]

@@ -51,17 +51,9 @@ impl PortRange {
         self.first
     }
 
-    pub fn last(self) -> u16 {
-        self.last
-    }
-
     /// Number of ports in the range (1 to 65536).
     pub fn count(self) -> usize {
         usize::from(self.last - self.first) + 1
-    }
-
-    pub fn contains(self, port: u16) -> bool {
-        (self.first..=self.last).contains(&port)
     }
 
     pub fn ports(self) -> std::ops::RangeInclusive<u16> {

@@ -293,10 +293,7 @@ pub fn run(instructions: &Instructions) -> Result<Outcome, NetError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|source| NetError::Io {
-            context: "starting the probe's runtime".to_owned(),
-            source,
-        })?;
+        .map_err(NetError::io("starting the probe's runtime"))?;
     runtime.block_on(async {
         tokio::time::timeout(instructions.deadline, run_async(instructions))
             .await
@@ -305,17 +302,11 @@ pub fn run(instructions: &Instructions) -> Result<Outcome, NetError> {
 }
 
 async fn connect_tcp(addr: SocketAddr, limit: Duration) -> Result<TcpStream, NetError> {
-    let context = || format!("connecting to the beacon at {addr}");
-    tokio::time::timeout(limit, TcpStream::connect(addr))
-        .await
-        .map_err(|_| NetError::Io {
-            context: context(),
-            source: std::io::ErrorKind::TimedOut.into(),
-        })?
-        .map_err(|source| NetError::Io {
-            context: context(),
-            source,
-        })
+    let context = format!("connecting to the beacon at {addr}");
+    match tokio::time::timeout(limit, TcpStream::connect(addr)).await {
+        Ok(connected) => connected.map_err(NetError::io(context)),
+        Err(_) => Err(NetError::io(context)(std::io::ErrorKind::TimedOut.into())),
+    }
 }
 
 /// The beacon's salt, from a challenge on a connection dropped at once:
@@ -330,15 +321,13 @@ async fn beacon_salt(instructions: &Instructions) -> Result<[u8; SALT_LEN], NetE
     frame::write(&mut stream, &hello, limit)
         .await
         .map_err(frame_error)?;
-    let source = match frame::read(&mut stream, limit).await.map_err(frame_error)? {
-        Frame::Challenge { salt, .. } => return Ok(salt),
-        Frame::Refused(reason) => HandshakeError::Refused(reason),
-        other => HandshakeError::Unexpected {
-            expected: "challenge",
-            got: other.name(),
-        },
-    };
-    Err(NetError::Handshake { addr, source })
+    match frame::read(&mut stream, limit).await.map_err(frame_error)? {
+        Frame::Challenge { salt, .. } => Ok(salt),
+        other => Err(NetError::Handshake {
+            addr,
+            source: handshake::unexpected("challenge", &other),
+        }),
+    }
 }
 
 /// A connection to the beacon's primary port after a complete handshake.

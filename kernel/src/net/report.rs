@@ -10,14 +10,16 @@
 //! | candidate | `1`, proto, ip, port (2), verified at ms (8) |
 //! | run | `2`, proto, ip, first port (2), last port (2), state |
 //!
-//! with proto `0` tcp / `1` udp and ip `4` + 4 bytes or `6` + 16 bytes.
+//! with proto and ip in the wire forms that adverts use too (see
+//! [`crate::net::frame`]).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;
 
 use crate::net::candidate::{self, Candidate, Proto};
-use crate::net::frame::MAX_REPORT_BODY;
+use crate::net::frame::{self, IpWireError, MAX_REPORT_BODY};
 
 /// What the probe found at one port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -120,41 +122,17 @@ pub struct Results {
 const CANDIDATE: u8 = 1;
 const RUN: u8 = 2;
 
-fn put_proto(out: &mut Vec<u8>, proto: Proto) {
-    out.push(match proto {
-        Proto::Tcp => 0,
-        Proto::Udp => 1,
-    });
-}
-
-fn put_ip(out: &mut Vec<u8>, ip: IpAddr) {
-    match ip {
-        IpAddr::V4(v4) => {
-            out.push(4);
-            out.extend_from_slice(&v4.octets());
-        }
-        IpAddr::V6(v6) => {
-            out.push(6);
-            out.extend_from_slice(&v6.octets());
-        }
-    }
-}
-
 /// Reads items off the front of a body.
 struct Reader<'a>(&'a [u8]);
 
 impl Reader<'_> {
     fn take<const N: usize>(&mut self) -> Result<[u8; N], ReportError> {
-        let (head, rest) = self
-            .0
-            .split_first_chunk::<N>()
-            .ok_or(ReportError::Truncated)?;
-        self.0 = rest;
-        Ok(*head)
+        frame::take(&mut self.0).ok_or(ReportError::Truncated)
     }
 
     fn u8(&mut self) -> Result<u8, ReportError> {
-        Ok(self.take::<1>()?[0])
+        let [byte] = self.take()?;
+        Ok(byte)
     }
 
     fn u16(&mut self) -> Result<u16, ReportError> {
@@ -162,19 +140,15 @@ impl Reader<'_> {
     }
 
     fn proto(&mut self) -> Result<Proto, ReportError> {
-        match self.u8()? {
-            0 => Ok(Proto::Tcp),
-            1 => Ok(Proto::Udp),
-            other => Err(ReportError::UnknownProto(other)),
-        }
+        let code = self.u8()?;
+        frame::proto_from_code(code).ok_or(ReportError::UnknownProto(code))
     }
 
     fn ip(&mut self) -> Result<IpAddr, ReportError> {
-        match self.u8()? {
-            4 => Ok(IpAddr::V4(Ipv4Addr::from(self.take::<4>()?))),
-            6 => Ok(IpAddr::V6(Ipv6Addr::from(self.take::<16>()?))),
-            other => Err(ReportError::UnknownFamily(other)),
-        }
+        frame::take_ip(&mut self.0).map_err(|e| match e {
+            IpWireError::Truncated => ReportError::Truncated,
+            IpWireError::UnknownFamily(family) => ReportError::UnknownFamily(family),
+        })
     }
 }
 
@@ -183,18 +157,16 @@ impl Results {
     pub fn encode(&self) -> Vec<Vec<u8>> {
         let mut items: Vec<Vec<u8>> = Vec::new();
         for c in &self.candidates {
-            let mut item = vec![CANDIDATE];
-            put_proto(&mut item, c.proto);
-            put_ip(&mut item, c.addr.ip());
+            let mut item = vec![CANDIDATE, frame::proto_code(c.proto)];
+            frame::put_ip(&mut item, c.addr.ip());
             item.extend_from_slice(&c.addr.port().to_be_bytes());
             item.extend_from_slice(&c.verified_at_ms.to_be_bytes());
             items.push(item);
         }
         for row in &self.matrix {
             for run in &row.runs {
-                let mut item = vec![RUN];
-                put_proto(&mut item, row.proto);
-                put_ip(&mut item, row.ip);
+                let mut item = vec![RUN, frame::proto_code(row.proto)];
+                frame::put_ip(&mut item, row.ip);
                 item.extend_from_slice(&run.first.to_be_bytes());
                 item.extend_from_slice(&run.last.to_be_bytes());
                 item.push(run.state.code());
@@ -215,8 +187,28 @@ impl Results {
         bodies
     }
 
-    /// Adds the items of one body; call [`Results::finish`] after the last.
-    pub fn decode_into(&mut self, body: &[u8]) -> Result<(), ReportError> {
+    /// Candidates best first, rows by address and transport, runs by port.
+    pub fn finish(&mut self) {
+        candidate::sort(&mut self.candidates);
+        self.matrix.sort_by_key(|row| (row.ip, row.proto));
+        for row in &mut self.matrix {
+            row.runs.sort_by_key(|run| run.first);
+        }
+    }
+}
+
+/// Report bodies as they arrive, gathered into [`Results`]. Rows are kept
+/// by address and transport, so a report with many rows costs no more than
+/// one with a few.
+#[derive(Debug, Default)]
+pub struct ResultsDecoder {
+    candidates: Vec<Candidate>,
+    rows: BTreeMap<(IpAddr, Proto), Vec<Run>>,
+}
+
+impl ResultsDecoder {
+    /// Adds the items of one body.
+    pub fn add_body(&mut self, body: &[u8]) -> Result<(), ReportError> {
         let mut r = Reader(body);
         while !r.0.is_empty() {
             match r.u8()? {
@@ -238,19 +230,10 @@ impl Results {
                     if first > last {
                         return Err(ReportError::EmptyRun { first, last });
                     }
-                    let run = Run { first, last, state };
-                    match self
-                        .matrix
-                        .iter_mut()
-                        .find(|row| row.ip == ip && row.proto == proto)
-                    {
-                        Some(row) => row.runs.push(run),
-                        None => self.matrix.push(Row {
-                            ip,
-                            proto,
-                            runs: vec![run],
-                        }),
-                    }
+                    self.rows
+                        .entry((ip, proto))
+                        .or_default()
+                        .push(Run { first, last, state });
                 }
                 other => return Err(ReportError::UnknownItem(other)),
             }
@@ -258,13 +241,18 @@ impl Results {
         Ok(())
     }
 
-    /// Candidates best first, rows by address and transport, runs by port.
-    pub fn finish(&mut self) {
-        candidate::sort(&mut self.candidates);
-        self.matrix.sort_by_key(|row| (row.ip, row.proto));
-        for row in &mut self.matrix {
-            row.runs.sort_by_key(|run| run.first);
-        }
+    /// The results of every body added, in the order [`Results::finish`] gives.
+    pub fn finish(self) -> Results {
+        let mut results = Results {
+            candidates: self.candidates,
+            matrix: self
+                .rows
+                .into_iter()
+                .map(|((ip, proto), runs)| Row { ip, proto, runs })
+                .collect(),
+        };
+        results.finish();
+        results
     }
 }
 
@@ -309,12 +297,11 @@ mod tests {
     use super::*;
 
     fn decode(bodies: &[Vec<u8>]) -> Results {
-        let mut out = Results::default();
+        let mut decoder = ResultsDecoder::default();
         for body in bodies {
-            out.decode_into(body).unwrap();
+            decoder.add_body(body).unwrap();
         }
-        out.finish();
-        out
+        decoder.finish()
     }
 
     #[test]
@@ -376,28 +363,46 @@ mod tests {
 
     #[test]
     fn bad_items_are_errors() {
-        let mut r = Results::default();
-        assert_eq!(r.decode_into(&[9]), Err(ReportError::UnknownItem(9)));
-        assert_eq!(r.decode_into(&[RUN, 0, 4, 1]), Err(ReportError::Truncated));
-        assert_eq!(r.decode_into(&[RUN, 2]), Err(ReportError::UnknownProto(2)));
+        let add = |body: &[u8]| ResultsDecoder::default().add_body(body);
+        assert_eq!(add(&[9]), Err(ReportError::UnknownItem(9)));
+        assert_eq!(add(&[RUN, 1, 4, 1]), Err(ReportError::Truncated));
+        assert_eq!(add(&[RUN, 3]), Err(ReportError::UnknownProto(3)));
+        assert_eq!(add(&[RUN, 1, 5]), Err(ReportError::UnknownFamily(5)));
         assert_eq!(
-            r.decode_into(&[RUN, 0, 5]),
-            Err(ReportError::UnknownFamily(5))
-        );
-        assert_eq!(
-            r.decode_into(&[RUN, 0, 4, 127, 0, 0, 1, 0, 9, 0, 8, 1]),
+            add(&[RUN, 1, 4, 127, 0, 0, 1, 0, 9, 0, 8, 1]),
             Err(ReportError::EmptyRun { first: 9, last: 8 })
         );
         assert_eq!(
-            r.decode_into(&[RUN, 0, 4, 127, 0, 0, 1, 0, 8, 0, 9, 6]),
+            add(&[RUN, 1, 4, 127, 0, 0, 1, 0, 8, 0, 9, 6]),
             Err(ReportError::UnknownState(6))
+        );
+        assert_eq!(add(&[CANDIDATE, 2, 6, 0]), Err(ReportError::Truncated));
+    }
+
+    #[test]
+    fn runs_of_one_row_from_several_bodies_are_gathered_in_port_order() {
+        let run = |first: u8, state: u8| vec![RUN, 1, 4, 10, 0, 0, 1, 0, first, 0, first, state];
+        let results = decode(&[run(9, 4), [run(5, 1), run(7, 5)].concat()]);
+        let ports: Vec<(u16, PortState)> = results.matrix[0]
+            .runs
+            .iter()
+            .map(|r| (r.first, r.state))
+            .collect();
+        assert_eq!(results.matrix.len(), 1);
+        assert_eq!(
+            ports,
+            [
+                (5, PortState::Verified),
+                (7, PortState::Filtered),
+                (9, PortState::Closed)
+            ]
         );
     }
 
     proptest! {
         #[test]
         fn the_body_decoder_never_panics(body in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let _ = Results::default().decode_into(&body);
+            let _ = ResultsDecoder::default().add_body(&body);
         }
     }
 }

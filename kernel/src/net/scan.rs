@@ -267,10 +267,8 @@ pub(crate) async fn run(
 /// IPv6 link-local addresses are left out: they need a scope id, which
 /// means nothing to a peer.
 pub(crate) fn local_addresses() -> Result<Vec<IpAddr>, NetError> {
-    let interfaces = if_addrs::get_if_addrs().map_err(|source| NetError::Io {
-        context: "listing the local addresses".to_owned(),
-        source,
-    })?;
+    let interfaces =
+        if_addrs::get_if_addrs().map_err(NetError::io("listing the local addresses"))?;
     let mut out = Vec::new();
     for interface in interfaces {
         let ip = interface.ip();

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use kernel::net::NetError;
 use kernel::net::beacon::{Beacon, BeaconOptions};
-use kernel::net::frame::{Frame, HEADER_LEN};
+use kernel::net::frame::{Frame, HEADER_LEN, MAX_PAYLOAD};
 use kernel::net::ports::PortRange;
 use kernel::net::probe::PASSPHRASE_ENV;
 
@@ -95,6 +95,9 @@ impl Conn {
         self.0.read_exact(&mut header).map_err(|e| e.to_string())?;
         let [kind, l0, l1, l2, l3] = header;
         let len = usize::try_from(u32::from_be_bytes([l0, l1, l2, l3])).unwrap();
+        if len > MAX_PAYLOAD {
+            return Err(format!("a frame of {len} bytes"));
+        }
         let mut payload = vec![0u8; len];
         self.0.read_exact(&mut payload).map_err(|e| e.to_string())?;
         Frame::decode(kind, &payload).map_err(|e| e.to_string())
