@@ -11,6 +11,11 @@ pub enum Error {
     #[error("beacon: {0}")]
     Net(#[from] crate::net::NetError),
 
+    /// `Kernel::start_beacon` or `Kernel::start_adverts` was called twice.
+    #[cfg(feature = "net")]
+    #[error("this kernel already runs its {what}; start it once")]
+    AlreadyStarted { what: &'static str },
+
     /// The capability adverts could not start (see [`crate::net`]).
     #[cfg(feature = "net")]
     #[error("capability adverts: {0}")]

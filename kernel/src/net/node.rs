@@ -8,10 +8,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
-use super::NetError;
 use super::advert::Advert;
 use super::beacon::{Beacon, BeaconOptions, ProbeStatus};
-use super::neighbours::{AdvertOptions, Adverts, AdvertsError, Neighbour};
+use super::neighbours::{AdvertOptions, Adverts, Neighbour};
 use super::probe::Instructions;
 use crate::connectome::{Connectome, Live, Process};
 use crate::{Error, Kernel};
@@ -82,9 +81,7 @@ impl Kernel {
     pub fn start_beacon(&mut self, options: BeaconOptions) -> Result<SocketAddr, Error> {
         let node = &self.connectome.live.node;
         if node.beacon().is_some() {
-            return Err(Error::Net(NetError::Instructions(
-                "this kernel already runs a beacon".to_owned(),
-            )));
+            return Err(Error::AlreadyStarted { what: "beacon" });
         }
         let beacon = Beacon::start(options)?;
         let primary = beacon.primary_addr();
@@ -118,9 +115,9 @@ impl Kernel {
     pub fn start_adverts(&mut self, options: AdvertOptions) -> Result<SocketAddr, Error> {
         let node = &self.connectome.live.node;
         if node.adverts().is_some() {
-            return Err(Error::Adverts(AdvertsError::Socket(std::io::Error::other(
-                "this kernel already sends adverts",
-            ))));
+            return Err(Error::AlreadyStarted {
+                what: "capability adverts",
+            });
         }
         let live: Weak<Live> = Arc::downgrade(&self.connectome.live);
         let spec = self.connectome.spec();
@@ -183,5 +180,51 @@ impl Connectome {
     /// Where this kernel listens for adverts, when it sends them.
     pub fn adverts_addr(&self) -> Option<SocketAddr> {
         self.live.node.adverts().map(|a| a.local_addr())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    static SPEC: crate::Spec = crate::Spec {
+        kernel: crate::KernelSpec {
+            name: "node-test",
+            fqdn: "localhost",
+            owner: "test",
+        },
+        servers: &[],
+        pipes: &[],
+        control: None,
+        processes: &[],
+    };
+
+    #[test]
+    fn adverts_start_once_and_stop_with_the_run() {
+        let mut kernel = crate::KernelBuilder::new(&SPEC)
+            .build()
+            .expect("build")
+            .with_signal_handlers(false);
+        let options = || AdvertOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            peers: Vec::new(),
+            interval: Duration::from_millis(100),
+            ttl: Duration::from_secs(1),
+            passphrase: None,
+        };
+        let local = kernel.start_adverts(options()).expect("first start");
+        assert!(matches!(
+            kernel.start_adverts(options()),
+            Err(Error::AlreadyStarted {
+                what: "capability adverts"
+            })
+        ));
+        let connectome = kernel.connectome();
+        assert_eq!(connectome.adverts_addr(), Some(local));
+        assert_eq!(connectome.neighbours(), Some(Vec::new()));
+        kernel.run().expect("an empty kernel ends at once");
+        assert_eq!(connectome.adverts_addr(), None, "stopped with the run");
     }
 }
