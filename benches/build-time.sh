@@ -3,6 +3,7 @@
 #
 #   bash benches/build-time.sh                 # sizes 100 1000, 3 runs each
 #   SIZES="100 1000 10000" RUNS=5 bash benches/build-time.sh
+#   SIZES="1000 10000" BUILD_RUNS=0 bash benches/build-time.sh   # runtime only
 #
 # For each size, writes the synthetic crate `synth-<n>` (see
 # benches/src/synth.rs: chains with fan-out and fan-in, every source sending
@@ -14,11 +15,13 @@
 #   - the release binary: time to build the kernel (`wiring::kernel()`, all
 #     pipes), boot time (start of `main` until every server runs), whole run,
 #     and VmRSS before, after building and while all servers run, and VmHWM.
-# Prints medians.
+# Prints medians. BUILD_RUNS (default RUNS) sets how many timed builds per
+# size; 0 skips them (a 10,000-server crate takes minutes to compile).
 set -euo pipefail
 
 SIZES=${SIZES:-"100 1000"}
 RUNS=${RUNS:-3}
+BUILD_RUNS=${BUILD_RUNS:-$RUNS}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 SYNTH_DIR="$TARGET_DIR/synth"
@@ -46,17 +49,19 @@ for n in $SIZES; do
     dir="$SYNTH_DIR/synth-$n"
     WIRING_WORKSPACE="$ROOT" "$SYNTH" crate "$dir" "$n" 1000
     echo "synth-$n: caching dependencies ..." >&2
-    (cd "$dir" && cargo build -q && cargo build -q --release)
-    dev=()
-    release=()
-    for ((r = 0; r < RUNS; r++)); do
-        (cd "$dir" && cargo clean -q -p "synth-$n")
-        dev+=("$(cd "$dir" && seconds cargo build)")
-        (cd "$dir" && cargo clean -q --release -p "synth-$n")
-        release+=("$(cd "$dir" && seconds cargo build --release)")
-    done
-
-    build_rows+=("| $n | $(printf '%s\n' "${dev[@]}" | median) | $(printf '%s\n' "${release[@]}" | median) | $RUNS |")
+    (cd "$dir" && cargo build -q --release)
+    if ((BUILD_RUNS > 0)); then
+        (cd "$dir" && cargo build -q)
+        dev=()
+        release=()
+        for ((r = 0; r < BUILD_RUNS; r++)); do
+            (cd "$dir" && cargo clean -q -p "synth-$n")
+            dev+=("$(cd "$dir" && seconds cargo build)")
+            (cd "$dir" && cargo clean -q --release -p "synth-$n")
+            release+=("$(cd "$dir" && seconds cargo build --release)")
+        done
+        build_rows+=("| $n | $(printf '%s\n' "${dev[@]}" | median) | $(printf '%s\n' "${release[@]}" | median) | $BUILD_RUNS |")
+    fi
     bin="$CARGO_TARGET_DIR/release/synth-$n"
     lines=()
     for ((r = 0; r < RUNS; r++)); do
@@ -67,12 +72,18 @@ for n in $SIZES; do
 
 done
 
-echo "| servers | cargo build (dev) s | cargo build --release s | runs |"
-echo "|---:|---:|---:|---:|"
-printf '%s\n' "${build_rows[@]}"
-echo
+if ((${#build_rows[@]} > 0)); then
+    echo "| servers | cargo build (dev) s | cargo build --release s | runs |"
+    echo "|---:|---:|---:|---:|"
+    printf '%s\n' "${build_rows[@]}"
+    echo
+fi
 echo "| servers | pipes | kernel() ms | boot ms | run ms | VmRSS start KiB | VmRSS built KiB | VmRSS running KiB | VmHWM KiB | delivered |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${run_rows[@]}"
 echo
-echo "medians of $RUNS runs; builds after \`cargo clean -p synth-<n>\` with dependencies cached; $(rustc --version)"
+if ((BUILD_RUNS > 0)); then
+    echo "runs: medians of $RUNS; builds: medians of $BUILD_RUNS after \`cargo clean -p synth-<n>\` with dependencies cached; $(rustc --version)"
+else
+    echo "medians of $RUNS runs; $(rustc --version)"
+fi

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub(crate) use crossbeam_channel::TrySendError;
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, SelectedOperation, Sender, TryRecvError};
 use crossbeam_utils::CachePadded;
 
 use crate::connectome::PipeSpec;
@@ -125,11 +125,15 @@ impl PipeStats {
     // One thread sends into a pipe and one takes out of it at a time (the
     // terminals are not `Sync`), so each counter has a single writer: a
     // plain load and store, no `lock`-prefixed read-modify-write per message.
+    // Inlined: they are called from the terminals' generic code, compiled in
+    // the server's crate.
+    #[inline]
     fn count_in(&self) {
         let c = &self.producer.messages_in;
         c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
 
+    #[inline]
     fn count_out(&self) {
         let c = &*self.messages_out;
         c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
@@ -222,6 +226,15 @@ impl<T> PipeSender<T> {
         Ok(())
     }
 
+    /// True when a send is worth attempting: the pipe has a free slot, or no
+    /// consumer is left (the send fails at once). A failed attempt moves the
+    /// message into the channel's `try_send` and back out, two copies of it,
+    /// so a blocked producer waits for room first.
+    #[inline]
+    pub(crate) fn has_room(&self) -> bool {
+        !self.tx.is_full() || self.stats.receivers() == 0
+    }
+
     pub(crate) fn add_blocked(&self, since: Instant) {
         self.stats.count_blocked(since);
     }
@@ -287,6 +300,14 @@ impl<T> PipeReceiver<T> {
             Err(TryRecvError::Empty) => TryRecv::Empty,
             Err(TryRecvError::Disconnected) => TryRecv::Closed,
         }
+    }
+
+    /// Completes a receive that a `Select` over this pipe's channel chose,
+    /// counting the message; `None` at end of stream.
+    pub(crate) fn recv_selected(&self, oper: SelectedOperation<'_>) -> Option<T> {
+        let msg = oper.recv(&self.rx).ok()?;
+        self.stats.count_out();
+        Some(msg)
     }
 
     pub(crate) fn channel(&self) -> &Receiver<T> {

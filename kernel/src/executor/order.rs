@@ -419,4 +419,56 @@ mod tests {
             );
         }
     }
+
+    /// Times the order against the selection loop it replaced on the
+    /// benchmarks' synthetic wiring (units of 10 servers as in
+    /// `benches/src/synth.rs`), without and with a pipe from each unit's sink
+    /// back to its source. A measurement, not a check:
+    /// `cargo test -p kernel --release --lib boot_order_timing -- --ignored --nocapture`
+    #[test]
+    #[ignore = "a measurement: run on its own, in release"]
+    fn boot_order_timing() {
+        // src s1 split a b c merge s2 s3 sink
+        const UNIT: [(usize, usize); 11] = [
+            (0, 1),
+            (1, 2),
+            (2, 3),
+            (2, 4),
+            (2, 5),
+            (3, 6),
+            (4, 6),
+            (5, 6),
+            (6, 7),
+            (7, 8),
+            (8, 9),
+        ];
+        for feedback in [false, true] {
+            for units in [100, 1_000, 10_000] {
+                let n = 10 * units;
+                let pipes: Vec<(usize, usize)> = (0..units)
+                    .flat_map(|u| {
+                        let unit = UNIT.iter().map(move |&(a, b)| (10 * u + a, 10 * u + b));
+                        unit.chain(feedback.then_some((10 * u + 9, 10 * u)))
+                    })
+                    .collect();
+                let present = vec![true; n];
+                let start = std::time::Instant::now();
+                let new = order(n, pipes.iter().copied(), &present);
+                let new_time = start.elapsed();
+                // The selection loop is quadratic: 100,000 servers take it
+                // seconds without cycles and much longer with them.
+                let old_time = (!feedback || n <= 10_000).then(|| {
+                    let start = std::time::Instant::now();
+                    let old = reference(n, &pipes, &present);
+                    let old_time = start.elapsed();
+                    assert_eq!(old, new);
+                    old_time
+                });
+                eprintln!(
+                    "servers {n:>6} feedback {feedback:<5}  order {new_time:>10.2?}  selection loop {}",
+                    old_time.map_or("-".to_string(), |t| format!("{t:.2?}"))
+                );
+            }
+        }
+    }
 }

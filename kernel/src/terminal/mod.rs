@@ -498,6 +498,34 @@ mod tests {
     }
 
     #[test]
+    fn output_waits_for_room_then_fails_once_the_consumer_is_gone() {
+        static ONE: PipeSpec = spec(5, 1);
+        let (tx, rx, stats) = pipe::<u32>(&ONE);
+        let mut out = Output::<u32>::default();
+        out.attach(ends("p", "out", vec![Box::new(tx)])).unwrap();
+        out.send(1).unwrap();
+        let consumer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            let first = rx.recv();
+            (first, rx)
+        });
+        // Full: waits until the consumer takes 1.
+        out.send(2).unwrap();
+        let (first, rx) = consumer.join().unwrap();
+        assert_eq!(first, Some(1));
+        assert!(stats.blocked() >= Duration::from_millis(10));
+        let gone = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            drop(rx);
+        });
+        // Full again, and the consumer goes while the send waits.
+        assert_eq!(out.send(3), Err(SendError(3)));
+        gone.join().unwrap();
+        assert_eq!(stats.messages_in(), 2);
+        assert!(!out.is_connected());
+    }
+
+    #[test]
     fn multiplex_waits_for_a_full_consumer_and_copies_once_to_each() {
         static ONE: PipeSpec = spec(4, 1);
         let (ta, ra, sa) = pipe::<u32>(&A);

@@ -175,26 +175,27 @@ impl<T: 'static> Outlet<T> {
                 self.wait(None);
                 continue;
             }
-            match self.attempt(0, msg) {
-                Attempt::Sent => {
-                    if let Some(since) = blocked {
-                        self.pipes[0].tx.add_blocked(since);
+            if self.pipes[0].tx.has_room() {
+                match self.attempt(0, msg) {
+                    Attempt::Sent => {
+                        if let Some(since) = blocked {
+                            self.pipes[0].tx.add_blocked(since);
+                        }
+                        return Ok(());
                     }
-                    return Ok(());
-                }
-                Attempt::Full(m) => {
-                    msg = m;
-                    blocked.get_or_insert_with(Instant::now);
-                    if backoff.is_completed() {
-                        self.wait(Some(0));
-                    } else {
-                        backoff.snooze();
+                    Attempt::Full(m) => msg = m,
+                    Attempt::Gone(m) => {
+                        msg = m;
+                        self.forget(0);
+                        continue;
                     }
                 }
-                Attempt::Gone(m) => {
-                    msg = m;
-                    self.forget(0);
-                }
+            }
+            blocked.get_or_insert_with(Instant::now);
+            if backoff.is_completed() {
+                self.wait(Some(0));
+            } else {
+                backoff.snooze();
             }
         }
     }
@@ -254,42 +255,46 @@ impl<T: Clone + 'static> Outlet<T> {
                 continue;
             };
             let last = pending.next().is_none();
-            let Some(original) = msg.take() else {
-                return Ok(());
-            };
-            let copy = if last {
-                original
+            if self.pipes[i].tx.has_room() {
+                let Some(original) = msg.take() else {
+                    return Ok(());
+                };
+                let copy = if last {
+                    original
+                } else {
+                    let copy = original.clone();
+                    msg = Some(original);
+                    copy
+                };
+                match self.attempt(i, copy) {
+                    Attempt::Sent => {
+                        if let Some(since) = blocked.take() {
+                            self.pipes[i].tx.add_blocked(since);
+                        }
+                        self.pipes[i].has_copy = true;
+                        delivered = true;
+                        backoff.reset();
+                        continue;
+                    }
+                    Attempt::Full(copy) => {
+                        if last {
+                            msg = Some(copy);
+                        }
+                    }
+                    Attempt::Gone(copy) => {
+                        if last {
+                            msg = Some(copy);
+                        }
+                        self.forget(i);
+                        continue;
+                    }
+                }
+            }
+            blocked.get_or_insert_with(Instant::now);
+            if backoff.is_completed() {
+                self.wait(Some(i));
             } else {
-                let copy = original.clone();
-                msg = Some(original);
-                copy
-            };
-            match self.attempt(i, copy) {
-                Attempt::Sent => {
-                    if let Some(since) = blocked.take() {
-                        self.pipes[i].tx.add_blocked(since);
-                    }
-                    self.pipes[i].has_copy = true;
-                    delivered = true;
-                    backoff.reset();
-                }
-                Attempt::Full(copy) => {
-                    if last {
-                        msg = Some(copy);
-                    }
-                    blocked.get_or_insert_with(Instant::now);
-                    if backoff.is_completed() {
-                        self.wait(Some(i));
-                    } else {
-                        backoff.snooze();
-                    }
-                }
-                Attempt::Gone(copy) => {
-                    if last {
-                        msg = Some(copy);
-                    }
-                    self.forget(i);
-                }
+                backoff.snooze();
             }
         }
     }
