@@ -4,6 +4,7 @@
 #   bash benches/build-time.sh                 # sizes 100 1000, 3 runs each
 #   SIZES="100 1000 10000" RUNS=5 bash benches/build-time.sh
 #   SIZES="1000 10000" BUILD_RUNS=0 bash benches/build-time.sh   # runtime only
+#   IDLE_MS=5000 SIZES="1000 10000" BUILD_RUNS=0 bash benches/build-time.sh
 #
 # For each size, writes the synthetic crate `synth-<n>` (see
 # benches/src/synth.rs: chains with fan-out and fan-in, every source sending
@@ -17,11 +18,15 @@
 #     and VmRSS before, after building and while all servers run, and VmHWM.
 # Prints medians. BUILD_RUNS (default RUNS) sets how many timed builds per
 # size; 0 skips them (a 10,000-server crate takes minutes to compile).
+# IDLE_MS (default 0) keeps every server idle that long after the boot and a
+# second to settle, and reports the CPU time the kernel used meanwhile (ms of
+# CPU per s idle).
 set -euo pipefail
 
 SIZES=${SIZES:-"100 1000"}
 RUNS=${RUNS:-3}
 BUILD_RUNS=${BUILD_RUNS:-$RUNS}
+IDLE_MS=${IDLE_MS:-0}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 SYNTH_DIR="$TARGET_DIR/synth"
@@ -65,10 +70,17 @@ for n in $SIZES; do
     bin="$CARGO_TARGET_DIR/release/synth-$n"
     lines=()
     for ((r = 0; r < RUNS; r++)); do
-        lines+=("$("$bin")")
+        lines+=("$(SYNTH_IDLE_MS=$IDLE_MS "$bin")")
     done
+    idle_cpu() {
+        if ((IDLE_MS > 0)); then
+            awk -v cpu="$(field idle_cpu_ms)" -v idle="$IDLE_MS" 'BEGIN { printf "%.1f", cpu * 1000 / idle }'
+        else
+            echo -
+        fi
+    }
     field() { printf '%s\n' "${lines[@]}" | tr ' ' '\n' | sed -n "s/^$1=//p" | median; }
-    run_rows+=("| $(field servers) | $(field pipes) | $(field build_ms) | $(field boot_ms) | $(field run_ms) | $(field rss_start_kib) | $(field rss_built_kib) | $(field rss_running_kib) | $(field hwm_kib) | $(field delivered) |")
+    run_rows+=("| $(field servers) | $(field pipes) | $(field build_ms) | $(field boot_ms) | $(field run_ms) | $(field rss_start_kib) | $(field rss_built_kib) | $(field rss_running_kib) | $(field hwm_kib) | $(field delivered) | $(idle_cpu) |")
 
 done
 
@@ -78,8 +90,8 @@ if ((${#build_rows[@]} > 0)); then
     printf '%s\n' "${build_rows[@]}"
     echo
 fi
-echo "| servers | pipes | kernel() ms | boot ms | run ms | VmRSS start KiB | VmRSS built KiB | VmRSS running KiB | VmHWM KiB | delivered |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| servers | pipes | kernel() ms | boot ms | run ms | VmRSS start KiB | VmRSS built KiB | VmRSS running KiB | VmHWM KiB | delivered | idle CPU ms/s |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${run_rows[@]}"
 echo
 if ((BUILD_RUNS > 0)); then

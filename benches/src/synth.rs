@@ -118,6 +118,27 @@ pub static BOOTED: OnceLock<Duration> = OnceLock::new();
 pub static RSS_RUNNING: OnceLock<u64> = OnceLock::new();
 /// Messages the sinks received.
 pub static DELIVERED: AtomicU64 = AtomicU64::new(0);
+/// How long the sources stay idle after the boot and a second to settle
+/// (`SYNTH_IDLE_MS`), so the CPU an idle kernel burns can be measured; set by
+/// `main`.
+pub static IDLE: OnceLock<Duration> = OnceLock::new();
+/// Between the boot and the idle time measured.
+const SETTLE: Duration = Duration::from_secs(1);
+/// CPU time the process used while every server was idle.
+pub static CPU_IDLE: OnceLock<Duration> = OnceLock::new();
+
+/// User plus system CPU time of this process, all threads (`/proc/self/stat`,
+/// in clock ticks of 10 ms).
+pub fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which ends at the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after ')'.
+    Duration::from_millis(10 * (ticks(11) + ticks(12)))
+}
 /// Set, and the sources woken, once the last server entered `run`.
 static BOOT: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
 
@@ -150,7 +171,8 @@ pub fn started() {
 /// measured without traffic. They sleep until woken (looking at the stop
 /// signal every 100 ms) rather than poll: sources boot unit by unit, so the
 /// first ones wait through the whole boot, and a thousand of them polling
-/// every millisecond slowed down the boot they waited for.
+/// every millisecond slowed down the boot they waited for. Then they stay idle
+/// for [`IDLE`] and note the CPU time the kernel used meanwhile.
 pub fn wait_for_boot(ctx: &kernel::Context) {
     let (booted, wake) = &BOOT;
     let mut booted = booted.lock().unwrap_or_else(PoisonError::into_inner);
@@ -159,6 +181,15 @@ pub fn wait_for_boot(ctx: &kernel::Context) {
             .wait_timeout(booted, Duration::from_millis(100))
             .unwrap_or_else(PoisonError::into_inner)
             .0;
+    }
+    drop(booted);
+    let idle = IDLE.get().copied().unwrap_or_default();
+    if !idle.is_zero() {
+        // The last servers are still on their way into their first wait.
+        std::thread::sleep(SETTLE);
+        let start = cpu_time();
+        std::thread::sleep(idle);
+        let _ = CPU_IDLE.set(cpu_time().saturating_sub(start));
     }
 }
 "#,
@@ -318,6 +349,8 @@ kernel::include_wiring!();
 fn main() -> Result<(), kernel::Error> {
     let epoch = Instant::now();
     let _ = servers::EPOCH.set(epoch);
+    let idle_ms = std::env::var("SYNTH_IDLE_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let _ = servers::IDLE.set(std::time::Duration::from_millis(idle_ms));
     let (rss_start, _) = servers::memory();
     servers::TOTAL.store(wiring::CONNECTOME.servers.len(), Ordering::SeqCst);
     let kernel = wiring::kernel()?;
@@ -327,7 +360,7 @@ fn main() -> Result<(), kernel::Error> {
     let ended = epoch.elapsed();
     let (_, hwm) = servers::memory();
     println!(
-        "servers={} pipes={} build_ms={:.2} boot_ms={:.2} run_ms={:.2} rss_start_kib={} rss_built_kib={} rss_running_kib={} hwm_kib={} delivered={}",
+        "servers={} pipes={} build_ms={:.2} boot_ms={:.2} run_ms={:.2} rss_start_kib={} rss_built_kib={} rss_running_kib={} hwm_kib={} delivered={} idle_ms={} idle_cpu_ms={}",
         wiring::CONNECTOME.servers.len(),
         wiring::CONNECTOME.pipes.len(),
         built.as_secs_f64() * 1e3,
@@ -338,6 +371,8 @@ fn main() -> Result<(), kernel::Error> {
         servers::RSS_RUNNING.get().copied().unwrap_or(0),
         hwm,
         servers::DELIVERED.load(Ordering::Relaxed),
+        idle_ms,
+        servers::CPU_IDLE.get().map_or(0, |d| d.as_millis()),
     );
     Ok(())
 }

@@ -8,8 +8,8 @@
 //! [`Combine`]: crate::Combine
 
 use std::any::Any;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 pub(crate) use crossbeam_channel::TrySendError;
@@ -24,6 +24,23 @@ struct ProducerCounters {
     messages_in: AtomicU64,
     blocked_nanos: AtomicU64,
     drops: AtomicU64,
+}
+
+/// Counts the events that can change a connection's state without a message
+/// moving: a pipe end dropped, a producer closed, a state transition. The
+/// kernel reconciles connection states when the count moved, instead of
+/// looking at every pipe of a large idle kernel fifty times a second.
+#[derive(Debug, Default)]
+pub(crate) struct PipeChanges(AtomicU64);
+
+impl PipeChanges {
+    pub(crate) fn note(&self) {
+        self.0.fetch_add(1, Ordering::Release);
+    }
+
+    pub(crate) fn count(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
 }
 
 /// Live counters of one pipe.
@@ -43,6 +60,9 @@ pub struct PipeStats {
     senders: AtomicUsize,
     /// Live consumer ends (kernel copies and terminals' copies).
     receivers: AtomicUsize,
+    /// The kernel's change count, told when an end goes or the producer
+    /// closes; set when the pipe joins a connectome.
+    changes: OnceLock<Arc<PipeChanges>>,
 }
 
 impl PipeStats {
@@ -120,6 +140,18 @@ impl PipeStats {
 
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        self.changed();
+    }
+
+    /// Reports this pipe's end changes to `changes` from now on.
+    pub(crate) fn watch(&self, changes: &Arc<PipeChanges>) {
+        let _ = self.changes.set(Arc::clone(changes));
+    }
+
+    fn changed(&self) {
+        if let Some(changes) = self.changes.get() {
+            changes.note();
+        }
     }
 
     // One thread sends into a pipe and one takes out of it at a time (the
@@ -181,6 +213,7 @@ pub(crate) struct PipeSender<T> {
 impl<T> Drop for PipeSender<T> {
     fn drop(&mut self) {
         self.stats.senders.fetch_sub(1, Ordering::AcqRel);
+        self.stats.changed();
     }
 }
 
@@ -258,6 +291,7 @@ pub(crate) struct PipeReceiver<T> {
 impl<T> Drop for PipeReceiver<T> {
     fn drop(&mut self) {
         self.stats.receivers.fetch_sub(1, Ordering::AcqRel);
+        self.stats.changed();
     }
 }
 

@@ -6,6 +6,7 @@ mod control_common;
 
 use control_common::*;
 use kernel::control::DisconnectMode;
+use kernel::control::events::Subject;
 use kernel::{ConnectionState, ControlError, RuleViolation, ServerState};
 
 #[test]
@@ -249,4 +250,123 @@ fn a_kernel_stopping_with_a_paused_pipe_drains_it() {
     for p in control.connectome().pipes() {
         assert_eq!(p.state, ConnectionState::Closed, "{p:?}");
     }
+}
+
+/// Sends 0..100 as fast as the pipe takes them, then finishes.
+struct Burst {
+    out: kernel::prelude::Output<u64>,
+}
+crate::manifest!(Burst { out: Output });
+
+impl kernel::prelude::Server for Burst {
+    type Config = TickConfig;
+    fn new(_: TickConfig) -> Self {
+        Burst {
+            out: Default::default(),
+        }
+    }
+    fn run(&mut self, _: &kernel::prelude::Context) -> Result<(), kernel::prelude::ServerError> {
+        for i in 0..100 {
+            self.out.send(i)?;
+        }
+        Ok(())
+    }
+}
+
+/// Takes 100 messages, 5 ms each, then idles without asking for
+/// more (so it never sees the end of the stream) until the kernel stops.
+struct Dawdler {
+    input: kernel::prelude::Input<u64>,
+}
+crate::manifest!(Dawdler { input: Input });
+
+impl kernel::prelude::Server for Dawdler {
+    type Config = TickConfig;
+    fn new(_: TickConfig) -> Self {
+        Dawdler {
+            input: Default::default(),
+        }
+    }
+    fn run(&mut self, ctx: &kernel::prelude::Context) -> Result<(), kernel::prelude::ServerError> {
+        for _ in 0..100 {
+            self.input.recv();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        while !ctx.stopping() {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn the_kernel_alone_closes_a_connection_once_it_drained() {
+    // The producer finishes with its pipe full; the consumer drains it
+    // slowly and then holds on to its end: draining to closed moves no pipe
+    // end, so only the kernel's tick watching the draining pipe closes it.
+    // Only `connectome()` reads below, which never reconcile.
+    static SERVERS: [kernel::ServerSpec; 2] = [
+        common::server("burst", "test", kernel::Restart::Never, Some("")),
+        common::server("dawdler", "test", kernel::Restart::Never, Some("")),
+    ];
+    static PIPES: [kernel::PipeSpec; 1] =
+        [common::pipe(9, ("burst", "out"), ("dawdler", "input"), 16)];
+    let spec: &'static kernel::Spec = Box::leak(Box::new(kernel::Spec {
+        kernel: kernel::KernelSpec {
+            name: "tick",
+            fqdn: "localhost",
+            owner: "test",
+        },
+        servers: &SERVERS,
+        pipes: &PIPES,
+        control: None,
+        processes: &[],
+    }));
+    let mut b = kernel::KernelBuilder::new(spec);
+    b.server::<Burst>("burst").unwrap();
+    b.server::<Dawdler>("dawdler").unwrap();
+    b.connect(
+        "burst.out",
+        port::<kernel::prelude::Output<u64>>(),
+        "dawdler.input",
+        port::<kernel::prelude::Input<u64>>(),
+    )
+    .unwrap();
+    let kernel = b.build().unwrap().with_signal_handlers(false);
+    let running = Running::start(kernel);
+    let id = PIPES[0].id;
+    running.wait_until("the pipe drained and closed", |c| {
+        c.connectome()
+            .pipe(id)
+            .is_some_and(|p| p.state == ConnectionState::Closed)
+    });
+    let p = running.pipe(id);
+    assert_eq!(
+        (p.messages_out, p.queue_depth, p.drops),
+        (100, 0, 0),
+        "{p:?}"
+    );
+    assert_eq!(
+        running
+            .control
+            .connectome()
+            .server("dawdler")
+            .unwrap()
+            .state,
+        ServerState::Running
+    );
+    let log = running.control.connectome().events().since(0).events;
+    let steps: Vec<(&str, &str)> = log
+        .iter()
+        .filter(|e| matches!(e.subject, Subject::Connection { id: i, .. } if i == id))
+        .map(|e| (e.to, e.cause.as_str()))
+        .collect();
+    assert!(
+        steps.ends_with(&[
+            ("draining", "producer `burst` finished"),
+            ("closed", "drained")
+        ]),
+        "{steps:?}"
+    );
+    running.finish().unwrap();
 }

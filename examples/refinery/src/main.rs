@@ -26,6 +26,15 @@ use kernel::net::{AdvertOptions, BeaconOptions};
 
 kernel::include_wiring!();
 
+/// `println!` that ignores a closed stdout: a reader that goes away (`| head`,
+/// a test done with the output) must not panic the plant.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Interval between two samples of a well in steady mode (500 samples/s).
 const STEADY: Duration = Duration::from_millis(2);
 
@@ -123,7 +132,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
+        say!("{USAGE}");
         return std::process::ExitCode::SUCCESS;
     }
     let options = match Options::parse(args.into_iter()) {
@@ -169,13 +178,13 @@ fn run(options: &Options) -> Result<(), Failure> {
     }
     let server = if serve {
         let server = kernel.serve_control(ControlOptions::from_env()?)?;
-        println!("HMI: {}", server.url());
-        println!("API: {}api/v1/openapi.json", server.url());
-        println!("token: {}", server.token());
+        say!("HMI: {}", server.url());
+        say!("API: {}api/v1/openapi.json", server.url());
+        say!("token: {}", server.token());
         if let Some(file) = server.token_file() {
-            println!("token file: {}", file.display());
+            say!("token file: {}", file.display());
         }
-        println!("ctrl-c stops the plant");
+        say!("ctrl-c stops the plant");
         Some(server)
     } else {
         None
@@ -191,7 +200,7 @@ fn run(options: &Options) -> Result<(), Failure> {
         };
         adverts.peers.dedup();
         let local = kernel.start_adverts(adverts)?;
-        println!("adverts: {local}");
+        say!("adverts: {local}");
     }
     let watcher = watch.then(|| {
         let control = kernel.control();
@@ -211,7 +220,7 @@ fn run(options: &Options) -> Result<(), Failure> {
         let _ = watcher.join();
     }
     drop(server);
-    println!("{}", connectome.report());
+    say!("{}", connectome.report());
     if options.probe {
         print_probe(&connectome);
     }
@@ -241,7 +250,7 @@ fn start_probe(
     .range(range)
     .sessions([session]);
     let primary = kernel.start_beacon(beacon)?;
-    println!("beacon: {primary} (state: {})", state_dir.display());
+    say!("beacon: {primary} (state: {})", state_dir.display());
     let mut instructions = Instructions::new(primary, session, passphrase);
     instructions.tcp = Some(PortRange::new(1024, u16::MAX)?);
     instructions.udp = instructions.tcp;
@@ -263,16 +272,16 @@ fn print_probe(connectome: &kernel::Connectome) {
     };
     match &status.report {
         Some(report) if report.completed => {
-            println!(
+            say!(
                 "probe: {} verified candidates, best first:",
                 status.candidates.len()
             );
             for c in &status.candidates {
-                println!("  {} {:<22} priority {}", c.proto, c.addr, c.priority);
+                say!("  {} {:<22} priority {}", c.proto, c.addr, c.priority);
             }
-            println!("address/port matrix:");
+            say!("address/port matrix:");
             for row in &report.matrix {
-                println!(
+                say!(
                     "  {} {:<15} {} verified, {} open, {} closed, {} filtered, {} failed auth",
                     row.proto,
                     row.ip,
@@ -284,6 +293,6 @@ fn print_probe(connectome: &kernel::Connectome) {
                 );
             }
         }
-        _ => println!("probe: no completed report (see the probe's lines in the log above)"),
+        _ => say!("probe: no completed report (see the probe's lines in the log above)"),
     }
 }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::control::events::{EventLog, Subject};
 use crate::control::rates::Rates;
 use crate::control::state::{self, ConnectionState};
-use crate::pipe::{ErasedEnd, PipeStats};
+use crate::pipe::{ErasedEnd, PipeChanges, PipeStats};
 use crate::terminal::link::{Link, Signal};
 
 /// Life-cycle state of a server instance.
@@ -138,6 +138,8 @@ pub(crate) struct Live {
     pub(crate) spec: &'static Spec,
     pub(crate) servers: Vec<ServerLive>,
     pipes: RwLock<Vec<Arc<PipeLive>>>,
+    /// Moves whenever a connection's state may have to follow its pipe.
+    pub(crate) pipe_changes: Arc<PipeChanges>,
     /// Specs of pipes made at run time, by id; each pair of endpoints gets
     /// one for the life of the process.
     pub(crate) live_specs: Mutex<BTreeMap<Uuid, &'static PipeSpec>>,
@@ -286,11 +288,16 @@ impl Connectome {
                 links: parts.links,
             })
             .collect();
+        let pipe_changes = Arc::new(PipeChanges::default());
+        for pipe in &pipes {
+            pipe.stats.watch(&pipe_changes);
+        }
         let connectome = Connectome {
             live: Arc::new(Live {
                 spec,
                 servers,
                 pipes: RwLock::new(pipes.into_iter().map(Arc::new).collect()),
+                pipe_changes,
                 live_specs: Mutex::new(BTreeMap::new()),
                 events: EventLog::default(),
                 processes: Mutex::new(Vec::new()),
@@ -428,6 +435,7 @@ impl Connectome {
     /// Adds a pipe made at run time, replacing a final one with the same id.
     pub(crate) fn add_pipe(&self, pipe: PipeLive) -> Arc<PipeLive> {
         let pipe = Arc::new(pipe);
+        pipe.stats.watch(&self.live.pipe_changes);
         let mut pipes = self.live.pipes.write().unwrap_or_else(|e| e.into_inner());
         match pipes.iter().position(|p| p.spec.id == pipe.spec.id) {
             Some(i) => pipes[i] = Arc::clone(&pipe),
@@ -450,6 +458,7 @@ impl Connectome {
             return Err(e);
         }
         *state = to;
+        self.live.pipe_changes.note();
         self.live.events.push(
             Subject::Connection {
                 id: pipe.spec.id,

@@ -539,6 +539,25 @@ impl Control {
         }
     }
 
+    /// `reconcile` for the kernel's regular tick: every pipe when one of
+    /// them may have changed since the last tick (an end dropped, a producer
+    /// closed, a transition), otherwise only the pipes whose state follows
+    /// their queue (draining, or holding the end a disconnect dropped). An
+    /// idle kernel of 10,000 pipes otherwise spends a quarter of a CPU
+    /// looking at them.
+    pub(crate) fn reconcile_changes(&self, watch: &mut PipeWatch) {
+        let count = self.connectome.live.pipe_changes.count();
+        if watch.seen != Some(count) {
+            // Read before looking: a change from now on is seen next tick.
+            watch.seen = Some(count);
+            watch.pipes = self.connectome.pipes_live();
+        }
+        for pipe in &watch.pipes {
+            self.reconcile_pipe(pipe);
+        }
+        watch.pipes.retain(|pipe| pipe.follows_queue());
+    }
+
     fn reconcile_pipe(&self, pipe: &PipeLive) {
         let stats = &pipe.stats;
         {
@@ -630,7 +649,27 @@ impl Control {
     }
 }
 
+/// What the kernel's tick reconciles: see [`Control::reconcile_changes`].
+#[derive(Default)]
+pub(crate) struct PipeWatch {
+    /// The change count when every pipe was last looked at.
+    seen: Option<u64>,
+    pipes: Vec<Arc<PipeLive>>,
+}
+
 impl PipeLive {
+    /// The connection's state can move without any end changing: it waits
+    /// for its queue to empty, or discards what a dropped producer still
+    /// sends.
+    fn follows_queue(&self) -> bool {
+        self.state() == ConnectionState::Draining
+            || self
+                .held
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some()
+    }
+
     /// (queued, dropped) now.
     fn status_now(&self) -> (u64, u64) {
         (self.stats.queue_depth(), self.stats.drops())

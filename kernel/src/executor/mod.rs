@@ -22,6 +22,7 @@ use supervisor::{RestartLimit, RestartWindow, Supervisor, panic_message};
 
 use crate::Error;
 use crate::connectome::{Connectome, Process, ServerSpec, ServerState};
+use crate::control::PipeWatch;
 use crate::error::ServerFailure;
 use crate::server::Context;
 use crate::terminal::Ports;
@@ -325,6 +326,7 @@ impl Kernel {
         // Wait for every server and process; on stop, give them the grace
         // period (processes are killed then and get a moment to be reaped).
         let mut stopping_since: Option<Instant> = None;
+        let mut watch = PipeWatch::default();
         while !running.is_empty() || !processes.is_empty() {
             match done_rx.recv_timeout(POLL) {
                 Ok(Done::Server(index)) => {
@@ -336,7 +338,7 @@ impl Kernel {
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
             }
-            control.reconcile();
+            control.reconcile_changes(&mut watch);
             if stopping_since.is_none() && stop.load(Ordering::SeqCst) {
                 tracing::info!(kernel, "stop signal raised; draining");
                 stopping_since = Some(Instant::now());

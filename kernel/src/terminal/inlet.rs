@@ -3,7 +3,6 @@
 //! with its [`Link`].
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crossbeam_channel::Select;
 use crossbeam_utils::Backoff;
@@ -12,10 +11,6 @@ use super::PortEnds;
 use super::link::{Link, Request};
 use crate::Error;
 use crate::pipe::{PipeReceiver, TryRecv};
-
-/// How long a waiting terminal sleeps at most before it looks at its link
-/// again (a safety net; changes ring the doorbell).
-pub(crate) const WAIT_SLICE: Duration = Duration::from_millis(100);
 
 /// Messages a terminal takes in a row from one pipe while it has them,
 /// before it moves on to the next (fairness).
@@ -213,12 +208,12 @@ impl<T: 'static> Inlet<T> {
         None
     }
 
-    /// Sleeps until a pipe that is not paused has a message (or ended), the
-    /// doorbell rings, or [`WAIT_SLICE`] passed; returns the message that woke
-    /// it, counted. `Select::select` takes that message as it wakes up;
-    /// `Select::ready` would first spin and yield again, as the terminal just
-    /// did, and every idle server re-waits once per slice: with 10,000
-    /// servers that kept both CPUs busy yielding.
+    /// Sleeps until a pipe that is not paused has a message (or ended) or the
+    /// doorbell rings; returns the message that woke it, counted. No timeout:
+    /// every change a terminal must see (stop, request, pause, connect) rings
+    /// the doorbell, so an idle server costs no wake-ups. `Select::select`
+    /// takes the message as it wakes up; `Select::ready` would first spin and
+    /// yield again, as the terminal just did.
     fn wait(&mut self) -> Option<T> {
         let got = {
             let mut select = Select::new();
@@ -228,26 +223,22 @@ impl<T: 'static> Inlet<T> {
             if let Some(link) = &self.link {
                 select.recv(link.bell());
             }
-            match select.select_timeout(WAIT_SLICE) {
-                Err(_) => None,
-                Ok(oper) => {
-                    let k = oper.index();
-                    let pipe = self
-                        .pipes
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, p)| !p.paused)
-                        .nth(k);
-                    match (pipe, &self.link) {
-                        // A pipe at end of stream wakes it too: `scan` retires it.
-                        (Some((i, pipe)), _) => pipe.rx.recv_selected(oper).map(|msg| (i, msg)),
-                        (None, Some(link)) => {
-                            let _ = oper.recv(link.bell());
-                            None
-                        }
-                        (None, None) => unreachable!("select chose operation {k}, never added"),
-                    }
+            let oper = select.select();
+            let k = oper.index();
+            let pipe = self
+                .pipes
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| !p.paused)
+                .nth(k);
+            match (pipe, &self.link) {
+                // A pipe at end of stream wakes it too: `scan` retires it.
+                (Some((i, pipe)), _) => pipe.rx.recv_selected(oper).map(|msg| (i, msg)),
+                (None, Some(link)) => {
+                    let _ = oper.recv(link.bell());
+                    None
                 }
+                (None, None) => unreachable!("select chose operation {k}, never added"),
             }
         };
         if let Some(link) = &self.link {

@@ -8,7 +8,6 @@ use std::time::Instant;
 use crossbeam_channel::Select;
 use crossbeam_utils::Backoff;
 
-use super::inlet::WAIT_SLICE;
 use super::link::Link;
 use super::{PortEnds, SendError};
 use crate::Error;
@@ -144,8 +143,8 @@ impl<T: 'static> Outlet<T> {
         }
     }
 
-    /// Sleeps until pipe `i` has room (or `None`: only the doorbell), the
-    /// doorbell rings, or the wait slice passed.
+    /// Sleeps until pipe `i` has room (or `None`: only the doorbell) or the
+    /// doorbell rings.
     fn wait(&self, i: Option<usize>) {
         let mut select = Select::new();
         if let Some(pipe) = i.and_then(|i| self.pipes.get(i)) {
@@ -154,7 +153,7 @@ impl<T: 'static> Outlet<T> {
         if let Some(link) = &self.link {
             select.recv(link.bell());
         }
-        let _ = select.ready_timeout(WAIT_SLICE);
+        select.ready();
         if let Some(link) = &self.link {
             link.quiet();
         }

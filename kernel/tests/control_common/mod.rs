@@ -13,7 +13,7 @@ use kernel::prelude::*;
 use kernel::{KernelBuilder, KernelSpec, PipeSpec, Restart, ServerSpec, Spec, Uuid};
 
 #[path = "../common/mod.rs"]
-mod common;
+pub mod common;
 
 pub use common::{TEST_MANIFEST, port};
 
