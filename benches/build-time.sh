@@ -18,9 +18,9 @@
 #     and VmRSS before, after building and while all servers run, and VmHWM.
 # Prints medians. BUILD_RUNS (default RUNS) sets how many timed builds per
 # size; 0 skips them (a 10,000-server crate takes minutes to compile).
-# IDLE_MS (default 0) keeps every server idle that long after the boot and a
-# second to settle, and reports the CPU time the kernel used meanwhile (ms of
-# CPU per s idle).
+# IDLE_MS (default 0) keeps every server idle 5 s to settle after the boot,
+# then IDLE_MS longer, and reports what the kernel used meanwhile: CPU (ms per
+# s idle) and wake-ups (threads going to sleep, per s idle).
 set -euo pipefail
 
 SIZES=${SIZES:-"100 1000"}
@@ -72,15 +72,15 @@ for n in $SIZES; do
     for ((r = 0; r < RUNS; r++)); do
         lines+=("$(SYNTH_IDLE_MS=$IDLE_MS "$bin")")
     done
-    idle_cpu() {
+    per_idle_second() {
         if ((IDLE_MS > 0)); then
-            awk -v cpu="$(field idle_cpu_ms)" -v idle="$IDLE_MS" 'BEGIN { printf "%.1f", cpu * 1000 / idle }'
+            awk -v n="$(field "$1")" -v idle="$IDLE_MS" 'BEGIN { printf "%.0f", n * 1000 / idle }'
         else
             echo -
         fi
     }
     field() { printf '%s\n' "${lines[@]}" | tr ' ' '\n' | sed -n "s/^$1=//p" | median; }
-    run_rows+=("| $(field servers) | $(field pipes) | $(field build_ms) | $(field boot_ms) | $(field run_ms) | $(field rss_start_kib) | $(field rss_built_kib) | $(field rss_running_kib) | $(field hwm_kib) | $(field delivered) | $(idle_cpu) |")
+    run_rows+=("| $(field servers) | $(field pipes) | $(field build_ms) | $(field boot_ms) | $(field run_ms) | $(field rss_start_kib) | $(field rss_built_kib) | $(field rss_running_kib) | $(field hwm_kib) | $(field delivered) | $(per_idle_second idle_cpu_ms) | $(per_idle_second idle_wake_ups) |")
 
 done
 
@@ -90,8 +90,8 @@ if ((${#build_rows[@]} > 0)); then
     printf '%s\n' "${build_rows[@]}"
     echo
 fi
-echo "| servers | pipes | kernel() ms | boot ms | run ms | VmRSS start KiB | VmRSS built KiB | VmRSS running KiB | VmHWM KiB | delivered | idle CPU ms/s |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| servers | pipes | kernel() ms | boot ms | run ms | VmRSS start KiB | VmRSS built KiB | VmRSS running KiB | VmHWM KiB | delivered | idle CPU ms/s | idle wake-ups/s |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${run_rows[@]}"
 echo
 if ((BUILD_RUNS > 0)); then
