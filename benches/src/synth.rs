@@ -151,7 +151,7 @@ fn wake_ups() -> u64 {
 
 /// User plus system CPU time of this process, all threads (`/proc/self/stat`,
 /// in clock ticks of 10 ms).
-pub fn cpu_time() -> Duration {
+fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // The fields after the command name, which ends at the last ')'.
     let fields: Vec<&str> = stat
@@ -161,6 +161,7 @@ pub fn cpu_time() -> Duration {
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after ')'.
     Duration::from_millis(10 * (ticks(11) + ticks(12)))
 }
+
 /// Set, and the sources woken, once the last server entered `run`.
 static BOOT: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
 

@@ -311,18 +311,7 @@ fn the_kernel_alone_closes_a_connection_once_it_drained() {
     ];
     static PIPES: [kernel::PipeSpec; 1] =
         [common::pipe(9, ("burst", "out"), ("dawdler", "input"), 16)];
-    let spec: &'static kernel::Spec = Box::leak(Box::new(kernel::Spec {
-        kernel: kernel::KernelSpec {
-            name: "tick",
-            fqdn: "localhost",
-            owner: "test",
-        },
-        servers: &SERVERS,
-        pipes: &PIPES,
-        control: None,
-        processes: &[],
-    }));
-    let mut b = kernel::KernelBuilder::new(spec);
+    let mut b = kernel::KernelBuilder::new(spec_of("tick", &SERVERS, &PIPES));
     b.server::<Burst>("burst").unwrap();
     b.server::<Dawdler>("dawdler").unwrap();
     b.connect(

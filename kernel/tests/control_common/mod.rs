@@ -243,14 +243,23 @@ const fn pipe(
 /// The plant as kernel `name`: `src -> a`, `fan -> b`, `fan -> merge`,
 /// and `spare`, `words` unconnected.
 pub fn spec(name: &'static str) -> &'static Spec {
+    spec_of(name, &SERVERS, &PIPES)
+}
+
+/// A kernel `name` of these servers and pipes.
+pub fn spec_of(
+    name: &'static str,
+    servers: &'static [ServerSpec],
+    pipes: &'static [PipeSpec],
+) -> &'static Spec {
     Box::leak(Box::new(Spec {
         kernel: KernelSpec {
             name,
             fqdn: "localhost",
             owner: "test",
         },
-        servers: &SERVERS,
-        pipes: &PIPES,
+        servers,
+        pipes,
         control: None,
         processes: &[],
     }))
