@@ -359,3 +359,34 @@ fn the_kernel_alone_closes_a_connection_once_it_drained() {
     );
     running.finish().unwrap();
 }
+
+#[test]
+fn a_stop_reaches_a_producer_blocked_on_a_paused_pipe() {
+    let running = Running::start(build(spec("stop-blocked")));
+    running.wait_until("a receives", |c| {
+        c.connectome()
+            .pipe(SRC_A)
+            .is_some_and(|p| p.messages_out > 10)
+    });
+    running.control.pause(SRC_A).unwrap();
+    running.wait_until("the paused pipe is full", |c| {
+        c.connectome()
+            .pipe(SRC_A)
+            .is_some_and(|p| p.queue_depth == 64)
+    });
+    // src waits in `send` for room that will not come while paused; the
+    // request gives it its message back and it returns.
+    running.control.stop("src").unwrap();
+    running.wait_until("src stopped, the pipe drained and closed", |c| {
+        let cn = c.connectome();
+        cn.server("src")
+            .is_some_and(|s| s.state == ServerState::Stopped)
+            && cn
+                .pipe(SRC_A)
+                .is_some_and(|p| p.state == ConnectionState::Closed && p.queue_depth == 0)
+    });
+    let p = running.pipe(SRC_A);
+    assert_eq!((p.messages_in, p.drops), (p.messages_out, 0), "{p:?}");
+    running.finish().unwrap();
+    assert!(contiguous(&received("stop-blocked", "a")));
+}

@@ -40,8 +40,10 @@ impl<T: 'static> Multiplex<T> {
 }
 
 impl<T: Clone + 'static> Multiplex<T> {
-    /// Sends `msg` to every consumer; fails, giving `msg` back, only when no
-    /// consumer is left.
+    /// Sends `msg` to every consumer; fails, giving `msg` back, when no
+    /// consumer is left, or when a consumer's pipe is full and this server
+    /// was asked to restart or stop (the consumers that had room have their
+    /// copy).
     #[inline]
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
         match self.outlet.try_borrow_mut() {

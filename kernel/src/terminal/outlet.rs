@@ -8,7 +8,7 @@ use std::time::Instant;
 use crossbeam_channel::Select;
 use crossbeam_utils::Backoff;
 
-use super::link::Link;
+use super::link::{Link, Request};
 use super::{PortEnds, SendError};
 use crate::Error;
 use crate::pipe::{PipeSender, TrySendError};
@@ -127,6 +127,14 @@ impl<T: 'static> Outlet<T> {
         self.dormant && self.link.as_ref().is_some_and(|l| !l.signal.stopping())
     }
 
+    /// The server was asked to end this run (restart or stop): a send that
+    /// would wait gives its message back instead, so the server can return.
+    fn asked_to_end(&self) -> bool {
+        self.link
+            .as_ref()
+            .is_some_and(|l| l.signal.request() != Request::None)
+    }
+
     fn attempt(&self, i: usize, msg: T) -> Attempt<T> {
         match self.pipes[i].tx.try_send(msg) {
             Ok(()) => Attempt::Sent,
@@ -189,6 +197,9 @@ impl<T: 'static> Outlet<T> {
                         continue;
                     }
                 }
+            }
+            if self.asked_to_end() {
+                return Err(msg);
             }
             blocked.get_or_insert_with(Instant::now);
             if backoff.is_completed() {
@@ -288,6 +299,9 @@ impl<T: Clone + 'static> Outlet<T> {
                         continue;
                     }
                 }
+            }
+            if self.asked_to_end() {
+                return msg.map_or(Ok(()), Err);
             }
             blocked.get_or_insert_with(Instant::now);
             if backoff.is_completed() {

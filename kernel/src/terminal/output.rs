@@ -36,8 +36,9 @@ impl<T: 'static> fmt::Debug for Output<T> {
 impl<T: 'static> Output<T> {
     /// Sends `msg` to the consumer, blocking while the pipe is full.
     ///
-    /// Fails, giving `msg` back, when the consumer is gone for good or the
-    /// output is not connected.
+    /// Fails, giving `msg` back, when the consumer is gone for good, the
+    /// output is not connected, or the pipe is full and this server was asked
+    /// to restart or stop (so that it can return from `run`).
     #[inline]
     pub fn send(&self, msg: T) -> Result<(), SendError<T>> {
         match self.outlet.try_borrow_mut() {
