@@ -526,6 +526,35 @@ mod tests {
     }
 
     #[test]
+    fn a_request_gives_a_waiting_send_its_message_back() {
+        static ONE: PipeSpec = spec(6, 1);
+        let (ta, ra, _) = pipe::<u32>(&A);
+        let (t1, r1, _) = pipe::<u32>(&ONE);
+        let signal = Arc::new(Signal::default());
+        let mut ports = Ports::with_signal("p", Arc::clone(&signal));
+        ports.push("out", Box::new(ta));
+        ports.push("out", Box::new(t1));
+        let link = ports.link("out");
+        let mut mux = Multiplex::<u32>::default();
+        mux.attach(ports.take("out")).unwrap();
+        mux.send(1).unwrap();
+        // The second pipe is full and nobody reads it; a stop request while
+        // the send waits gives the message back.
+        let asker = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            assert!(signal.ask(link::Request::Stop));
+            link.touch();
+        });
+        assert_eq!(mux.send(2), Err(SendError(2)));
+        asker.join().unwrap();
+        // The pipe that had room has its copy; the full one kept its queue.
+        assert_eq!((ra.recv(), ra.recv()), (Some(1), Some(2)));
+        assert_eq!(r1.recv(), Some(1));
+        // With room again, sends go through even while the request is pending.
+        assert_eq!(mux.send(3), Ok(()));
+    }
+
+    #[test]
     fn multiplex_waits_for_a_full_consumer_and_copies_once_to_each() {
         static ONE: PipeSpec = spec(4, 1);
         let (ta, ra, sa) = pipe::<u32>(&A);
