@@ -12,19 +12,9 @@ use kernel::{ConnectionState, ControlError, RuleViolation, ServerState};
 #[test]
 fn a_paused_pipe_keeps_its_messages_and_nothing_is_lost() {
     let running = Running::start(build(spec("pause")));
-    running.wait_until("a receives", |c| {
-        c.connectome()
-            .pipe(SRC_A)
-            .is_some_and(|p| p.messages_out > 10)
-    });
-    running.control.pause(SRC_A).unwrap();
-    assert_eq!(running.pipe(SRC_A).state, ConnectionState::Paused);
     // The producer fills the pipe and blocks; the consumer takes nothing.
-    running.wait_until("the paused pipe is full", |c| {
-        c.connectome()
-            .pipe(SRC_A)
-            .is_some_and(|p| p.queue_depth == 64)
-    });
+    running.pause_when_flowing_until_full(SRC_A);
+    assert_eq!(running.pipe(SRC_A).state, ConnectionState::Paused);
     let out = running.pipe(SRC_A).messages_out;
     std::thread::sleep(std::time::Duration::from_millis(50));
     assert!(running.pipe(SRC_A).messages_out <= out + 1);
@@ -96,17 +86,7 @@ fn running_events_of(v: &[u64]) -> usize {
 #[test]
 fn disconnect_in_drop_mode_counts_what_it_dropped() {
     let running = Running::start(build(spec("drop")));
-    running.wait_until("a receives", |c| {
-        c.connectome()
-            .pipe(SRC_A)
-            .is_some_and(|p| p.messages_out > 10)
-    });
-    running.control.pause(SRC_A).unwrap();
-    running.wait_until("the paused pipe is full", |c| {
-        c.connectome()
-            .pipe(SRC_A)
-            .is_some_and(|p| p.queue_depth == 64)
-    });
+    running.pause_when_flowing_until_full(SRC_A);
     let d = running
         .control
         .disconnect(SRC_A, DisconnectMode::Drop)
@@ -229,17 +209,7 @@ fn restart_keeps_the_pipes_and_stop_ends_the_stream() {
 #[test]
 fn a_kernel_stopping_with_a_paused_pipe_drains_it() {
     let running = Running::start(build(spec("stop-paused")));
-    running.wait_until("a receives", |c| {
-        c.connectome()
-            .pipe(SRC_A)
-            .is_some_and(|p| p.messages_out > 10)
-    });
-    running.control.pause(SRC_A).unwrap();
-    running.wait_until("the paused pipe is full", |c| {
-        c.connectome()
-            .pipe(SRC_A)
-            .is_some_and(|p| p.queue_depth == 64)
-    });
+    running.pause_when_flowing_until_full(SRC_A);
     let control = running.control.clone();
     running.finish().unwrap();
     let p = control.connectome().pipe(SRC_A).unwrap();
@@ -363,17 +333,7 @@ fn the_kernel_alone_closes_a_connection_once_it_drained() {
 #[test]
 fn a_stop_reaches_a_producer_blocked_on_a_paused_pipe() {
     let running = Running::start(build(spec("stop-blocked")));
-    running.wait_until("a receives", |c| {
-        c.connectome()
-            .pipe(SRC_A)
-            .is_some_and(|p| p.messages_out > 10)
-    });
-    running.control.pause(SRC_A).unwrap();
-    running.wait_until("the paused pipe is full", |c| {
-        c.connectome()
-            .pipe(SRC_A)
-            .is_some_and(|p| p.queue_depth == 64)
-    });
+    running.pause_when_flowing_until_full(SRC_A);
     // src waits in `send` for room that will not come while paused; the
     // request gives it its message back and it returns.
     running.control.stop("src").unwrap();

@@ -404,6 +404,18 @@ impl Running {
         }
     }
 
+    /// Waits until pipe `id` delivered a few messages, pauses it, and waits
+    /// until its producer filled it (capacity 64).
+    pub fn pause_when_flowing_until_full(&self, id: Uuid) {
+        self.wait_until("the pipe delivers", |c| {
+            c.connectome().pipe(id).is_some_and(|p| p.messages_out > 10)
+        });
+        self.control.pause(id).unwrap();
+        self.wait_until("the paused pipe is full", |c| {
+            c.connectome().pipe(id).is_some_and(|p| p.queue_depth == 64)
+        });
+    }
+
     pub fn pipe(&self, id: Uuid) -> kernel::connectome::PipeStatus {
         self.control.connectome().pipe(id).expect("pipe")
     }
