@@ -1,7 +1,6 @@
-//! Runtime for statically wired pipeline kernels.
-//!
-//! Servers declare their terminals with `#[derive(Manifest)]`; `wiring-build`
-//! lints `wiring.toml` and generates the code that wires them with this crate.
+//! Statically wired pipeline kernels: declare servers with
+//! `#[derive(Manifest)]`, wire them in `wiring.toml`, let `wiring-build`
+//! lint the wiring and generate the kernel, and run it with this crate.
 //!
 //! ```
 //! use kernel::prelude::*;
@@ -35,49 +34,125 @@
 //! }
 //! ```
 //!
-//! Where things are:
-//! - [`terminal`]: the four terminal kinds ([`Input`], [`Output`],
-//!   [`Multiplex`], [`Combine`]) and how they get their pipe ends;
-//! - [`pipe`]: bounded pipes and their counters;
-//! - [`server`]: the [`Server`] trait, [`Context`] and [`ServerError`];
-//! - [`executor`]: [`KernelBuilder`] and [`Kernel`] (boot, supervise, stop);
-//! - [`connectome`]: the static [`Spec`] plus live state and the [`Report`];
-//! - [`hostess`]: the guest book of servers and terminals, masks, reservations.
+//! This crate is the facade users depend on: the mechanism comes from
+//! `kernel-core` (pipes, terminals, servers, executor, live connectome),
+//! the policies from their own crates, each behind a feature:
+//!
+//! | feature | crate | what |
+//! |---|---|---|
+//! | `hostess` | `kernel-hostess` | the guest book, reservations, booking of every pipe ([`hostess`]) |
+//! | `control` (default) | `kernel-control` | the HTTP control surface, exports, HMI ([`control`]) |
+//! | `mesh` | `kernel-mesh` | beacon, probe protocol, adverts ([`net`]) |
+//!
+//! [`KernelBuilder::build`] gives every kernel the policies compiled in.
 
-extern crate self as kernel;
-
-pub mod connectome;
-pub mod control;
-mod error;
-pub mod executor;
-pub mod hostess;
-pub mod manifest;
-#[cfg(feature = "net")]
-pub mod net;
-pub mod pipe;
-pub mod server;
-pub mod terminal;
-
-pub use connectome::{
-    Connectome, Endpoint, KernelSpec, PipeSpec, Process, ProcessSpec, ProcessStatus, Report,
-    Restart, ServerSpec, ServerState, Spec,
-};
-pub use control::{ConnectionState, Control, ControlError};
-pub use error::{Error, ServerFailure};
-pub use executor::{Kernel, KernelBuilder, StopHandle};
-pub use manifest::{Auth, Manifest, RuleViolation, ServerManifest, TerminalKind, TerminalManifest};
-pub use server::{Context, Server, ServerError};
-pub use terminal::{Combine, Input, Multiplex, Output, Port, Ports, SendError};
-pub use uuid::{self, Uuid};
-
-/// Derives [`Manifest`] for a server struct.
-pub use manifest_macros::Manifest;
+pub use kernel_core::*;
 
 /// What a server author needs in scope.
 pub mod prelude {
-    pub use crate::{
-        Combine, Context, Input, Manifest, Multiplex, Output, SendError, Server, ServerError,
+    #[cfg(feature = "control")]
+    pub use kernel_control::{ServeControl, Snapshot};
+    pub use kernel_core::prelude::*;
+    #[cfg(feature = "hostess")]
+    pub use kernel_hostess::HostessExt;
+    #[cfg(feature = "mesh")]
+    pub use kernel_mesh::{MeshExt, MeshKernel};
+}
+
+/// Live modification, state machines and the event log; with feature
+/// `control` also snapshots, exports and the HTTP control surface.
+pub mod control {
+    #[cfg(feature = "control")]
+    pub use kernel_control::{
+        ControlPolicy, ServeControl, Snapshot, Topology, http, svg, topology, watch,
     };
+    pub use kernel_core::control::*;
+}
+
+/// The Hostess: guests, terminals, masks, reservations.
+#[cfg(feature = "hostess")]
+pub mod hostess {
+    pub use kernel_hostess::*;
+}
+
+/// Across machines: beacon, probe protocol, capability adverts.
+#[cfg(feature = "mesh")]
+pub mod net {
+    pub use kernel_mesh::*;
+}
+
+/// Wires a kernel from its generated spec: what `wiring::kernel()` uses.
+/// The same calls as [`kernel_core::KernelBuilder`]; [`build`](Self::build)
+/// also installs the policies compiled in (the Hostess, the control
+/// surface).
+pub struct KernelBuilder {
+    inner: kernel_core::KernelBuilder,
+}
+
+impl std::fmt::Debug for KernelBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KernelBuilder").finish_non_exhaustive()
+    }
+}
+
+impl KernelBuilder {
+    /// A builder for the kernel `spec` describes.
+    pub fn new(spec: &'static Spec) -> Self {
+        KernelBuilder {
+            inner: kernel_core::KernelBuilder::new(spec),
+        }
+    }
+
+    /// See [`kernel_core::KernelBuilder::server`].
+    pub fn server<S: Server>(&mut self, name: &str) -> Result<&mut Self, Error> {
+        self.inner.server::<S>(name)?;
+        Ok(self)
+    }
+
+    /// See [`kernel_core::KernelBuilder::server_default`].
+    pub fn server_default<S: Server>(&mut self, name: &str) -> Result<&mut Self, Error>
+    where
+        S::Config: Default,
+    {
+        self.inner.server_default::<S>(name)?;
+        Ok(self)
+    }
+
+    /// See [`kernel_core::KernelBuilder::connect`].
+    pub fn connect<P: terminal::Producer, C: terminal::Consumer<Message = P::Message>>(
+        &mut self,
+        from: &str,
+        from_port: Port<P>,
+        to: &str,
+        to_port: Port<C>,
+    ) -> Result<&mut Self, Error> {
+        self.inner.connect(from, from_port, to, to_port)?;
+        Ok(self)
+    }
+
+    /// Checks the wiring (see [`kernel_core::KernelBuilder::build`]) and
+    /// builds the kernel with the policies of the enabled features.
+    pub fn build(&mut self) -> Result<Kernel, Error> {
+        let kernel = self.inner.build()?;
+        install_policies(&kernel.connectome());
+        Ok(kernel)
+    }
+}
+
+fn install_policies(connectome: &Connectome) {
+    #[cfg(feature = "hostess")]
+    kernel_hostess::HostessPolicy::install(connectome);
+    #[cfg(feature = "control")]
+    kernel_control::ControlPolicy::install(connectome);
+    #[cfg(not(feature = "control"))]
+    if let Some(listen) = connectome.spec().control {
+        tracing::warn!(
+            kernel = connectome.spec().kernel.name,
+            listen,
+            "`[control] listen` is set but the control surface is not compiled in \
+             (enable kernel's `control` feature)"
+        );
+    }
 }
 
 /// Includes the kernel that `wiring-build` generated into `OUT_DIR`.

@@ -1,7 +1,7 @@
 //! Capability adverts between real UDP sockets on 127.0.0.1: kernels see
 //! each other appear, see a leaving one go at once and a silent one go when
 //! its TTL runs out, and never see a peer with another passphrase.
-#![cfg(feature = "net")]
+#![cfg(feature = "mesh")]
 
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};

@@ -8,6 +8,7 @@ use control_common::*;
 use kernel::control::DisconnectMode;
 use kernel::control::events::Subject;
 use kernel::{ConnectionState, ControlError, RuleViolation, ServerState};
+use wiring_model::Code;
 
 #[test]
 fn a_paused_pipe_keeps_its_messages_and_nothing_is_lost() {
@@ -112,11 +113,23 @@ fn connect_applies_the_wiring_rules_and_message_types() {
         other => panic!("expected a rule violation, got {other:?}"),
     };
     // An Output takes one consumer (E0301), an Input one producer (E0302).
-    assert_eq!(rule(c.connect("src.out", "spare.input", None)), "E0301");
-    assert_eq!(rule(c.connect("fan.out", "a.input", None)), "E0302");
+    assert_eq!(
+        rule(c.connect("src.out", "spare.input", None)),
+        Code::FanOutWithoutMultiplexer
+    );
+    assert_eq!(
+        rule(c.connect("fan.out", "a.input", None)),
+        Code::FanInWithoutCombiner
+    );
     // Direction (E0201, E0202).
-    assert_eq!(rule(c.connect("a.input", "spare.input", None)), "E0201");
-    assert_eq!(rule(c.connect("fan.out", "src.out", None)), "E0202");
+    assert_eq!(
+        rule(c.connect("a.input", "spare.input", None)),
+        Code::SourceNotOutput
+    );
+    assert_eq!(
+        rule(c.connect("fan.out", "src.out", None)),
+        Code::TargetNotInput
+    );
     assert!(matches!(
         c.connect("words.out", "spare.input", None),
         Err(ControlError::TypeMismatch { .. })
@@ -153,7 +166,7 @@ fn connect_applies_the_wiring_rules_and_message_types() {
     assert!(view.fan_out && view.live);
     assert_eq!(
         RuleViolation::FanOutWithoutMultiplexer { consumers: 2 }.code(),
-        "E0301"
+        Code::FanOutWithoutMultiplexer
     );
     running.finish().unwrap();
 }

@@ -3,7 +3,6 @@
 mod common;
 
 use common::*;
-use kernel::prelude::*;
 use kernel::{KernelBuilder, Restart, Spec, TerminalKind};
 
 #[derive(Manifest)]

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use kernel::control::events::Subject;
+use kernel::control::{ServeControl as _, Snapshot as _};
 use kernel::{Error, KernelBuilder, Process, ProcessSpec, Restart, ServerState, Spec};
 
 fn spec(name: &'static str, processes: &'static [ProcessSpec]) -> &'static Spec {

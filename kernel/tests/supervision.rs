@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
-use kernel::prelude::*;
 use kernel::{Error, KernelBuilder, Restart, ServerState, Spec};
 
 fn chain(spec: &'static Spec, producer: impl FnOnce(&mut KernelBuilder)) -> kernel::Kernel {

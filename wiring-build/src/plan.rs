@@ -1,6 +1,6 @@
 //! What the generated kernel holds, resolved from a lint-clean wiring file.
 
-use kernel::{Restart, Uuid};
+use wiring_model::{Restart, Uuid};
 
 use crate::error::Error;
 use crate::scan::Scan;
@@ -102,9 +102,7 @@ impl Plan {
                 .uuid
                 .as_ref()
                 .and_then(|u| crate::wiring::identity::parse_uuid(&u.value).ok())
-                .unwrap_or_else(|| {
-                    kernel::connectome::server_uuid(&kernel.name, &server.name.value)
-                });
+                .unwrap_or_else(|| wiring_model::server_uuid(&kernel.name, &server.name.value));
             // A type whose derive fails gets a placeholder; rustc stops the build anyway.
             let (class, owner, auth, mechanism) = match scan.server(&type_path) {
                 Some(ty) => (
@@ -150,7 +148,7 @@ impl Plan {
                         continue;
                     };
                     pipes.push(PipePlan {
-                        id: kernel::connectome::pipe_id(&kernel.name, &f.value, &t.value),
+                        id: wiring_model::pipe_id(&kernel.name, &f.value, &t.value),
                         from: from_ep,
                         to: to_ep,
                         capacity: connection.capacity,

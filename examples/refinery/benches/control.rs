@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use kernel::control::http::ControlOptions;
+use kernel::control::http::{ControlOptions, ServeControl as _};
 
 /// Messages that pass the manifold per run (both wells).
 fn messages() -> u64 {

@@ -18,11 +18,11 @@ mod servers;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use kernel::control::http::ControlOptions;
+use kernel::control::http::{ControlOptions, ServeControl as _};
 use kernel::net::node::default_state_dir;
 use kernel::net::ports::PortRange;
 use kernel::net::probe::Instructions;
-use kernel::net::{AdvertOptions, BeaconOptions};
+use kernel::net::{AdvertOptions, BeaconOptions, MeshExt as _, MeshKernel as _};
 
 kernel::include_wiring!();
 

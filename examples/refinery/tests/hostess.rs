@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use kernel::Uuid;
-use kernel::hostess::{Hostess, TerminalUse};
+use kernel::control::Snapshot as _;
+use kernel::hostess::{Hostess, HostessExt as _, TerminalUse};
 
 /// `server.terminal` -> the ids of the pipes that use it, from the spec.
 fn expected(spec: &kernel::Spec) -> BTreeMap<(String, String), Vec<Uuid>> {
@@ -68,12 +69,12 @@ fn book_spec_books_every_terminal_of_the_generated_kernel() {
     let connectome = kernel.connectome();
     let spec = connectome.spec();
     let booking =
-        kernel::hostess::book_spec(connectome.hostess(), spec, "control").expect("booked");
+        kernel::hostess::book_spec(&connectome.hostess(), spec, "control").expect("booked");
     assert_eq!(booking.terminals.len(), expected(spec).len());
     let grant = booking.grant.as_ref().expect("a reservation");
     assert_eq!(grant.holder, "control");
     assert_eq!(grant.ttl, None);
-    assert_booked(connectome.hostess(), spec);
+    assert_booked(&connectome.hostess(), spec);
     for ((server, terminal), ids) in expected(spec) {
         let mut got = booking.connectome_ids(&server, &terminal).to_vec();
         got.sort();
@@ -94,7 +95,7 @@ fn run_books_every_terminal_at_boot() {
         assert!(start.elapsed() < Duration::from_secs(20), "never ran");
         std::thread::sleep(Duration::from_millis(1));
     }
-    assert_booked(connectome.hostess(), connectome.spec());
+    assert_booked(&connectome.hostess(), connectome.spec());
     assert_eq!(connectome.hostess().reservations().len(), 1);
     // The topology shows them too.
     let topology = connectome.control().topology();

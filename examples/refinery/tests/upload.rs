@@ -12,6 +12,8 @@ kernel::include_wiring!();
 
 use std::path::{Path, PathBuf};
 
+use kernel::control::Snapshot as _;
+
 fn generate(wiring: &Path) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("src")

@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use kernel::prelude::*;
+// The prelude with the facade's extension traits (`connectome.hostess()`,
+// `control.topology()`) for every test; each test binary uses a part.
+#[allow(unused_imports)]
+pub use kernel::prelude::*;
 use kernel::{Auth, Endpoint, KernelSpec, PipeSpec, Restart, ServerManifest, ServerSpec, Uuid};
 
 /// Implements `Manifest` by hand for a test server: `manifest!(Ty { field: Kind, .. })`.

@@ -9,7 +9,10 @@ use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use kernel::prelude::*;
+// The prelude with the facade's extension traits (`connectome.hostess()`,
+// `control.topology()`) for every test; each test binary uses a part.
+#[allow(unused_imports)]
+pub use kernel::prelude::*;
 use kernel::{KernelBuilder, KernelSpec, PipeSpec, Restart, ServerSpec, Spec, Uuid};
 
 #[path = "../common/mod.rs"]

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use kernel::Restart;
+use wiring_model::Restart;
 
 use super::{HEADER, ident};
 use crate::plan::{Plan, ServerPlan};

@@ -9,9 +9,9 @@ pub mod types;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use kernel::TerminalKind;
-use kernel::manifest::{check_direction, check_fan, check_shape};
 use manifest_syntax::{Kind, TerminalDef, type_text};
+use wiring_model::TerminalKind;
+use wiring_model::{check_direction, check_fan, check_shape};
 
 use crate::diagnostic::{Code, Finding};
 use crate::scan::{Scan, ServerType};
@@ -278,7 +278,7 @@ impl<'a> Linter<'a> {
         if !wiring::is_instance_name(&instance.name.value) {
             return; // reported as a schema error
         }
-        let uuid = kernel::Uuid::nil();
+        let uuid = wiring_model::Uuid::nil();
         let text = format!(
             "{}:{}:{}:{}:{}:{}:{}",
             self.wiring.kernel.fqdn(),
@@ -332,7 +332,7 @@ impl<'a> Linter<'a> {
                     }
                 },
                 None => match &kernel {
-                    Some(kernel) => kernel::connectome::server_uuid(kernel, &server.name.value),
+                    Some(kernel) => wiring_model::server_uuid(kernel, &server.name.value),
                     None => continue,
                 },
             };

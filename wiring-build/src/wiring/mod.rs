@@ -6,7 +6,7 @@ mod parse;
 
 use std::ops::Range;
 
-use kernel::Restart;
+use wiring_model::Restart;
 
 use crate::diagnostic::{Code, Level};
 

@@ -1,9 +1,9 @@
 //! Walks the spanned TOML tree of a wiring file by hand, so that every schema
 //! problem is found in one pass, each with the span of the offending text.
 
-use kernel::Restart;
 use serde::Deserialize as _;
 use toml::de::{DeArray, DeTable, DeValue};
+use wiring_model::Restart;
 
 use super::{
     Connection, Control, Kernel, LintSetting, Process, Route, Server, Side, Span, Spanned, Wiring,

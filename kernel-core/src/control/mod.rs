@@ -1,0 +1,636 @@
+//! In-process live modification: the live connectome's state machines, its
+//! event log, and the query and modification interface that servers,
+//! operators and control surfaces (HTTP, MCP: `kernel-control`) use.
+//!
+//! - [`state`]: connection and server states and the one transition table;
+//! - [`events`]: the bounded log of every transition;
+//! - [`Control`]: modify (connect, disconnect, pause, resume, restart,
+//!   stop) the running kernel; the policies of the kernel admit or refuse
+//!   each new connection.
+
+pub mod events;
+pub(crate) mod rates;
+pub mod state;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use uuid::Uuid;
+
+use crate::connectome::{
+    Connectome, DEFAULT_CAPACITY, Endpoint, MAX_CAPACITY, PipeLive, PipeSpec, ServerState, pipe_id,
+};
+use crate::manifest::{RuleViolation, check_direction, check_fan};
+use crate::terminal::link::{Link, Request};
+pub use state::{ConnectionState, TransitionError};
+
+/// Why a query or modification was refused; nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ControlError {
+    /// The request itself is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("unknown server `{server}`")]
+    UnknownServer { server: String },
+    #[error("unknown process `{process}`")]
+    UnknownProcess { process: String },
+    #[error("server `{server}` has no terminal `{terminal}`")]
+    UnknownTerminal { server: String, terminal: String },
+    #[error("unknown connection `{id}`")]
+    UnknownConnection { id: String },
+    /// A direction or fan rule (the same as the build-time lint's).
+    #[error("cannot connect `{from}` to `{to}`: {violation} [{}]", violation.code())]
+    Rule {
+        from: String,
+        to: String,
+        violation: RuleViolation,
+    },
+    #[error(
+        "cannot connect `{from}` to `{to}`: `{from}` carries `{from_type}` but `{to}` takes `{to_type}` [E0401]"
+    )]
+    TypeMismatch {
+        from: String,
+        from_type: String,
+        to: String,
+        to_type: String,
+    },
+    #[error("`{from}` is already connected to `{to}` (connection `{id}`) [E0501]")]
+    Duplicate { from: String, to: String, id: Uuid },
+    #[error("terminal `{endpoint}` has not been attached by its server yet; boot the kernel first")]
+    NotAttached { endpoint: String },
+    #[error("server `{server}` is {state}; {what}")]
+    ServerState {
+        server: String,
+        state: ServerState,
+        what: &'static str,
+    },
+    #[error("server `{server}` already has a restart or stop request pending")]
+    RequestPending { server: String },
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("the kernel is not running")]
+    NotRunning,
+    /// A policy of the kernel (the Hostess, say) refused the connection.
+    #[error("cannot connect `{from}` to `{to}`: {reason}")]
+    Refused {
+        from: String,
+        to: String,
+        /// The policy's name.
+        policy: &'static str,
+        /// Why, as the policy said it.
+        reason: String,
+    },
+}
+
+/// How a disconnect treats the messages still in the pipe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DisconnectMode {
+    /// The consumer receives everything queued; then the pipe closes.
+    #[default]
+    Drain,
+    /// What is queued is discarded and counted in the pipe's `drops`.
+    Drop,
+}
+
+/// What a disconnect did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disconnected {
+    pub id: Uuid,
+    /// `draining` (still emptying or waiting for the producer to let go)
+    /// or `closed`.
+    pub state: ConnectionState,
+    /// Messages still queued for the consumer.
+    pub queued: u64,
+    /// Messages discarded so far (mode `drop`).
+    pub dropped: u64,
+}
+
+/// Query and modification handle on a kernel's live topology; cheap to
+/// clone. Get one from [`Kernel::control`](crate::Kernel::control),
+/// [`Connectome::control`] or, in a server, [`Context::control`](crate::Context::control).
+///
+/// Every modification is validated (the wiring rules, message types by
+/// `TypeId`, the state tables) before anything changes, and logged with
+/// its cause in the [event log](Connectome::events).
+#[derive(Clone, Debug)]
+pub struct Control {
+    connectome: Connectome,
+    cause: Arc<str>,
+}
+
+impl Connectome {
+    /// A control handle on this connectome.
+    pub fn control(&self) -> Control {
+        Control {
+            connectome: self.clone(),
+            cause: Arc::from("api"),
+        }
+    }
+}
+
+fn split(endpoint: &str) -> Result<(&str, &str), ControlError> {
+    match endpoint.split_once('.') {
+        Some((s, t)) if !s.is_empty() && !t.is_empty() && !t.contains('.') => Ok((s, t)),
+        _ => Err(ControlError::BadRequest(format!(
+            "`{endpoint}` is not an endpoint; write `server.terminal`"
+        ))),
+    }
+}
+
+impl Control {
+    /// The same handle, logging `cause` with every change it makes
+    /// (`operator`, `server `x``, ...).
+    pub fn with_cause(&self, cause: impl Into<String>) -> Control {
+        Control {
+            connectome: self.connectome.clone(),
+            cause: Arc::from(cause.into()),
+        }
+    }
+
+    /// The live connectome.
+    pub fn connectome(&self) -> &Connectome {
+        &self.connectome
+    }
+
+    fn link(&self, endpoint: &str) -> Result<(Endpoint, Arc<Link>), ControlError> {
+        let (server, terminal) = split(endpoint)?;
+        let (_, s) =
+            self.connectome
+                .server_live(server)
+                .ok_or_else(|| ControlError::UnknownServer {
+                    server: server.to_owned(),
+                })?;
+        let (name, link) =
+            s.links
+                .get_key_value(terminal)
+                .ok_or_else(|| ControlError::UnknownTerminal {
+                    server: server.to_owned(),
+                    terminal: terminal.to_owned(),
+                })?;
+        Ok((
+            Endpoint {
+                server: s.spec.name,
+                terminal: name,
+            },
+            Arc::clone(link),
+        ))
+    }
+
+    fn pipe(&self, id: Uuid) -> Result<Arc<PipeLive>, ControlError> {
+        self.connectome
+            .pipe_live(id)
+            .ok_or_else(|| ControlError::UnknownConnection { id: id.to_string() })
+    }
+
+    /// Peers the terminal at `endpoint` has now (connections that hold it).
+    fn peers(&self, endpoint: Endpoint, producer: bool) -> usize {
+        self.connectome
+            .pipes_live()
+            .iter()
+            .filter(|p| p.state().holds_terminals())
+            .filter(|p| {
+                if producer {
+                    p.spec.from == endpoint
+                } else {
+                    p.spec.to == endpoint
+                }
+            })
+            .count()
+    }
+
+    fn require_live_server(&self, server: &str, what: &'static str) -> Result<(), ControlError> {
+        if let Some((_, s)) = self.connectome.server_live(server) {
+            let state = s.state();
+            if state.is_final() {
+                return Err(ControlError::ServerState {
+                    server: server.to_owned(),
+                    state,
+                    what,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Connects producer terminal `from` to consumer terminal `to` (both
+    /// `server.terminal`) with a new pipe of `capacity` messages (default
+    /// [`DEFAULT_CAPACITY`]); returns the connection's id.
+    ///
+    /// Refused, changing nothing, when a direction or fan rule is broken,
+    /// the message types differ (`TypeId`), the pair is already connected,
+    /// or either server is finished.
+    pub fn connect(
+        &self,
+        from: &str,
+        to: &str,
+        capacity: Option<usize>,
+    ) -> Result<Uuid, ControlError> {
+        let capacity = capacity.unwrap_or(DEFAULT_CAPACITY);
+        if !(1..=MAX_CAPACITY).contains(&capacity) {
+            return Err(ControlError::BadRequest(format!(
+                "capacity {capacity} is out of range; it must be between 1 and {MAX_CAPACITY}"
+            )));
+        }
+        let (from_ep, from_link) = self.link(from)?;
+        let (to_ep, to_link) = self.link(to)?;
+        let from_ty = from_link.ty().ok_or_else(|| ControlError::NotAttached {
+            endpoint: from_ep.to_string(),
+        })?;
+        let to_ty = to_link.ty().ok_or_else(|| ControlError::NotAttached {
+            endpoint: to_ep.to_string(),
+        })?;
+        let rule = |violation| ControlError::Rule {
+            from: from_ep.to_string(),
+            to: to_ep.to_string(),
+            violation,
+        };
+        check_direction(from_ty.kind, to_ty.kind).map_err(rule)?;
+        if from_ty.type_id != to_ty.type_id {
+            return Err(ControlError::TypeMismatch {
+                from: from_ep.to_string(),
+                from_type: from_ty.type_name.to_owned(),
+                to: to_ep.to_string(),
+                to_type: to_ty.type_name.to_owned(),
+            });
+        }
+        let kernel = self.connectome.spec().kernel.name;
+        let id = pipe_id(kernel, &from_ep.to_string(), &to_ep.to_string());
+        if let Some(existing) = self.connectome.pipe_live(id)
+            && !existing.state().is_final()
+        {
+            return Err(ControlError::Duplicate {
+                from: from_ep.to_string(),
+                to: to_ep.to_string(),
+                id,
+            });
+        }
+        check_fan(from_ty.kind, self.peers(from_ep, true) + 1).map_err(rule)?;
+        check_fan(to_ty.kind, self.peers(to_ep, false) + 1).map_err(rule)?;
+        self.require_live_server(
+            from_ep.server,
+            "only a server that is not finished can be connected",
+        )?;
+        self.require_live_server(
+            to_ep.server,
+            "only a server that is not finished can be connected",
+        )?;
+        if self.connectome.stopping() {
+            return Err(ControlError::NotRunning);
+        }
+
+        let spec = self.live_spec(id, from_ep, to_ep, capacity);
+        self.admit(spec)?;
+        let made = (from_ty.make_pipe)(spec);
+        let pipe = self.connectome.add_pipe(PipeLive::new(
+            spec,
+            Arc::clone(&made.stats),
+            Arc::clone(&from_link),
+            Arc::clone(&to_link),
+            true,
+        ));
+        if let Err(e) =
+            self.connectome
+                .transition_pipe(&pipe, ConnectionState::Reserved, &self.cause)
+        {
+            self.release(spec);
+            return Err(e.into());
+        }
+        to_link.push(made.receiver);
+        from_link.push(made.sender);
+        self.connectome
+            .transition_pipe(&pipe, ConnectionState::Connected, &self.cause)?;
+        tracing::info!(%id, from = %from_ep, to = %to_ep, capacity, cause = %self.cause, "connected");
+        Ok(id)
+    }
+
+    /// Asks every policy to admit the connection; on a refusal, those
+    /// that admitted it release it again.
+    fn admit(&self, spec: &'static PipeSpec) -> Result<(), ControlError> {
+        let policies = self.connectome.policies();
+        for (i, policy) in policies.iter().enumerate() {
+            if let Err(reason) = policy.admit(&self.connectome, spec) {
+                for earlier in &policies[..i] {
+                    earlier.release(&self.connectome, spec);
+                }
+                return Err(ControlError::Refused {
+                    from: spec.from.to_string(),
+                    to: spec.to.to_string(),
+                    policy: policy.name(),
+                    reason: reason.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells every policy the connection no longer holds its terminals.
+    fn release(&self, spec: &PipeSpec) {
+        for policy in self.connectome.policies() {
+            policy.release(&self.connectome, spec);
+        }
+    }
+
+    /// One spec per pair of endpoints for the life of the process.
+    fn live_spec(
+        &self,
+        id: Uuid,
+        from: Endpoint,
+        to: Endpoint,
+        capacity: usize,
+    ) -> &'static PipeSpec {
+        if let Some(spec) = self.connectome.spec().pipes.iter().find(|p| p.id == id)
+            && spec.capacity == capacity
+        {
+            return spec;
+        }
+        let mut specs = self
+            .connectome
+            .live
+            .live_specs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match specs.get(&id) {
+            Some(spec) if spec.capacity == capacity => spec,
+            _ => {
+                let spec: &'static PipeSpec = Box::leak(Box::new(PipeSpec {
+                    id,
+                    from,
+                    to,
+                    capacity,
+                }));
+                specs.insert(id, spec);
+                spec
+            }
+        }
+    }
+
+    /// Pauses a connection: its consumer takes nothing out of it from its
+    /// next receive on; the messages stay queued and the producer blocks
+    /// once the pipe is full.
+    pub fn pause(&self, id: Uuid) -> Result<(), ControlError> {
+        let pipe = self.pipe(id)?;
+        self.connectome
+            .transition_pipe(&pipe, ConnectionState::Paused, &self.cause)?;
+        pipe.stats.set_paused(true);
+        pipe.to.touch();
+        Ok(())
+    }
+
+    /// Resumes a paused connection.
+    pub fn resume(&self, id: Uuid) -> Result<(), ControlError> {
+        let pipe = self.pipe(id)?;
+        self.connectome
+            .transition_pipe(&pipe, ConnectionState::Connected, &self.cause)?;
+        pipe.stats.set_paused(false);
+        pipe.to.touch();
+        Ok(())
+    }
+
+    /// Disconnects a connection: the producer stops feeding it at once (a
+    /// producer left without consumer waits for a new one), and the queued
+    /// messages are delivered ([`DisconnectMode::Drain`]) or discarded and
+    /// counted as drops ([`DisconnectMode::Drop`]). The connection is
+    /// `draining` until empty and let go by both sides, then `closed`.
+    ///
+    /// The terminals booked with the Hostess under the connection's id
+    /// alone are freed.
+    pub fn disconnect(&self, id: Uuid, mode: DisconnectMode) -> Result<Disconnected, ControlError> {
+        let pipe = self.pipe(id)?;
+        if pipe.state() == ConnectionState::Reserved {
+            // Booked but never used (the kernel has not started): let go.
+            self.connectome
+                .transition_pipe(&pipe, ConnectionState::Closed, &self.cause)?;
+            self.release(pipe.spec);
+            pipe.stats.close();
+            drop(pipe.from.remove(id));
+            let dropped = pipe.to.remove(id).map(|end| end.discard()).unwrap_or(0);
+            return Ok(Disconnected {
+                id,
+                state: pipe.state(),
+                queued: 0,
+                dropped,
+            });
+        }
+        self.connectome
+            .transition_pipe(&pipe, ConnectionState::Draining, &self.cause)?;
+        self.release(pipe.spec);
+        let producer = pipe.from.remove(id);
+        pipe.stats.close();
+        drop(producer);
+        match mode {
+            DisconnectMode::Drain => {
+                pipe.stats.set_paused(false);
+                // The consumer waits for a new producer once this one is
+                // drained, unless another pipe still feeds it.
+                pipe.to.change(|s| {
+                    if s.ends.iter().filter(|e| !e.is_sender()).count() <= 1 {
+                        s.dormant = true;
+                    }
+                });
+            }
+            DisconnectMode::Drop => {
+                pipe.drop_requested.store(true, Ordering::Release);
+                if let Some(end) = pipe.to.remove(id) {
+                    end.discard();
+                    *pipe.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(end);
+                }
+            }
+        }
+        self.reconcile();
+        let status = pipe.status_now();
+        tracing::info!(%id, ?mode, dropped = status.1, cause = %self.cause, "disconnected");
+        Ok(Disconnected {
+            id,
+            state: pipe.state(),
+            queued: status.0,
+            dropped: status.1,
+        })
+    }
+
+    fn server_request(&self, server: &str, request: Request) -> Result<(), ControlError> {
+        let (_, s) =
+            self.connectome
+                .server_live(server)
+                .ok_or_else(|| ControlError::UnknownServer {
+                    server: server.to_owned(),
+                })?;
+        let state = s.state();
+        if state.is_final() || !self.connectome.is_running() {
+            return Err(ControlError::ServerState {
+                server: server.to_owned(),
+                state,
+                what: "only a server of a running kernel that is not finished can be restarted or stopped",
+            });
+        }
+        if !s.signal.ask(request) {
+            return Err(ControlError::RequestPending {
+                server: server.to_owned(),
+            });
+        }
+        *s.request_cause.lock().unwrap_or_else(|e| e.into_inner()) = self.cause.to_string();
+        for link in s.links.values() {
+            link.touch();
+        }
+        tracing::info!(server, ?request, cause = %self.cause, "requested");
+        Ok(())
+    }
+
+    /// Restarts a server: it sees [`Context::stopping`](crate::Context::stopping)
+    /// and end of stream on its inputs, and once its `run` returns it is built
+    /// afresh from its config and keeps its pipes (queued messages stay).
+    pub fn restart(&self, server: &str) -> Result<(), ControlError> {
+        self.server_request(server, Request::Restart)
+    }
+
+    /// Stops a server for good, the same way: once its `run` returns it is
+    /// `stopped` and the streams it fed end.
+    pub fn stop(&self, server: &str) -> Result<(), ControlError> {
+        self.server_request(server, Request::Stop)
+    }
+
+    /// Brings connection states in line with what the pipes report
+    /// (producer finished, drained, consumer gone); the kernel calls it
+    /// regularly, every query does too.
+    pub fn reconcile(&self) {
+        for pipe in self.connectome.pipes_live() {
+            self.reconcile_pipe(&pipe);
+        }
+    }
+
+    /// `reconcile` for the kernel's regular tick: every pipe when one of
+    /// them may have changed since the last tick (an end dropped, a producer
+    /// closed, a transition), otherwise only the pipes whose state follows
+    /// their queue (draining, or holding the end a disconnect dropped). An
+    /// idle kernel of 10,000 pipes otherwise spends a quarter of a CPU
+    /// looking at them.
+    pub(crate) fn reconcile_changes(&self, watch: &mut PipeWatch) {
+        let count = self.connectome.live.pipe_changes.count();
+        if watch.seen != Some(count) {
+            // Read before looking: a change from now on is seen next tick.
+            watch.seen = Some(count);
+            watch.pipes = self.connectome.pipes_live();
+        }
+        for pipe in &watch.pipes {
+            self.reconcile_pipe(pipe);
+        }
+        watch.pipes.retain(|pipe| pipe.follows_queue());
+    }
+
+    fn reconcile_pipe(&self, pipe: &PipeLive) {
+        let stats = &pipe.stats;
+        {
+            let mut held = pipe.held.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(end) = held.as_ref() {
+                end.discard();
+                if stats.senders() == 0 {
+                    end.discard();
+                    *held = None;
+                }
+            }
+        }
+        let state = pipe.state();
+        if stats.receivers() == 0 {
+            let lost = stats.settle();
+            if state.is_final() {
+                return;
+            }
+            let dropped_on_request = pipe.drop_requested.load(Ordering::Acquire);
+            let t = |to, cause: &str| {
+                let _ = self.connectome.transition_pipe(pipe, to, cause);
+            };
+            if lost > 0 && !dropped_on_request {
+                let cause = format!(
+                    "consumer `{}` ended with {lost} messages left in the pipe (counted as drops)",
+                    pipe.spec.to.server
+                );
+                tracing::warn!(pipe = %pipe.label(), "{cause}");
+                t(ConnectionState::Failed, &cause);
+                return;
+            }
+            // Nothing can be delivered or lost any more: a producer that
+            // still sends gets its message back.
+            if matches!(state, ConnectionState::Connected | ConnectionState::Paused) {
+                t(
+                    ConnectionState::Draining,
+                    &format!("consumer `{}` ended", pipe.spec.to.server),
+                );
+            }
+            let cause = if dropped_on_request {
+                format!("disconnected; {} messages dropped", stats.drops())
+            } else {
+                format!("consumer `{}` let go; nothing left", pipe.spec.to.server)
+            };
+            t(ConnectionState::Closed, &cause);
+            return;
+        }
+        let producer_done = stats.senders() == 0 || stats.is_closed();
+        if producer_done && matches!(state, ConnectionState::Connected | ConnectionState::Paused) {
+            let cause = format!("producer `{}` finished", pipe.spec.from.server);
+            if self
+                .connectome
+                .transition_pipe(pipe, ConnectionState::Draining, &cause)
+                .is_ok()
+                && stats.is_paused()
+            {
+                stats.set_paused(false);
+                pipe.to.touch();
+            }
+        }
+        if stats.senders() == 0
+            && stats.queue_depth() == 0
+            && pipe.state() == ConnectionState::Draining
+        {
+            let _ = self
+                .connectome
+                .transition_pipe(pipe, ConnectionState::Closed, "drained");
+        }
+    }
+
+    /// The kernel is stopping: paused pipes resume so that everything
+    /// drains, and every waiting terminal wakes up.
+    pub(crate) fn on_kernel_stop(&self) {
+        for pipe in self.connectome.pipes_live() {
+            if pipe.state() == ConnectionState::Paused {
+                let _ = self.connectome.transition_pipe(
+                    &pipe,
+                    ConnectionState::Connected,
+                    "kernel stopping: paused pipes drain",
+                );
+                pipe.stats.set_paused(false);
+            }
+        }
+        for server in &self.connectome.live.servers {
+            for link in server.links.values() {
+                link.touch();
+            }
+        }
+    }
+}
+
+/// What the kernel's tick reconciles: see [`Control::reconcile_changes`].
+#[derive(Default)]
+pub(crate) struct PipeWatch {
+    /// The change count when every pipe was last looked at.
+    seen: Option<u64>,
+    pipes: Vec<Arc<PipeLive>>,
+}
+
+impl PipeLive {
+    /// The connection's state can move without any end changing: it waits
+    /// for its queue to empty, or discards what a dropped producer still
+    /// sends.
+    fn follows_queue(&self) -> bool {
+        self.state() == ConnectionState::Draining
+            || self
+                .held
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some()
+    }
+
+    /// (queued, dropped) now.
+    fn status_now(&self) -> (u64, u64) {
+        (self.stats.queue_depth(), self.stats.drops())
+    }
+}

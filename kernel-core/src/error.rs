@@ -1,0 +1,132 @@
+//! The one error type of the kernel runtime.
+
+use std::fmt;
+
+/// Everything that can go wrong while wiring, booting or running a kernel.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A policy of the kernel (its control surface, its mesh node, ...)
+    /// could not start; nothing was started.
+    #[error("{policy}: {source}")]
+    Policy {
+        /// The policy's name.
+        policy: &'static str,
+        /// What went wrong, in the policy's own error type.
+        source: crate::policy::PolicyError,
+    },
+
+    /// [`Kernel::add_process`](crate::Kernel::add_process) was given a
+    /// name a server or another process already has.
+    #[error("a server or process named `{name}` already exists; names are unique across both")]
+    DuplicateName { name: String },
+
+    /// The wiring names a server instance the spec does not have.
+    #[error("unknown server instance `{server}`: wiring.toml has no `[servers.{server}]`")]
+    UnknownServer { server: String },
+
+    /// `KernelBuilder::server` was called twice for one instance.
+    #[error("server instance `{server}` is added twice; add each instance exactly once")]
+    DuplicateServer { server: String },
+
+    /// The instance's `config` did not deserialize into its `Config` type.
+    #[error("bad config for server `{server}` (type `{type_path}`): {message}")]
+    Config {
+        server: String,
+        type_path: String,
+        message: String,
+    },
+
+    /// `KernelBuilder::server` was used for an instance without a `config`.
+    #[error(
+        "server `{server}` has no `config` in wiring.toml; add one or build it with `server_default`"
+    )]
+    MissingConfig { server: String },
+
+    /// `KernelBuilder::connect` names a pipe the spec does not have.
+    #[error("no pipe from `{from}` to `{to}` in the wiring")]
+    UnknownPipe { from: String, to: String },
+
+    /// `KernelBuilder::connect` was called twice for one pipe.
+    #[error("the pipe from `{from}` to `{to}` is connected twice; connect each pipe exactly once")]
+    DuplicatePipe { from: String, to: String },
+
+    /// A terminal could not take its pipe ends.
+    #[error("cannot attach terminal `{server}.{terminal}`: {reason}")]
+    Attach {
+        server: String,
+        terminal: String,
+        reason: String,
+    },
+
+    /// `KernelBuilder::build` found the wiring incomplete or inconsistent.
+    #[error("kernel `{kernel}` is not wired completely:{}", list(problems))]
+    Incomplete {
+        kernel: String,
+        problems: Vec<String>,
+    },
+
+    /// `KernelBuilder::build` was called a second time.
+    #[error("this kernel builder was already built; make a new `KernelBuilder`")]
+    AlreadyBuilt,
+
+    /// Some servers could not be built and attached; nothing was started.
+    #[error(
+        "kernel `{kernel}` did not start, servers failed to boot:{}",
+        list(failures)
+    )]
+    Boot {
+        kernel: String,
+        failures: Vec<ServerFailure>,
+    },
+
+    /// The kernel ran, but not every server finished or stopped cleanly.
+    #[error("kernel `{kernel}` ended with failed servers:{}", list(failures))]
+    Failed {
+        kernel: String,
+        failures: Vec<ServerFailure>,
+    },
+
+    /// The ctrl-c / SIGTERM handler could not be installed.
+    #[error("cannot install the ctrl-c handler: {0}")]
+    Signal(#[source] std::io::Error),
+
+    /// The operating system refused a thread for a server.
+    #[error("cannot start a thread for server `{server}`: {source}")]
+    Spawn {
+        server: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Names of the servers this error is about (failed to boot or to run).
+    pub fn failed_servers(&self) -> Vec<&str> {
+        match self {
+            Error::Boot { failures, .. } | Error::Failed { failures, .. } => {
+                failures.iter().map(|f| f.server.as_str()).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// One server that failed and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerFailure {
+    /// Instance name.
+    pub server: String,
+    /// What happened, e.g. `panicked: index out of bounds; gave up after 3 restarts within 5s`.
+    pub reason: String,
+}
+
+impl fmt::Display for ServerFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`: {}", self.server, self.reason)
+    }
+}
+
+fn list<T: fmt::Display>(items: &[T]) -> String {
+    items.iter().map(|i| format!("\n  - {i}")).collect()
+}

@@ -1,0 +1,356 @@
+//! [`KernelBuilder`]: turns the static [`Spec`] plus typed server and pipe
+//! registrations (emitted by `wiring-build`) into a runnable [`Kernel`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use super::{Factory, Instance, Kernel};
+use crate::Error;
+use crate::connectome::{Connectome, PipeLive, ServerParts, ServerSpec, Spec};
+use crate::manifest::{ServerManifest, TerminalKind};
+use crate::pipe::{self, ErasedEnd, PipeStats};
+use crate::server::Server;
+use crate::terminal::link::Signal;
+use crate::terminal::{Consumer, Port, Ports, Producer};
+
+/// Collects the servers and pipes of one kernel, then builds it.
+///
+/// The code `wiring-build` generates calls [`server`](Self::server) (or
+/// [`server_default`](Self::server_default)) once per instance and
+/// [`connect`](Self::connect) once per pipe, then [`build`](Self::build).
+pub struct KernelBuilder {
+    spec: &'static Spec,
+    /// Index in `spec.servers` by instance name.
+    server_index: HashMap<&'static str, usize>,
+    /// Index in `spec.pipes` by `"from->to"`.
+    pipe_index: HashMap<String, usize>,
+    servers: Vec<Option<Registered>>,
+    pipes: Vec<Option<Connected>>,
+    built: bool,
+}
+
+struct Registered {
+    manifest: ServerManifest,
+    factory: Factory,
+}
+
+struct Connected {
+    sender: Box<dyn ErasedEnd>,
+    receiver: Box<dyn ErasedEnd>,
+    stats: Arc<PipeStats>,
+    from_kind: TerminalKind,
+    to_kind: TerminalKind,
+}
+
+impl std::fmt::Debug for KernelBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KernelBuilder")
+            .field("kernel", &self.spec.kernel.name)
+            .field(
+                "servers_added",
+                &self.servers.iter().filter(|s| s.is_some()).count(),
+            )
+            .field(
+                "pipes_connected",
+                &self.pipes.iter().filter(|p| p.is_some()).count(),
+            )
+            .finish()
+    }
+}
+
+/// Deserializes `S::Config` from the TOML document `source`.
+pub(crate) fn parse_config<S: Server>(spec: &ServerSpec, source: &str) -> Result<S::Config, Error> {
+    toml::from_str::<S::Config>(source).map_err(|e| Error::Config {
+        server: spec.name.to_owned(),
+        type_path: spec.type_path.to_owned(),
+        message: e.to_string().trim_end().to_owned(),
+    })
+}
+
+/// For the generated `#[cfg(test)]` tests: does this instance's config
+/// deserialize into `S::Config`? An instance without `config` passes.
+pub fn check_config<S: Server>(spec: &ServerSpec) -> Result<(), Error> {
+    match spec.config {
+        Some(source) => parse_config::<S>(spec, source).map(drop),
+        None => Ok(()),
+    }
+}
+
+fn build_server<S: Server>(
+    config: S::Config,
+    ports: &mut Ports,
+) -> Result<Box<dyn Runnable>, Error> {
+    let mut server = S::new(config);
+    server.attach(ports)?;
+    Ok(Box::new(server))
+}
+
+/// A built, attached server, ready to run.
+pub(crate) trait Runnable: Send {
+    fn run(&mut self, ctx: &crate::Context) -> Result<(), crate::ServerError>;
+}
+
+impl<S: Server> Runnable for S {
+    fn run(&mut self, ctx: &crate::Context) -> Result<(), crate::ServerError> {
+        Server::run(self, ctx)
+    }
+}
+
+impl KernelBuilder {
+    pub fn new(spec: &'static Spec) -> Self {
+        KernelBuilder {
+            spec,
+            server_index: spec
+                .servers
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.name, i))
+                .collect(),
+            pipe_index: spec
+                .pipes
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("{}->{}", p.from, p.to), i))
+                .collect(),
+            servers: spec.servers.iter().map(|_| None).collect(),
+            pipes: spec.pipes.iter().map(|_| None).collect(),
+            built: false,
+        }
+    }
+
+    fn slot(&self, name: &str) -> Result<usize, Error> {
+        let index = self
+            .server_index
+            .get(name)
+            .copied()
+            .ok_or_else(|| Error::UnknownServer {
+                server: name.to_owned(),
+            })?;
+        if self.servers[index].is_some() {
+            return Err(Error::DuplicateServer {
+                server: name.to_owned(),
+            });
+        }
+        Ok(index)
+    }
+
+    /// Adds instance `name` (must be in `spec.servers` and have a `config`),
+    /// its config parsed from TOML now and again at every (re)start.
+    pub fn server<S: Server>(&mut self, name: &str) -> Result<&mut Self, Error> {
+        let index = self.slot(name)?;
+        let spec = &self.spec.servers[index];
+        let Some(source) = spec.config else {
+            return Err(Error::MissingConfig {
+                server: name.to_owned(),
+            });
+        };
+        parse_config::<S>(spec, source)?;
+        let factory: Factory =
+            Box::new(move |ports| build_server::<S>(parse_config::<S>(spec, source)?, ports));
+        self.servers[index] = Some(Registered {
+            manifest: S::MANIFEST,
+            factory,
+        });
+        Ok(self)
+    }
+
+    /// Adds instance `name`, built from `S::Config::default()` (or from its
+    /// `config`, should the wiring have one).
+    pub fn server_default<S: Server>(&mut self, name: &str) -> Result<&mut Self, Error>
+    where
+        S::Config: Default,
+    {
+        let index = self.slot(name)?;
+        let spec = &self.spec.servers[index];
+        let factory: Factory = match spec.config {
+            Some(source) => {
+                parse_config::<S>(spec, source)?;
+                Box::new(move |ports| build_server::<S>(parse_config::<S>(spec, source)?, ports))
+            }
+            None => Box::new(move |ports| build_server::<S>(S::Config::default(), ports)),
+        };
+        self.servers[index] = Some(Registered {
+            manifest: S::MANIFEST,
+            factory,
+        });
+        Ok(self)
+    }
+
+    /// Creates the pipe `spec.pipes` lists from `from` to `to` (both
+    /// `server.terminal`). The port markers make rustc check direction and
+    /// message type.
+    pub fn connect<P: Producer, C: Consumer<Message = P::Message>>(
+        &mut self,
+        from: &str,
+        _from_port: Port<P>,
+        to: &str,
+        _to_port: Port<C>,
+    ) -> Result<&mut Self, Error> {
+        let index = self
+            .pipe_index
+            .get(&format!("{from}->{to}"))
+            .copied()
+            .ok_or_else(|| Error::UnknownPipe {
+                from: from.to_owned(),
+                to: to.to_owned(),
+            })?;
+        if self.pipes[index].is_some() {
+            return Err(Error::DuplicatePipe {
+                from: from.to_owned(),
+                to: to.to_owned(),
+            });
+        }
+        let (sender, receiver, stats) = pipe::pipe::<P::Message>(&self.spec.pipes[index]);
+        self.pipes[index] = Some(Connected {
+            sender: Box::new(sender),
+            receiver: Box::new(receiver),
+            stats,
+            from_kind: P::KIND,
+            to_kind: C::KIND,
+        });
+        Ok(self)
+    }
+
+    /// Checks that every server and pipe of the spec was added exactly once
+    /// and agrees with the servers' manifests, then builds the kernel.
+    pub fn build(&mut self) -> Result<Kernel, Error> {
+        if self.built {
+            return Err(Error::AlreadyBuilt);
+        }
+        let spec = self.spec;
+        let mut problems = Vec::new();
+        for (s, slot) in spec.servers.iter().zip(&self.servers) {
+            if slot.is_none() {
+                problems.push(format!(
+                    "server `{}` (type `{}`) was not added",
+                    s.name, s.type_path
+                ));
+            }
+        }
+        for (p, slot) in spec.pipes.iter().zip(&self.pipes) {
+            if p.capacity == 0 {
+                problems.push(format!(
+                    "pipe `{} -> {}` has capacity 0; it must be at least 1",
+                    p.from, p.to
+                ));
+            }
+            let Some(c) = slot else {
+                problems.push(format!("pipe `{} -> {}` was not connected", p.from, p.to));
+                continue;
+            };
+            for (end, kind) in [(p.from, c.from_kind), (p.to, c.to_kind)] {
+                let Some(&index) = self.server_index.get(end.server) else {
+                    problems.push(format!(
+                        "pipe `{} -> {}` names server `{}`, which the wiring does not have",
+                        p.from, p.to, end.server
+                    ));
+                    continue;
+                };
+                let Some(Some(reg)) = self.servers.get(index) else {
+                    continue;
+                };
+                match reg.manifest.terminal(end.terminal) {
+                    None => problems.push(format!(
+                        "server `{}` (type `{}`) has no terminal `{}`",
+                        end.server, spec.servers[index].type_path, end.terminal
+                    )),
+                    Some(t) if t.kind != kind => problems.push(format!(
+                        "terminal `{end}` is declared `{}` but connected as `{}`",
+                        t.kind.type_name(),
+                        kind.type_name()
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+        // `Input` and `Output` take exactly one peer.
+        for (s, slot) in spec.servers.iter().zip(&self.servers) {
+            let Some(reg) = slot else { continue };
+            for t in reg.manifest.terminals {
+                let n = spec
+                    .pipes
+                    .iter()
+                    .filter(|p| {
+                        (p.from.server == s.name && p.from.terminal == t.name)
+                            || (p.to.server == s.name && p.to.terminal == t.name)
+                    })
+                    .count();
+                if n > 1 && matches!(t.kind, TerminalKind::Input | TerminalKind::Output) {
+                    let (peers, instead) = if t.kind.is_producer() {
+                        ("consumers", "Multiplex")
+                    } else {
+                        ("producers", "Combine")
+                    };
+                    problems.push(format!(
+                        "terminal `{}.{}` is an `{}` with {n} {peers}; declare it as `{instead}`",
+                        s.name,
+                        t.name,
+                        t.kind.type_name()
+                    ));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Incomplete {
+                kernel: spec.kernel.name.to_owned(),
+                problems,
+            });
+        }
+
+        self.built = true;
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut ports: Vec<Ports> = spec
+            .servers
+            .iter()
+            .map(|s| Ports::with_signal(s.name, Arc::new(Signal::new(Arc::clone(&stop)))))
+            .collect();
+        // Every terminal gets a link, connected or not, so that it can be
+        // connected at run time.
+        for (p, slot) in ports.iter_mut().zip(&self.servers) {
+            if let Some(reg) = slot {
+                for t in reg.manifest.terminals {
+                    p.link(t.name);
+                }
+            }
+        }
+        let mut pipes = Vec::with_capacity(spec.pipes.len());
+        for (p, slot) in spec.pipes.iter().zip(std::mem::take(&mut self.pipes)) {
+            let Some(c) = slot else { continue };
+            let from = self.server_index.get(p.from.server);
+            let to = self.server_index.get(p.to.server);
+            let (Some(&from), Some(&to)) = (from, to) else {
+                continue;
+            };
+            let from_link = ports[from].link(p.from.terminal);
+            from_link.push(c.sender);
+            let to_link = ports[to].link(p.to.terminal);
+            to_link.push(c.receiver);
+            pipes.push(PipeLive::new(p, c.stats, from_link, to_link, false));
+        }
+        let parts = ports
+            .iter()
+            .map(|p| ServerParts {
+                signal: Arc::clone(p.signal()),
+                links: p.links().clone(),
+            })
+            .collect();
+        let connectome = Connectome::new(spec, parts, pipes, Arc::clone(&stop));
+        let instances = spec
+            .servers
+            .iter()
+            .zip(std::mem::take(&mut self.servers))
+            .zip(ports)
+            .enumerate()
+            .filter_map(|(index, ((spec, reg), ports))| {
+                reg.map(|reg| Instance {
+                    index,
+                    spec,
+                    factory: reg.factory,
+                    ports,
+                })
+            })
+            .collect();
+        Ok(Kernel::new(connectome, instances, stop))
+    }
+}

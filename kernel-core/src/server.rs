@@ -1,0 +1,224 @@
+//! What a server author implements ([`Server`]) and what a running server
+//! sees of its kernel ([`Context`]).
+
+use std::fmt;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::connectome::{Connectome, ServerSpec};
+use crate::control::Control;
+use crate::manifest::Manifest;
+use crate::terminal::SendError;
+use crate::terminal::link::Signal;
+
+/// A server: built from its config, attached to its pipes, then run on its
+/// own thread.
+pub trait Server: Manifest {
+    /// Deserialized from the instance's `config` table in `wiring.toml`.
+    type Config: serde::de::DeserializeOwned;
+
+    /// Builds the server from its config; terminals start unattached
+    /// (`Default`), the kernel attaches them afterwards.
+    fn new(config: Self::Config) -> Self;
+
+    /// Does the server's work. Returning (or panicking) closes its outputs
+    /// unless the server is restarted; `Err` and panics mark it failed.
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError>;
+}
+
+/// A running server's window on its kernel.
+#[derive(Debug, Clone)]
+pub struct Context {
+    spec: &'static ServerSpec,
+    signal: Arc<Signal>,
+    connectome: Connectome,
+}
+
+impl Context {
+    pub(crate) fn new(
+        spec: &'static ServerSpec,
+        signal: Arc<Signal>,
+        connectome: Connectome,
+    ) -> Self {
+        Context {
+            spec,
+            signal,
+            connectome,
+        }
+    }
+
+    /// The instance name (`[servers.<name>]`).
+    pub fn name(&self) -> &'static str {
+        self.spec.name
+    }
+
+    /// The guest identity `fqdn:servername:classHex:owner:authFlag:authMechanism:uuid`.
+    pub fn identity(&self) -> &'static str {
+        self.spec.identity
+    }
+
+    /// The instance's uuid.
+    pub fn uuid(&self) -> Uuid {
+        self.spec.uuid
+    }
+
+    /// The instance's static description.
+    pub fn spec(&self) -> &'static ServerSpec {
+        self.spec
+    }
+
+    /// True once the kernel is stopping, or this server was asked to
+    /// restart or stop: a source that loops forever should return; end of
+    /// stream then propagates downstream.
+    pub fn stopping(&self) -> bool {
+        self.signal.stopping()
+    }
+
+    /// The live connectome: topology, server states, pipe counters.
+    pub fn connectome(&self) -> &Connectome {
+        &self.connectome
+    }
+
+    /// The control surface: query and modify the live topology (connect,
+    /// disconnect, pause, resume, restart, stop); changes are logged with
+    /// this server as their cause.
+    pub fn control(&self) -> Control {
+        self.connectome
+            .control()
+            .with_cause(format!("server `{}`", self.spec.name))
+    }
+
+    /// What policy crates keep for this kernel, one value per type (the
+    /// Hostess, say, which `kernel` offers as `ctx.hostess()`).
+    pub fn extension<T: std::any::Any + Send + Sync>(&self) -> Option<std::sync::Arc<T>> {
+        self.connectome.extensions().get::<T>()
+    }
+
+    /// How many times this instance has been restarted so far.
+    pub fn restarts(&self) -> u32 {
+        self.connectome
+            .server(self.spec.name)
+            .map(|s| s.restarts)
+            .unwrap_or(0)
+    }
+}
+
+/// Why a server's `run` failed.
+///
+/// Converts with `?` from [`SendError`], `String`, `&str`, [`std::io::Error`]
+/// and [`crate::Error`]; wrap any other error with [`ServerError::new`].
+pub struct ServerError {
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl ServerError {
+    /// Wraps any error, keeping it as the source.
+    pub fn new<E: std::error::Error + Send + Sync + 'static>(error: E) -> Self {
+        ServerError {
+            message: error.to_string(),
+            source: Some(Box::new(error)),
+        }
+    }
+
+    /// An error with just a message.
+    pub fn msg(message: impl fmt::Display) -> Self {
+        ServerError {
+            message: message.to_string(),
+            source: None,
+        }
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Debug for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerError")
+            .field("message", &self.message)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ServerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl<T> From<SendError<T>> for ServerError {
+    fn from(e: SendError<T>) -> Self {
+        ServerError::msg(e)
+    }
+}
+
+impl From<String> for ServerError {
+    fn from(message: String) -> Self {
+        ServerError::msg(message)
+    }
+}
+
+impl From<&str> for ServerError {
+    fn from(message: &str) -> Self {
+        ServerError::msg(message)
+    }
+}
+
+impl From<std::io::Error> for ServerError {
+    fn from(e: std::io::Error) -> Self {
+        ServerError::new(e)
+    }
+}
+
+impl From<crate::Error> for ServerError {
+    fn from(e: crate::Error) -> Self {
+        ServerError::new(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fails_with_io() -> Result<(), ServerError> {
+        Err(std::io::Error::other("disk gone"))?;
+        Ok(())
+    }
+
+    fn fails_with_send() -> Result<(), ServerError> {
+        Err(SendError(5u8))?;
+        Ok(())
+    }
+
+    #[test]
+    fn errors_convert_with_the_question_mark() {
+        assert_eq!(fails_with_io().unwrap_err().to_string(), "disk gone");
+        assert!(
+            fails_with_send()
+                .unwrap_err()
+                .message()
+                .contains("no consumer")
+        );
+        assert_eq!(ServerError::from("bad").to_string(), "bad");
+        assert_eq!(
+            ServerError::from(String::from("worse")).to_string(),
+            "worse"
+        );
+        let parse = "x".parse::<u32>().unwrap_err();
+        let e = ServerError::new(parse);
+        assert!(std::error::Error::source(&e).is_some());
+    }
+}

@@ -1,0 +1,669 @@
+//! Reservations: a set of terminals booked all-or-nothing under a lease.
+//!
+//! - A reservation holds every terminal it names, or none of them: when one
+//!   is unknown or taken, nothing is booked and the error lists each problem.
+//! - A lease with a TTL expires unless its holder renews it; renewing sets
+//!   the deadline to now + TTL. A lease expires exactly at its deadline
+//!   (never sooner); every Hostess operation first releases the leases that
+//!   are due, and with the real clock a reaper thread does so within a few
+//!   milliseconds of the deadline, so an expired lease is released no later
+//!   than twice its TTL even when nobody asks.
+//! - A lease without a TTL (the kernel's own bookings) lasts until released.
+//! - Every grant carries a fencing token that is strictly greater than every
+//!   token granted before by this Hostess (tokens start at the wall-clock
+//!   time in microseconds, so they also grow across restarts). A holder
+//!   shows its token to whoever acts on its behalf, who refuses it when
+//!   [`Hostess::holds`](crate::Hostess::holds) says it is stale.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::guestbook::Hold;
+use crate::{HostessError, HostessEvent, State};
+
+/// The shortest TTL a lease may have.
+pub const MIN_TTL: Duration = Duration::from_millis(100);
+/// The longest TTL a lease may have.
+pub const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How many ended reservations are remembered, to tell "expired" and
+/// "released" apart from "never existed" in errors.
+const REMEMBERED: usize = 4096;
+
+/// Names a reservation; unique across Hostess restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReservationId(pub Uuid);
+
+impl fmt::Display for ReservationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+impl FromStr for ReservationId {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        crate::identity::parse_uuid(text)
+            .map(ReservationId)
+            .map_err(|e| format!("invalid reservation id: {e}"))
+    }
+}
+
+/// A fencing token: strictly increasing over the grants of a Hostess.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FencingToken(pub u64);
+
+impl fmt::Display for FencingToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// One terminal of one guest.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TerminalRef {
+    /// The guest's uuid.
+    pub guest: Uuid,
+    /// The terminal's wiring name.
+    pub terminal: String,
+}
+
+impl TerminalRef {
+    pub fn new(guest: Uuid, terminal: impl Into<String>) -> Self {
+        TerminalRef {
+            guest,
+            terminal: terminal.into(),
+        }
+    }
+}
+
+impl fmt::Display for TerminalRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.guest.hyphenated(), self.terminal)
+    }
+}
+
+/// What to reserve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReserveRequest {
+    /// Who holds the reservation (shown in the guest book), e.g. `control`
+    /// or `peer:plant-b`.
+    pub holder: String,
+    /// The terminals, all or nothing.
+    pub terminals: Vec<TerminalRef>,
+    /// Lease TTL; `None` lasts until released.
+    pub ttl: Option<Duration>,
+}
+
+/// A granted (or renewed) reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub id: ReservationId,
+    pub token: FencingToken,
+    pub holder: String,
+    pub terminals: Vec<TerminalRef>,
+    pub ttl: Option<Duration>,
+    /// Clock time at which the lease expires unless renewed.
+    pub deadline: Option<Duration>,
+}
+
+/// Why a reservation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Released,
+    Expired,
+}
+
+pub(crate) struct Lease {
+    pub(crate) id: ReservationId,
+    pub(crate) token: FencingToken,
+    pub(crate) holder: String,
+    pub(crate) ttl: Option<Duration>,
+    pub(crate) deadline: Option<Duration>,
+    /// (slot, terminal) pairs.
+    pub(crate) terminals: Vec<(usize, usize)>,
+}
+
+pub(crate) struct Ledger {
+    leases: HashMap<ReservationId, Lease>,
+    deadlines: BTreeSet<(Duration, ReservationId)>,
+    by_connectome: HashMap<Uuid, Vec<(usize, usize)>>,
+    ended: HashMap<ReservationId, Ended>,
+    ended_order: VecDeque<ReservationId>,
+    next_token: u64,
+    seq: u64,
+    nonce: u128,
+}
+
+impl Ledger {
+    pub(crate) fn new() -> Self {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let micros = u64::try_from(since_epoch.as_micros()).unwrap_or(u64::MAX / 2);
+        // Distinct per process and per Hostess, for ids unique across restarts.
+        static INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let instance = INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nonce = since_epoch.as_nanos()
+            ^ (u128::from(std::process::id()) << 96)
+            ^ (u128::from(instance) << 64);
+        Ledger {
+            leases: HashMap::new(),
+            deadlines: BTreeSet::new(),
+            by_connectome: HashMap::new(),
+            ended: HashMap::new(),
+            ended_order: VecDeque::new(),
+            next_token: micros.max(1),
+            seq: 0,
+            nonce,
+        }
+    }
+
+    pub(crate) fn lease(&self, id: &ReservationId) -> Option<&Lease> {
+        self.leases.get(id)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.leases.len()
+    }
+
+    /// True when some lease is due at `now`.
+    pub(crate) fn due(&self, now: Duration) -> bool {
+        self.deadlines.first().is_some_and(|(d, _)| *d <= now)
+    }
+
+    /// The earliest deadline.
+    pub(crate) fn next_deadline(&self) -> Option<Duration> {
+        self.deadlines.first().map(|(d, _)| *d)
+    }
+
+    fn new_id(&mut self) -> ReservationId {
+        self.seq += 1;
+        let name = format!("{:032x}/{}", self.nonce, self.seq);
+        ReservationId(Uuid::new_v5(
+            &wiring_model::spec::NAMESPACE,
+            name.as_bytes(),
+        ))
+    }
+
+    fn remember(&mut self, id: ReservationId, how: Ended) {
+        if self.ended.insert(id, how).is_none() {
+            self.ended_order.push_back(id);
+        }
+        while self.ended_order.len() > REMEMBERED {
+            if let Some(old) = self.ended_order.pop_front() {
+                self.ended.remove(&old);
+            }
+        }
+    }
+
+    /// The error for an id that has no lease.
+    fn gone(&self, id: ReservationId) -> HostessError {
+        match self.ended.get(&id) {
+            Some(Ended::Expired) => HostessError::Expired { id },
+            Some(Ended::Released) => HostessError::Released { id },
+            None => HostessError::UnknownReservation { id },
+        }
+    }
+}
+
+pub(crate) fn check_ttl(ttl: Option<Duration>) -> Result<(), HostessError> {
+    match ttl {
+        Some(ttl) if !(MIN_TTL..=MAX_TTL).contains(&ttl) => Err(HostessError::BadTtl {
+            ttl,
+            min: MIN_TTL,
+            max: MAX_TTL,
+        }),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn check_holder(holder: &str) -> Result<(), HostessError> {
+    if holder.is_empty()
+        || holder.len() > 128
+        || !holder.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+    {
+        return Err(HostessError::BadHolder {
+            holder: holder.chars().take(140).collect(),
+        });
+    }
+    Ok(())
+}
+
+impl State {
+    fn grant_of(&self, lease: &Lease) -> Grant {
+        Grant {
+            id: lease.id,
+            token: lease.token,
+            holder: lease.holder.clone(),
+            terminals: lease
+                .terminals
+                .iter()
+                .map(|&(g, t)| self.terminal_ref(g, t))
+                .collect(),
+            ttl: lease.ttl,
+            deadline: lease.deadline,
+        }
+    }
+
+    pub(crate) fn terminal_ref(&self, g: usize, t: usize) -> TerminalRef {
+        let guest = &self.book.slots[g].guest;
+        TerminalRef {
+            guest: guest.uuid(),
+            terminal: guest
+                .terminals()
+                .get(t)
+                .map(|i| i.name.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// `server.terminal` for messages.
+    pub(crate) fn terminal_name(&self, g: usize, t: usize) -> String {
+        let guest = &self.book.slots[g].guest;
+        format!(
+            "`{}.{}` of guest {}",
+            guest.identity().server(),
+            guest
+                .terminals()
+                .get(t)
+                .map(|i| i.name.as_str())
+                .unwrap_or("?"),
+            guest.uuid().hyphenated()
+        )
+    }
+
+    /// Resolves references to (slot, terminal) pairs; errors list every bad one.
+    pub(crate) fn resolve(
+        &self,
+        refs: &[TerminalRef],
+    ) -> Result<Vec<(usize, usize)>, HostessError> {
+        let mut out = Vec::with_capacity(refs.len());
+        let mut problems = Vec::new();
+        let mut seen = HashSet::with_capacity(refs.len());
+        for r in refs {
+            let Some(g) = self.book.index_of(&r.guest) else {
+                problems.push(format!("no guest has the uuid {}", r.guest.hyphenated()));
+                continue;
+            };
+            let guest = &self.book.slots[g].guest;
+            let Some(t) = guest.terminal_index(&r.terminal) else {
+                let known: Vec<&str> = guest.terminals().iter().map(|t| t.name.as_str()).collect();
+                problems.push(format!(
+                    "guest `{}` ({}) has no terminal `{}`; it has: {}",
+                    guest.identity().server(),
+                    r.guest.hyphenated(),
+                    r.terminal,
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ));
+                continue;
+            };
+            if !seen.insert((g, t)) {
+                problems.push(format!("{} is named twice", self.terminal_name(g, t)));
+                continue;
+            }
+            out.push((g, t));
+        }
+        if problems.is_empty() {
+            Ok(out)
+        } else {
+            Err(HostessError::BadTerminals { problems })
+        }
+    }
+
+    /// Releases every lease due at `now`; returns them.
+    pub(crate) fn expire_due(&mut self, now: Duration) -> Vec<Grant> {
+        self.now = self.now.max(now);
+        let mut expired = Vec::new();
+        while let Some(&(deadline, id)) = self.ledger.deadlines.first() {
+            if deadline > now {
+                break;
+            }
+            self.ledger.deadlines.pop_first();
+            if let Some(grant) = self.end(id, Ended::Expired) {
+                tracing::info!(
+                    reservation = %id,
+                    holder = %grant.holder,
+                    terminals = grant.terminals.len(),
+                    "lease expired; terminals released"
+                );
+                expired.push(grant);
+            }
+        }
+        expired
+    }
+
+    /// Removes a lease and frees its terminals.
+    fn end(&mut self, id: ReservationId, how: Ended) -> Option<Grant> {
+        let lease = self.ledger.leases.get(&id)?;
+        let grant = self.grant_of(lease);
+        let lease = self.ledger.leases.remove(&id)?;
+        if let Some(deadline) = lease.deadline {
+            self.ledger.deadlines.remove(&(deadline, id));
+        }
+        for &(g, t) in &lease.terminals {
+            if let Some(Some(hold)) = self.book.slots[g].holds.get_mut(t).map(Option::take) {
+                for c in hold.connectome {
+                    self.unindex(c, g, t);
+                }
+            }
+        }
+        self.ledger.remember(id, how);
+        if self.record {
+            self.events.push(HostessEvent::Ended {
+                grant: grant.clone(),
+                how,
+                at: self.now,
+            });
+        }
+        Some(grant)
+    }
+
+    fn unindex(&mut self, connectome: Uuid, g: usize, t: usize) {
+        if let Some(list) = self.ledger.by_connectome.get_mut(&connectome) {
+            list.retain(|&p| p != (g, t));
+            if list.is_empty() {
+                self.ledger.by_connectome.remove(&connectome);
+            }
+        }
+    }
+
+    /// Books every terminal of `request`, or none.
+    pub(crate) fn reserve(
+        &mut self,
+        now: Duration,
+        request: ReserveRequest,
+    ) -> Result<Grant, HostessError> {
+        check_ttl(request.ttl)?;
+        check_holder(&request.holder)?;
+        if request.terminals.is_empty() {
+            return Err(HostessError::EmptyReservation);
+        }
+        self.expire_due(now);
+        let pairs = self.resolve(&request.terminals)?;
+        self.reserve_pairs(now, request.holder, pairs, request.ttl)
+    }
+
+    /// Books resolved terminals, or none.
+    pub(crate) fn reserve_pairs(
+        &mut self,
+        now: Duration,
+        holder: String,
+        pairs: Vec<(usize, usize)>,
+        ttl: Option<Duration>,
+    ) -> Result<Grant, HostessError> {
+        let taken: Vec<String> = pairs
+            .iter()
+            .filter_map(|&(g, t)| {
+                let hold = self.book.slots[g].holds[t].as_ref()?;
+                let by = self
+                    .ledger
+                    .lease(&hold.reservation)
+                    .map(|l| l.holder.as_str())
+                    .unwrap_or("?");
+                Some(format!(
+                    "{} is held by `{by}` (reservation {})",
+                    self.terminal_name(g, t),
+                    hold.reservation
+                ))
+            })
+            .collect();
+        if !taken.is_empty() {
+            return Err(HostessError::Taken {
+                wanted: pairs.len(),
+                taken,
+            });
+        }
+        let id = self.ledger.new_id();
+        let token = FencingToken(self.ledger.next_token);
+        self.ledger.next_token += 1;
+        for &(g, t) in &pairs {
+            self.book.slots[g].holds[t] = Some(Hold {
+                reservation: id,
+                connectome: Vec::new(),
+            });
+        }
+        let deadline = ttl.map(|ttl| now.saturating_add(ttl));
+        if let Some(deadline) = deadline {
+            self.ledger.deadlines.insert((deadline, id));
+        }
+        let lease = Lease {
+            id,
+            token,
+            holder,
+            ttl,
+            deadline,
+            terminals: pairs,
+        };
+        let grant = self.grant_of(&lease);
+        if self.record {
+            self.events.push(HostessEvent::Granted {
+                grant: grant.clone(),
+            });
+        }
+        tracing::debug!(reservation = %id, token = token.0, holder = %lease.holder, terminals = lease.terminals.len(), "reserved");
+        self.ledger.leases.insert(id, lease);
+        Ok(grant)
+    }
+
+    pub(crate) fn renew(
+        &mut self,
+        now: Duration,
+        id: ReservationId,
+    ) -> Result<Grant, HostessError> {
+        self.expire_due(now);
+        let Some(lease) = self.ledger.leases.get_mut(&id) else {
+            return Err(self.ledger.gone(id));
+        };
+        if let (Some(ttl), Some(old)) = (lease.ttl, lease.deadline) {
+            let deadline = now.saturating_add(ttl);
+            lease.deadline = Some(deadline);
+            self.ledger.deadlines.remove(&(old, id));
+            self.ledger.deadlines.insert((deadline, id));
+        }
+        let lease = &self.ledger.leases[&id];
+        Ok(self.grant_of(lease))
+    }
+
+    pub(crate) fn release(
+        &mut self,
+        now: Duration,
+        id: ReservationId,
+    ) -> Result<Grant, HostessError> {
+        self.expire_due(now);
+        match self.end(id, Ended::Released) {
+            Some(grant) => {
+                tracing::debug!(reservation = %id, "released");
+                Ok(grant)
+            }
+            None => Err(self.ledger.gone(id)),
+        }
+    }
+
+    pub(crate) fn grant(&self, id: ReservationId) -> Result<Grant, HostessError> {
+        match self.ledger.leases.get(&id) {
+            Some(lease) => Ok(self.grant_of(lease)),
+            None => Err(self.ledger.gone(id)),
+        }
+    }
+
+    /// Marks terminals of reservation `id` as connected under connectome ids.
+    pub(crate) fn bind(
+        &mut self,
+        now: Duration,
+        id: ReservationId,
+        bindings: &[(TerminalRef, Uuid)],
+    ) -> Result<(), HostessError> {
+        self.expire_due(now);
+        if !self.ledger.leases.contains_key(&id) {
+            return Err(self.ledger.gone(id));
+        }
+        let mut pairs = Vec::with_capacity(bindings.len());
+        let mut problems = Vec::new();
+        for (r, _) in bindings {
+            match self.resolve(std::slice::from_ref(r)) {
+                Ok(p) => {
+                    let (g, t) = p[0];
+                    if self.book.slots[g].holds[t].as_ref().map(|h| h.reservation) != Some(id) {
+                        problems.push(format!(
+                            "{} is not held by reservation {id}",
+                            self.terminal_name(g, t)
+                        ));
+                    }
+                    pairs.push((g, t));
+                }
+                Err(HostessError::BadTerminals { problems: p }) => problems.extend(p),
+                Err(e) => return Err(e),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(HostessError::BadTerminals { problems });
+        }
+        for (&(g, t), (_, connectome)) in pairs.iter().zip(bindings) {
+            self.bind_held(g, t, *connectome);
+        }
+        Ok(())
+    }
+
+    /// Disconnects connectome id `connectome`: each terminal connected under
+    /// it and under no other id is freed; a reservation left without
+    /// terminals ends. Returns the freed terminals.
+    pub(crate) fn unbind(&mut self, now: Duration, connectome: Uuid) -> Vec<TerminalRef> {
+        self.expire_due(now);
+        let Some(pairs) = self.ledger.by_connectome.remove(&connectome) else {
+            return Vec::new();
+        };
+        let mut freed = Vec::new();
+        for (g, t) in pairs {
+            let Some(Some(hold)) = self.book.slots[g].holds.get_mut(t) else {
+                continue;
+            };
+            hold.connectome.retain(|c| *c != connectome);
+            if !hold.connectome.is_empty() {
+                continue;
+            }
+            let id = hold.reservation;
+            self.book.slots[g].holds[t] = None;
+            freed.push(self.terminal_ref(g, t));
+            let empty = match self.ledger.leases.get_mut(&id) {
+                Some(lease) => {
+                    lease.terminals.retain(|&p| p != (g, t));
+                    lease.terminals.is_empty()
+                }
+                None => false,
+            };
+            if empty {
+                self.end(id, Ended::Released);
+            }
+        }
+        freed
+    }
+
+    /// Connects terminals under connectome ids for `holder`, all or nothing:
+    /// a free terminal is reserved (one new reservation without TTL for all
+    /// of them), one already held by a reservation of `holder` is bound under
+    /// it; a terminal held by anyone else refuses the whole call.
+    pub(crate) fn connect(
+        &mut self,
+        now: Duration,
+        holder: &str,
+        bindings: &[(TerminalRef, Uuid)],
+    ) -> Result<(), HostessError> {
+        check_holder(holder)?;
+        self.expire_due(now);
+        let refs: Vec<TerminalRef> = bindings.iter().map(|(r, _)| r.clone()).collect();
+        // The same terminal may appear under several ids (fan-out, fan-in).
+        let mut unique: Vec<TerminalRef> = Vec::with_capacity(refs.len());
+        for r in refs {
+            if !unique.contains(&r) {
+                unique.push(r);
+            }
+        }
+        let pairs = self.resolve(&unique)?;
+        let mut free = Vec::new();
+        let mut taken = Vec::new();
+        for &(g, t) in &pairs {
+            match &self.book.slots[g].holds[t] {
+                None => free.push((g, t)),
+                Some(hold) => {
+                    let by = self
+                        .ledger
+                        .lease(&hold.reservation)
+                        .map(|l| l.holder.as_str());
+                    if by != Some(holder) {
+                        taken.push(format!(
+                            "{} is held by `{}` (reservation {})",
+                            self.terminal_name(g, t),
+                            by.unwrap_or("?"),
+                            hold.reservation
+                        ));
+                    }
+                }
+            }
+        }
+        if !taken.is_empty() {
+            return Err(HostessError::Taken {
+                wanted: pairs.len(),
+                taken,
+            });
+        }
+        if !free.is_empty() {
+            self.reserve_pairs(now, holder.to_owned(), free, None)?;
+        }
+        for (r, connectome) in bindings {
+            let Ok(p) = self.resolve(std::slice::from_ref(r)) else {
+                continue;
+            };
+            let (g, t) = p[0];
+            self.bind_held(g, t, *connectome);
+        }
+        Ok(())
+    }
+
+    /// Records that held terminal `t` of guest `g` is in use under `connectome`.
+    fn bind_held(&mut self, g: usize, t: usize, connectome: Uuid) {
+        if let Some(Some(hold)) = self.book.slots[g].holds.get_mut(t)
+            && !hold.connectome.contains(&connectome)
+        {
+            hold.connectome.push(connectome);
+            self.ledger
+                .by_connectome
+                .entry(connectome)
+                .or_default()
+                .push((g, t));
+        }
+    }
+
+    /// True when `terminal` is held by the reservation with fencing token `token`.
+    pub(crate) fn holds(&self, terminal: &TerminalRef, token: FencingToken) -> bool {
+        let Ok(p) = self.resolve(std::slice::from_ref(terminal)) else {
+            return false;
+        };
+        let (g, t) = p[0];
+        self.book.slots[g].holds[t]
+            .as_ref()
+            .and_then(|h| self.ledger.lease(&h.reservation))
+            .is_some_and(|l| l.token == token)
+    }
+
+    /// Every live reservation, by id.
+    pub(crate) fn grants(&self) -> Vec<Grant> {
+        let mut all: Vec<Grant> = self
+            .ledger
+            .leases
+            .values()
+            .map(|l| self.grant_of(l))
+            .collect();
+        all.sort_by_key(|g| g.token);
+        all
+    }
+}

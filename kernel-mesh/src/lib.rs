@@ -1,0 +1,25 @@
+//! Across machines: the beacon and the probe protocol, capability adverts
+//! and the neighbour table. A kernel runs them through [`MeshKernel`]
+//! (`kernel.start_beacon(..)`, ...) and reports them through [`MeshExt`].
+
+pub mod advert;
+pub mod auth;
+pub mod beacon;
+pub mod cache;
+pub mod candidate;
+mod error;
+pub mod frame;
+pub mod handshake;
+pub mod neighbours;
+pub mod node;
+pub mod ports;
+pub mod probe;
+pub mod report;
+mod scan;
+
+pub use advert::{Advert, AdvertError};
+pub use beacon::{Beacon, BeaconOptions, ProbeStatus};
+pub use candidate::{Candidate, Proto};
+pub use error::NetError;
+pub use neighbours::{AdvertOptions, Adverts, AdvertsError, Neighbour, NeighbourTable};
+pub use node::{MeshExt, MeshKernel, Node, NodeError, PROBE_PROCESS, default_state_dir};

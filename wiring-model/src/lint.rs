@@ -1,0 +1,180 @@
+//! The lint codes of `wiring.toml`, in one table: build-time lints and
+//! run-time checks (live modification refuses with the same codes) name
+//! them from here.
+
+use std::fmt;
+
+/// Every lint code, with its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Code {
+    /// E0001 `syntax`: not valid TOML.
+    Syntax,
+    /// E0002 `schema`: unknown key, wrong value type, missing key, bad name, capacity < 1.
+    Schema,
+    /// E0101 `unknown-server-type`.
+    UnknownServerType,
+    /// E0102 `unknown-server`.
+    UnknownServer,
+    /// E0103 `unknown-terminal`.
+    UnknownTerminal,
+    /// E0104 `bad-endpoint`.
+    BadEndpoint,
+    /// E0201 `source-not-output`.
+    SourceNotOutput,
+    /// E0202 `target-not-input`.
+    TargetNotInput,
+    /// E0301 `fan-out-without-multiplexer`.
+    FanOutWithoutMultiplexer,
+    /// E0302 `fan-in-without-combiner`.
+    FanInWithoutCombiner,
+    /// E0303 `many-to-many`.
+    ManyToMany,
+    /// E0401 `type-mismatch`.
+    TypeMismatch,
+    /// E0501 `duplicate-connection`.
+    DuplicateConnection,
+    /// E0502 `duplicate-uuid`.
+    DuplicateUuid,
+    /// E0503 `invalid-identity`.
+    InvalidIdentity,
+    /// E0504 `duplicate-name`: a process and a server share a name.
+    DuplicateName,
+    /// W0601 `cycle`.
+    Cycle,
+    /// W0701 `unconnected-input`.
+    UnconnectedInput,
+    /// W0702 `unconnected-output`.
+    UnconnectedOutput,
+    /// W0703 `unused-server`.
+    UnusedServer,
+}
+
+impl Code {
+    /// Every code, in code order.
+    pub const ALL: [Code; 20] = [
+        Code::Syntax,
+        Code::Schema,
+        Code::UnknownServerType,
+        Code::UnknownServer,
+        Code::UnknownTerminal,
+        Code::BadEndpoint,
+        Code::SourceNotOutput,
+        Code::TargetNotInput,
+        Code::FanOutWithoutMultiplexer,
+        Code::FanInWithoutCombiner,
+        Code::ManyToMany,
+        Code::TypeMismatch,
+        Code::DuplicateConnection,
+        Code::DuplicateUuid,
+        Code::InvalidIdentity,
+        Code::DuplicateName,
+        Code::Cycle,
+        Code::UnconnectedInput,
+        Code::UnconnectedOutput,
+        Code::UnusedServer,
+    ];
+
+    /// The code as printed: `E0301`, `W0701`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Code::Syntax => "E0001",
+            Code::Schema => "E0002",
+            Code::UnknownServerType => "E0101",
+            Code::UnknownServer => "E0102",
+            Code::UnknownTerminal => "E0103",
+            Code::BadEndpoint => "E0104",
+            Code::SourceNotOutput => "E0201",
+            Code::TargetNotInput => "E0202",
+            Code::FanOutWithoutMultiplexer => "E0301",
+            Code::FanInWithoutCombiner => "E0302",
+            Code::ManyToMany => "E0303",
+            Code::TypeMismatch => "E0401",
+            Code::DuplicateConnection => "E0501",
+            Code::DuplicateUuid => "E0502",
+            Code::InvalidIdentity => "E0503",
+            Code::DuplicateName => "E0504",
+            Code::Cycle => "W0601",
+            Code::UnconnectedInput => "W0701",
+            Code::UnconnectedOutput => "W0702",
+            Code::UnusedServer => "W0703",
+        }
+    }
+
+    /// The lint's name, as used in `[lints]`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Code::Syntax => "syntax",
+            Code::Schema => "schema",
+            Code::UnknownServerType => "unknown-server-type",
+            Code::UnknownServer => "unknown-server",
+            Code::UnknownTerminal => "unknown-terminal",
+            Code::BadEndpoint => "bad-endpoint",
+            Code::SourceNotOutput => "source-not-output",
+            Code::TargetNotInput => "target-not-input",
+            Code::FanOutWithoutMultiplexer => "fan-out-without-multiplexer",
+            Code::FanInWithoutCombiner => "fan-in-without-combiner",
+            Code::ManyToMany => "many-to-many",
+            Code::TypeMismatch => "type-mismatch",
+            Code::DuplicateConnection => "duplicate-connection",
+            Code::DuplicateUuid => "duplicate-uuid",
+            Code::InvalidIdentity => "invalid-identity",
+            Code::DuplicateName => "duplicate-name",
+            Code::Cycle => "cycle",
+            Code::UnconnectedInput => "unconnected-input",
+            Code::UnconnectedOutput => "unconnected-output",
+            Code::UnusedServer => "unused-server",
+        }
+    }
+
+    /// W-codes can be set in `[lints]`; E-codes are always errors.
+    pub const fn is_lint(self) -> bool {
+        matches!(
+            self,
+            Code::Cycle | Code::UnconnectedInput | Code::UnconnectedOutput | Code::UnusedServer
+        )
+    }
+
+    /// The level a finding of this code has when `[lints]` does not set it.
+    pub const fn default_level(self) -> Level {
+        if self.is_lint() {
+            Level::Warning
+        } else {
+            Level::Error
+        }
+    }
+
+    /// The code whose name or code text is `text` (`"cycle"` or `"W0601"`).
+    pub fn from_name(text: &str) -> Option<Code> {
+        Code::ALL
+            .into_iter()
+            .find(|c| c.name() == text || c.as_str() == text)
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Error,
+    Warning,
+}
+
+impl Level {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

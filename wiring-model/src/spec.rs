@@ -1,0 +1,132 @@
+//! The static description of a kernel that `wiring-build` generates.
+
+use uuid::Uuid;
+
+use crate::manifest::ServerManifest;
+
+/// Restart policy of a server instance (`restart` in `wiring.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Restart {
+    /// Never restart (the default).
+    #[default]
+    Never,
+    /// Restart after an error or a panic.
+    OnFailure,
+    /// Restart whenever `run` returns, unless the kernel is stopping.
+    Always,
+}
+
+impl Restart {
+    /// The policy as `wiring.toml` writes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Restart::Never => "never",
+            Restart::OnFailure => "on-failure",
+            Restart::Always => "always",
+        }
+    }
+}
+
+/// `[kernel]` of `wiring.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelSpec {
+    pub name: &'static str,
+    pub fqdn: &'static str,
+    pub owner: &'static str,
+}
+
+/// One `[servers.<name>]` instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerSpec {
+    /// Instance name.
+    pub name: &'static str,
+    /// `type` as written in `wiring.toml`, a path from the crate root.
+    pub type_path: &'static str,
+    /// The manifest of that type: identity and terminals.
+    pub manifest: &'static ServerManifest,
+    pub uuid: Uuid,
+    /// Guest identity `fqdn:servername:classHex:owner:authFlag:authMechanism:uuid`.
+    pub identity: &'static str,
+    pub restart: Restart,
+    /// The `config` table as a TOML document; `None` means `Config::default()`.
+    pub config: Option<&'static str>,
+}
+
+/// One `[processes.<name>]` entry: an external program the executor starts
+/// at boot, supervises by `restart` and stops on shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessSpec {
+    /// Process name, unique among servers and processes.
+    pub name: &'static str,
+    /// The program: a path, or a name looked up on `PATH`.
+    pub command: &'static str,
+    pub args: &'static [&'static str],
+    /// Variables added to the kernel's environment, in file order.
+    pub env: &'static [(&'static str, &'static str)],
+    pub restart: Restart,
+}
+
+/// One end of a pipe: `server.terminal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    pub server: &'static str,
+    pub terminal: &'static str,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.server, self.terminal)
+    }
+}
+
+/// One pipe: exactly one producer terminal and one consumer terminal.
+/// A fan-out or fan-in connection in `wiring.toml` becomes one pipe per peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PipeSpec {
+    /// See [`pipe_id`]; stable across builds.
+    pub id: Uuid,
+    pub from: Endpoint,
+    pub to: Endpoint,
+    pub capacity: usize,
+}
+
+/// Everything the build step knows about a kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spec {
+    pub kernel: KernelSpec,
+    pub servers: &'static [ServerSpec],
+    pub pipes: &'static [PipeSpec],
+    /// `[control] listen`: the socket address (`ip:port`) the control surface
+    /// serves on when the kernel runs, as written; `None` when absent.
+    pub control: Option<&'static str>,
+    /// `[processes.<name>]`, in file order.
+    pub processes: &'static [ProcessSpec],
+}
+
+impl Spec {
+    pub fn server(&self, name: &str) -> Option<&'static ServerSpec> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+}
+
+/// Namespace of every UUID v5 the project derives (server uuids, pipe ids).
+pub const NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_0c2e_9a4d_5e7b_8c3a_1d2f_4e5a_6b7c);
+
+/// Default uuid of a server instance: UUID v5 of `"<kernel>/<instance>"`.
+pub fn server_uuid(kernel: &str, instance: &str) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("{kernel}/{instance}").as_bytes())
+}
+
+/// Id of the pipe from `from` to `to` (both `server.terminal`):
+/// UUID v5 of `"<kernel>/<from>-><to>"`.
+pub fn pipe_id(kernel: &str, from: &str, to: &str) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("{kernel}/{from}->{to}").as_bytes())
+}
+
+/// Capacity of a pipe whose `capacity` is not given, in `wiring.toml` and
+/// for connections made at run time.
+pub const DEFAULT_CAPACITY: usize = 1024;
+
+/// The largest capacity a pipe may have: a pipe's slots are allocated as it
+/// fills, but its bound must stay a size the runtime can index.
+pub const MAX_CAPACITY: usize = 1 << 20;
