@@ -2,11 +2,11 @@
 //! queue fill and state, refreshed in place. Any kernel can use it:
 //!
 //! ```no_run
-//! # fn demo(kernel: &kernel::Kernel) {
+//! # fn demo(kernel: &kernel_core::Kernel) {
 //! let control = kernel.control();
 //! let stop = kernel.stop_handle();
 //! std::thread::spawn(move || {
-//!     let _ = kernel::control::watch::watch(
+//!     let _ = kernel_control::watch::watch(
 //!         &control,
 //!         std::time::Duration::from_millis(500),
 //!         &mut std::io::stdout(),

@@ -11,9 +11,9 @@
 //! runtime; [`Beacon::stop`] or dropping the beacon ends it.
 //!
 //! ```no_run
-//! # fn demo() -> Result<(), kernel::net::NetError> {
-//! use kernel::net::beacon::{Beacon, BeaconOptions};
-//! use kernel::net::ports::PortRange;
+//! # fn demo() -> Result<(), kernel_mesh::NetError> {
+//! use kernel_mesh::beacon::{Beacon, BeaconOptions};
+//! use kernel_mesh::ports::PortRange;
 //! let options = BeaconOptions::new("127.0.0.1:7400".parse().unwrap(), "passphrase", "state")
 //!     .range(PortRange::new(7401, 7410)?);
 //! let beacon = Beacon::start(options)?;

@@ -2,8 +2,8 @@
 //! single-threaded tokio runtime, so the data plane never waits on it.
 //!
 //! ```no_run
-//! # fn demo(kernel: kernel::Kernel) -> Result<(), kernel::Error> {
-//! use kernel::control::http::{ControlOptions, ServeControl};
+//! # fn demo(kernel: kernel_core::Kernel) -> Result<(), kernel_core::Error> {
+//! use kernel_control::http::{ControlOptions, ServeControl};
 //! let server = kernel.serve_control(ControlOptions::from_env()?)?;
 //! println!("HMI at {} (token in {:?})", server.url(), server.token_file());
 //! kernel.run()
