@@ -234,6 +234,8 @@ fn diamond() -> &'static Spec {
         ])),
         control: None,
         processes: &[],
+        mesh: None,
+        routes: &[],
     }))
 }
 
@@ -271,6 +273,8 @@ fn a_bad_identity_in_a_spec_is_reported_and_the_rest_registered() {
         pipes: &[],
         control: None,
         processes: &[],
+        mesh: None,
+        routes: &[],
     }));
     let hostess = Hostess::new();
     let errors = hostess.register_spec(spec);

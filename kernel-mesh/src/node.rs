@@ -286,6 +286,8 @@ mod tests {
         pipes: &[],
         control: None,
         processes: &[],
+        mesh: None,
+        routes: &[],
     };
 
     #[test]

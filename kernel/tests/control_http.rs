@@ -632,6 +632,8 @@ fn run_serves_on_the_listen_address_of_the_spec() {
     let spec: &'static kernel::Spec = Box::leak(Box::new(kernel::Spec {
         control: Some("127.0.0.1:0"),
         processes: &[],
+        mesh: None,
+        routes: &[],
         ..*spec("http-spec-listen")
     }));
     let running = Running::start(build(spec));
@@ -663,6 +665,8 @@ fn serve_control_wins_over_the_listen_address_of_the_spec() {
     let spec: &'static kernel::Spec = Box::leak(Box::new(kernel::Spec {
         control: Some("127.0.0.1:0"),
         processes: &[],
+        mesh: None,
+        routes: &[],
         ..*spec("http-spec-explicit")
     }));
     let (running, server, addr) = serve_spec(spec);

@@ -98,6 +98,8 @@ static SPEC: Spec = Spec {
     ],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]

@@ -24,6 +24,8 @@ static FAN_OUT: Spec = Spec {
     ],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]
@@ -97,6 +99,8 @@ static FAN_IN: Spec = Spec {
     ],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]
@@ -140,6 +144,8 @@ static CHAIN: Spec = Spec {
     pipes: &[pipe(1, ("src", "out"), ("slow", "input"), 4)],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]
@@ -185,6 +191,8 @@ static UNCONNECTED: Spec = Spec {
     pipes: &[],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]

@@ -19,6 +19,8 @@ fn spec(name: &'static str, processes: &'static [ProcessSpec]) -> &'static Spec 
         pipes: &[],
         control: None,
         processes,
+        mesh: None,
+        routes: &[],
     }))
 }
 

@@ -52,6 +52,8 @@ proptest! {
             pipes: Box::leak(pipes.into_boxed_slice()),
             control: None,
             processes: &[],
+            mesh: None,
+            routes: &[],
         });
 
         let mut b = KernelBuilder::new(spec);
@@ -93,6 +95,8 @@ proptest! {
             pipes: Box::leak(pipes.into_boxed_slice()),
             control: None,
             processes: &[],
+            mesh: None,
+            routes: &[],
         });
 
         let mut b = KernelBuilder::new(spec);

@@ -17,6 +17,8 @@ static SIGINT: Spec = Spec {
     pipes: &[pipe(1, ("forever", "out"), ("sink", "input"), 16)],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]

@@ -38,6 +38,8 @@ static GIVE_UP: Spec = Spec {
     pipes: &[pipe(1, ("flaky", "out"), ("sink", "input"), 8)],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]
@@ -80,6 +82,8 @@ static RECOVER: Spec = Spec {
     pipes: &[pipe(1, ("flaky", "out"), ("sink", "input"), 1)],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]
@@ -112,6 +116,8 @@ static NEVER: Spec = Spec {
     pipes: &[pipe(1, ("flaky", "out"), ("sink", "input"), 8)],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]
@@ -135,6 +141,8 @@ static ALWAYS: Spec = Spec {
     pipes: &[pipe(1, ("flaky", "out"), ("sink", "input"), 8)],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]
@@ -163,6 +171,8 @@ static ALWAYS_STOP: Spec = Spec {
     pipes: &[pipe(1, ("forever", "out"), ("sink", "input"), 16)],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]
@@ -190,6 +200,8 @@ static STOP: Spec = Spec {
     pipes: &[pipe(1, ("forever", "out"), ("sink", "input"), 16)],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]
@@ -248,6 +260,8 @@ static STUBBORN: Spec = Spec {
     pipes: &[pipe(1, ("stubborn", "out"), ("sink", "input"), 16)],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]
@@ -296,6 +310,8 @@ static GONE: Spec = Spec {
     pipes: &[pipe(1, ("src", "out"), ("quitter", "input"), 4)],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]
@@ -342,6 +358,8 @@ static BOOT: Spec = Spec {
     pipes: &[pipe(1, ("src", "out"), ("boom", "input"), 4)],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]
@@ -381,6 +399,8 @@ static BAD_CONFIG: Spec = Spec {
     pipes: &[pipe(1, ("src", "out"), ("sink", "input"), 4)],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]
@@ -469,6 +489,8 @@ static KIND: Spec = Spec {
     pipes: &[pipe(1, ("src", "out"), ("sink", "input"), 4)],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]
@@ -504,6 +526,8 @@ static ALWAYS_SINK: Spec = Spec {
     pipes: &[pipe(1, ("src", "out"), ("sink", "input"), 8)],
     control: None,
     processes: &[],
+    mesh: None,
+    routes: &[],
 };
 
 #[test]

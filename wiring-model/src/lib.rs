@@ -23,7 +23,7 @@ pub use manifest::{
 };
 pub use mask::{GuestMask, MaskError};
 pub use spec::{
-    DEFAULT_CAPACITY, Endpoint, KernelSpec, MAX_CAPACITY, PipeSpec, ProcessSpec, Restart,
-    ServerSpec, Spec, pipe_id, server_uuid,
+    DEFAULT_CAPACITY, Encoding, Endpoint, KernelSpec, MAX_CAPACITY, MeshSpec, PipeSpec,
+    ProcessSpec, Restart, RouteSpec, RouteTarget, ServerSpec, Spec, pipe_id, server_uuid,
 };
 pub use uuid::{self, Uuid};

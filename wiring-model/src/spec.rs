@@ -101,6 +101,70 @@ pub struct Spec {
     pub control: Option<&'static str>,
     /// `[processes.<name>]`, in file order.
     pub processes: &'static [ProcessSpec],
+    /// `[mesh]`: how this kernel joins the mesh; `None` when absent.
+    pub mesh: Option<&'static MeshSpec>,
+    /// `[[routes]]`: pipes whose consumer is on another kernel, in file order.
+    pub routes: &'static [RouteSpec],
+}
+
+/// `[mesh]` of `wiring.toml`: the Zenoh endpoints of this kernel and of its
+/// peers, and the local input terminals peers may route into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeshSpec {
+    /// Endpoints this kernel listens on (`tcp/127.0.0.1:7447`).
+    pub listen: &'static [&'static str],
+    /// Endpoints of peer kernels to connect to.
+    pub peers: &'static [&'static str],
+    /// Input terminals of this kernel that peers may route into.
+    pub offer: &'static [Endpoint],
+}
+
+/// The remote end of a route: one exact guest, or whichever guest matches a
+/// mask (booked when the route opens).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteTarget {
+    /// A guest identity, `fqdn:server:class:owner:auth:mechanism:uuid`.
+    Guest(&'static str),
+    /// A guest mask: seven globs, the class also `value/mask`.
+    Mask(&'static str),
+}
+
+/// How a route encodes its messages on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// Compact binary (the default).
+    #[default]
+    Postcard,
+    /// JSON, readable by any Zenoh client.
+    Json,
+}
+
+impl Encoding {
+    /// The encoding as `wiring.toml` writes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Postcard => "postcard",
+            Encoding::Json => "json",
+        }
+    }
+}
+
+/// One `[[routes]]` entry: a pipe from a local output to a terminal of a
+/// server on another kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// Stable id: UUID v5 of the kernel name, the local endpoint and the target.
+    pub id: Uuid,
+    /// The local output (`server.terminal`).
+    pub from: Endpoint,
+    /// The remote guest, exact or by mask.
+    pub to: RouteTarget,
+    /// The remote server's input terminal.
+    pub terminal: &'static str,
+    /// The credit window: messages in flight at most.
+    pub capacity: usize,
+    /// The wire encoding.
+    pub encoding: Encoding,
 }
 
 impl Spec {

@@ -558,6 +558,8 @@ mod tests {
         ],
         control: None,
         processes: &[],
+        mesh: None,
+        routes: &[],
     };
 
     #[test]

@@ -265,6 +265,8 @@ pub fn spec_of(
         pipes,
         control: None,
         processes: &[],
+        mesh: None,
+        routes: &[],
     }))
 }
 
@@ -328,6 +330,8 @@ pub fn hosted_spec(name: &'static str) -> &'static Spec {
         pipes: &PIPES,
         control: None,
         processes: &[],
+        mesh: None,
+        routes: &[],
     }))
 }
 

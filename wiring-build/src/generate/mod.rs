@@ -287,6 +287,8 @@ pub fn generate_tokens(plan: &Plan) -> TokenStream {
             pipes: &[#(#pipe_specs),*],
             control: #control,
             processes: &[#(#process_specs),*],
+            mesh: ::core::option::Option::None,
+            routes: &[],
         };
 
         /// Builds the kernel wired by the wiring file: every server, every pipe.

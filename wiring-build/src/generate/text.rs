@@ -204,6 +204,8 @@ pub(super) fn emit(plan: &Plan) -> Option<String> {
         return None;
     }
     out.push_str("    processes: &[],\n");
+    out.push_str("    mesh: ::core::option::Option::None,\n");
+    out.push_str("    routes: &[],\n");
     out.push_str(
         "};\n\n/// Builds the kernel wired by the wiring file: every server, every pipe.\n\
          pub fn kernel() -> ::core::result::Result<::kernel::Kernel, ::kernel::Error> {\n    \
