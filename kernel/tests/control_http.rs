@@ -552,8 +552,27 @@ fn the_hostess_is_served_under_the_api_with_the_same_token() {
     let phone = kernel::hostess::phone::PhoneClient::new(
         addr,
         "/api/v1/hostess",
+        "http-hostess",
         "plant-b",
         "shared secret",
+    );
+    // The same peer and secret, but signed for another kernel: refused.
+    let elsewhere = kernel::hostess::phone::PhoneClient::new(
+        addr,
+        "/api/v1/hostess",
+        "plant-z",
+        "plant-b",
+        "shared secret",
+    );
+    let r = elsewhere
+        .call("POST", "/reservations", body.as_bytes())
+        .expect("phone call");
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(
+        r.body
+            .contains("addressed to kernel `plant-z`, not to `http-hostess`"),
+        "{}",
+        r.body
     );
     let r = phone
         .call("POST", "/reservations", body.as_bytes())

@@ -2,13 +2,14 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,12 +23,45 @@ use crate::svg;
 use crate::topology::{Snapshot, Topology};
 use kernel_core::control::events::Event;
 use kernel_core::control::{Control, ControlError, DisconnectMode};
+use kernel_hostess::http::{
+    ApiError, BearerToken, json, json_body, json_errors, no_such_endpoint, require_bearer,
+};
 
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) control: Control,
-    pub(crate) token: Arc<str>,
+    pub(crate) token: BearerToken,
     pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
+    pub(crate) streams: Streams,
+}
+
+/// Most event streams open at once; more get 503, so that clients holding
+/// streams cannot take every connection the server allows.
+pub(crate) const MAX_STREAMS: usize = 64;
+
+/// The event streams open now.
+#[derive(Clone, Default)]
+pub(crate) struct Streams(Arc<AtomicUsize>);
+
+/// One open event stream, until dropped.
+struct StreamSlot(Arc<AtomicUsize>);
+
+impl Streams {
+    fn open(&self) -> Option<StreamSlot> {
+        let open = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_STREAMS).then_some(n + 1)
+            })
+            .is_ok();
+        open.then(|| StreamSlot(self.0.clone()))
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -41,7 +75,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/connections/{id}/resume", post(resume))
         .route("/api/v1/servers/{name}/restart", post(restart))
         .route("/api/v1/servers/{name}/stop", post(stop))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+        .route_layer(middleware::from_fn_with_state(
+            state.token.clone(),
+            require_bearer,
+        ));
     Router::new()
         .route("/", get(hmi_page))
         .route("/metrics", get(prometheus))
@@ -58,30 +95,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/events", get(events))
         .route("/api/v1/metrics", get(metrics_json))
         .merge(modifying)
-        .fallback(not_found)
+        .fallback(no_such_endpoint)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(json_errors))
         .with_state(state)
 }
 
-/// A JSON response.
-pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response {
-    let body = serde_json::to_vec_pretty(value).unwrap_or_else(|_| b"{}".to_vec());
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
-}
-
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    json_response(
-        status,
-        &json!({ "error": message.into(), "status": status.as_u16() }),
-    )
+    ApiError::new(status, message).into_response()
 }
 
 /// The HTTP status that fits a refusal: 400 for a malformed request, 404
@@ -109,45 +130,6 @@ fn text(content_type: &'static str, body: String) -> Response {
         .into_response()
 }
 
-async fn not_found() -> Response {
-    error(
-        StatusCode::NOT_FOUND,
-        "no such endpoint; see /api/v1/openapi.json",
-    )
-}
-
-/// Constant-time comparison, so the token cannot be guessed by timing.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for (i, x) in a.iter().enumerate() {
-        diff |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
-    }
-    diff == 0
-}
-
-async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match given {
-        Some(token) if same(token.as_bytes(), state.token.as_bytes()) => next.run(request).await,
-        Some(_) => unauthorized("wrong bearer token"),
-        None => unauthorized("this call modifies the kernel: send `Authorization: Bearer <token>`"),
-    }
-}
-
-fn unauthorized(message: &str) -> Response {
-    let mut response = error(StatusCode::UNAUTHORIZED, message);
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer realm=\"kernel control\""),
-    );
-    response
-}
-
 async fn hmi_page() -> Response {
     text("text/html; charset=utf-8", hmi::PAGE.to_owned())
 }
@@ -163,7 +145,7 @@ async fn prometheus(State(state): State<AppState>) -> Response {
 }
 
 async fn openapi_json() -> Response {
-    json_response(StatusCode::OK, &openapi())
+    json(StatusCode::OK, &openapi())
 }
 
 #[derive(Deserialize)]
@@ -174,7 +156,7 @@ struct FormatQuery {
 async fn topology(State(state): State<AppState>, Query(q): Query<FormatQuery>) -> Response {
     let t = state.control.topology();
     match q.format.as_deref().unwrap_or("json") {
-        "json" => json_response(StatusCode::OK, &to_value(&t)),
+        "json" => json(StatusCode::OK, &to_value(&t)),
         "dot" => text("text/vnd.graphviz; charset=utf-8", t.to_dot()),
         "mermaid" => text("text/plain; charset=utf-8", t.to_mermaid()),
         "toml" => text("application/toml; charset=utf-8", t.to_wiring_toml()),
@@ -191,18 +173,18 @@ fn to_value<T: serde::Serialize>(value: &T) -> Value {
 }
 
 async fn servers(State(state): State<AppState>) -> Response {
-    json_response(StatusCode::OK, &to_value(&state.control.topology().servers))
+    json(StatusCode::OK, &to_value(&state.control.topology().servers))
 }
 
 async fn server(State(state): State<AppState>, Path(name): Path<String>) -> Response {
     match state.control.topology().server(&name) {
-        Some(s) => json_response(StatusCode::OK, &to_value(s)),
+        Some(s) => json(StatusCode::OK, &to_value(s)),
         None => control_error(&ControlError::UnknownServer { server: name }),
     }
 }
 
 async fn processes(State(state): State<AppState>) -> Response {
-    json_response(
+    json(
         StatusCode::OK,
         &to_value(&state.control.topology().processes),
     )
@@ -216,7 +198,7 @@ async fn process(State(state): State<AppState>, Path(name): Path<String>) -> Res
         .into_iter()
         .find(|p| p.name == name)
     {
-        Some(p) => json_response(StatusCode::OK, &to_value(&p)),
+        Some(p) => json(StatusCode::OK, &to_value(&p)),
         None => control_error(&ControlError::UnknownProcess { process: name }),
     }
 }
@@ -233,7 +215,7 @@ async fn probe(State(state): State<AppState>) -> Response {
         let _ = &state;
         Value::Null
     };
-    json_response(StatusCode::OK, &json!({ "beacon": beacon }))
+    json(StatusCode::OK, &json!({ "beacon": beacon }))
 }
 
 /// The peers heard from, until their TTL runs out; `{"adverts": null, ...}`
@@ -253,14 +235,14 @@ async fn neighbours(State(state): State<AppState>) -> Response {
         let _ = &state;
         (Value::Null, json!([]))
     };
-    json_response(
+    json(
         StatusCode::OK,
         &json!({ "adverts": adverts, "neighbours": neighbours }),
     )
 }
 
 async fn connections(State(state): State<AppState>) -> Response {
-    json_response(
+    json(
         StatusCode::OK,
         &to_value(&state.control.topology().connections),
     )
@@ -281,7 +263,7 @@ async fn connection(State(state): State<AppState>, Path(id): Path<String>) -> Re
         .ok()
         .and_then(|u| t.connection(&u.to_string()));
     match found {
-        Some(c) => json_response(StatusCode::OK, &to_value(c)),
+        Some(c) => json(StatusCode::OK, &to_value(c)),
         None => control_error(&ControlError::UnknownConnection { id }),
     }
 }
@@ -294,16 +276,18 @@ struct ConnectRequest {
     capacity: Option<usize>,
 }
 
-async fn connect(State(state): State<AppState>, body: Bytes) -> Response {
-    let request: ConnectRequest = match serde_json::from_slice(&body) {
+async fn connect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let request: ConnectRequest = match json_body(&headers, &body) {
         Ok(r) => r,
         Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
+            return ApiError::new(
+                e.status,
                 format!(
-                    "malformed JSON body: {e}; expected {{\"from\": \"server.terminal\", \"to\": \"server.terminal\", \"capacity\": 1024}}"
+                    "{}; expected {{\"from\": \"server.terminal\", \"to\": \"server.terminal\", \"capacity\": 1024}}",
+                    e.body.error
                 ),
-            );
+            )
+            .into_response();
         }
     };
     match state
@@ -316,7 +300,7 @@ async fn connect(State(state): State<AppState>, body: Bytes) -> Response {
                 .connection(&id.to_string())
                 .map(to_value)
                 .unwrap_or(Value::Null);
-            json_response(StatusCode::CREATED, &view)
+            json(StatusCode::CREATED, &view)
         }
         Err(e) => control_error(&e),
     }
@@ -347,7 +331,7 @@ async fn disconnect(
         }
     };
     match state.control.disconnect(id, mode) {
-        Ok(d) => json_response(
+        Ok(d) => json(
             StatusCode::OK,
             &json!({
                 "id": d.id.to_string(),
@@ -368,7 +352,7 @@ fn connection_after(state: &AppState, id: Uuid, result: Result<(), ControlError>
                 .connection(&id.to_string())
                 .map(to_value)
                 .unwrap_or(Value::Null);
-            json_response(StatusCode::OK, &view)
+            json(StatusCode::OK, &view)
         }
         Err(e) => control_error(&e),
     }
@@ -393,7 +377,7 @@ fn server_after(state: &AppState, name: &str, result: Result<(), ControlError>) 
         Ok(()) => {
             let t = state.control.topology();
             let view = t.server(name).map(to_value).unwrap_or(Value::Null);
-            json_response(StatusCode::ACCEPTED, &view)
+            json(StatusCode::ACCEPTED, &view)
         }
         Err(e) => control_error(&e),
     }
@@ -410,7 +394,7 @@ async fn stop(State(state): State<AppState>, Path(name): Path<String>) -> Respon
 }
 
 async fn metrics_json(State(state): State<AppState>) -> Response {
-    json_response(StatusCode::OK, &metrics::json(&state.control))
+    json(StatusCode::OK, &metrics::json(&state.control))
 }
 
 pub(crate) fn event_json(e: &Event) -> Value {
@@ -460,7 +444,7 @@ async fn events(
     let log = state.control.connectome().events();
     if q.format.as_deref() == Some("json") {
         let since = log.since(q.since.unwrap_or(0));
-        return json_response(
+        return json(
             StatusCode::OK,
             &json!({
                 "missed": since.missed,
@@ -473,13 +457,22 @@ async fn events(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let after = q.since.or(resume).unwrap_or(0);
-    Sse::new(event_stream(state, after))
+    let Some(slot) = state.streams.open() else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{MAX_STREAMS} event streams are open already; try again later or poll `?format=json`"
+            ),
+        );
+    };
+    Sse::new(event_stream(state, after, slot))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(10)))
         .into_response()
 }
 
 struct Cursor {
     state: AppState,
+    _slot: StreamSlot,
     after: u64,
     pending: std::collections::VecDeque<SseEvent>,
     last_tick: Option<std::time::Instant>,
@@ -488,9 +481,11 @@ struct Cursor {
 fn event_stream(
     state: AppState,
     after: u64,
+    slot: StreamSlot,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> + Send {
     let cursor = Cursor {
         state,
+        _slot: slot,
         after,
         pending: std::collections::VecDeque::new(),
         last_tick: None,
