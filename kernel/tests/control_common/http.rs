@@ -79,14 +79,21 @@ pub struct Events {
 
 impl Events {
     pub fn open(addr: SocketAddr, path: &str) -> Events {
+        Events::try_open(addr, path).unwrap_or_else(|status| panic!("GET {path}: {status}"))
+    }
+
+    /// The stream, or the status of the refusal.
+    pub fn try_open(addr: SocketAddr, path: &str) -> Result<Events, u16> {
         let response = agent(Duration::from_secs(120))
             .get(format!("http://{addr}{path}"))
             .header("accept", "text/event-stream")
             .call()
             .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-        assert_eq!(response.status().as_u16(), 200, "GET {path}");
-        Events {
-            reader: Box::new(BufReader::new(response.into_body().into_reader())),
+        match response.status().as_u16() {
+            200 => Ok(Events {
+                reader: Box::new(BufReader::new(response.into_body().into_reader())),
+            }),
+            status => Err(status),
         }
     }
 
