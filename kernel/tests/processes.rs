@@ -230,7 +230,6 @@ fn processes_added_in_code_run_and_names_stay_unique() {
 #[cfg(feature = "control")]
 #[test]
 fn the_control_surface_lists_processes_with_state_and_pid() {
-
     let mut kernel = kernel(spec("proc-http", &[]));
     kernel
         .add_process(Process::new("idle", "sleep").arg("60"))
