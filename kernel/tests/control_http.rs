@@ -694,3 +694,56 @@ fn serve_control_wins_over_the_listen_address_of_the_spec() {
     drop(running);
     drop(server);
 }
+
+#[test]
+fn the_control_surface_outlives_its_servers_so_one_can_be_restarted() {
+    let (running, _server, addr) = serve("http-outlives");
+    let names: Vec<String> = get(addr, "/api/v1/servers")
+        .json()
+        .as_array()
+        .expect("servers")
+        .iter()
+        .filter_map(|s| s["name"].as_str().map(str::to_owned))
+        .collect();
+    for name in &names {
+        let r = post(addr, &format!("/api/v1/servers/{name}/stop"), "");
+        // A server may have ended already when its producers stopped.
+        assert!(
+            matches!(r.status, 202 | 409),
+            "{name}: {} {}",
+            r.status,
+            r.body
+        );
+    }
+    running.wait_until("every server has ended", |c| {
+        c.topology()
+            .servers
+            .iter()
+            .all(|s| s.state != "running" && s.state != "booting")
+    });
+    // Longer than the kernel's poll: it would have ended by now.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        running.control.connectome().is_running(),
+        "the kernel ended"
+    );
+    assert_eq!(get(addr, "/").status, 200);
+    assert_eq!(get(addr, "/api/v1/servers").status, 200);
+    assert_eq!(get(addr, "/metrics").status, 200);
+    // An ended server can be restarted (built afresh, its pipes released:
+    // `spare` waits for a live connection), but not stopped again.
+    let r = post(addr, "/api/v1/servers/spare/restart", "");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let runs = |c: &kernel::Control| {
+        c.topology()
+            .server("spare")
+            .is_some_and(|s| s.state == "running" && s.restarts == 1)
+    };
+    running.wait_until("spare runs again", runs);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(runs(&running.control), "{:#?}", running.control.topology());
+    let r = post(addr, "/api/v1/servers/words/stop", "");
+    assert_eq!(r.status, 409, "{}", r.body);
+    // ctrl-c (the stop signal) ends it.
+    assert!(running.finish().is_ok());
+}
