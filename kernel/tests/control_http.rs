@@ -57,7 +57,7 @@ fn every_endpoint_in_openapi_answers() {
     let addr = _server.addr();
     let running = Running::start(kernel);
     let doc = get(addr, "/api/v1/openapi.json").json();
-    assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().expect("paths");
     let id = FAN_MERGE.to_string();
     let mut answered = Vec::new();
@@ -642,7 +642,7 @@ fn the_hostess_is_served_under_the_api_with_the_same_token() {
     let schemas = &doc["components"]["schemas"];
     assert!(schemas["Server"]["properties"]["guest"].is_object());
     assert!(schemas["Terminal"]["properties"]["connectome"].is_object());
-    assert!(schemas["Guest"].is_object());
+    assert!(schemas["GuestJson"].is_object());
     running.finish().expect("kernel ends cleanly");
 }
 
@@ -746,4 +746,127 @@ fn the_control_surface_outlives_its_servers_so_one_can_be_restarted() {
     assert_eq!(r.status, 409, "{}", r.body);
     // ctrl-c (the stop signal) ends it.
     assert!(running.finish().is_ok());
+}
+
+#[test]
+fn every_refusal_is_json_with_its_status() {
+    let (_running, _server, addr) = serve("http-json-errors");
+    let json_error = |r: &Response| {
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/json"),
+            "{} {}",
+            r.status,
+            r.body
+        );
+        r.json()["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error in {}", r.body))
+            .to_owned()
+    };
+    let id = FAN_MERGE.to_string();
+    // axum's own refusals, before any handler runs.
+    let r = get(addr, "/api/v1/connections?x=1/../nope");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = get(addr, "/api/v1/topology?format=json&format=dot");
+    assert_eq!(r.status, 400);
+    assert!(json_error(&r).contains("duplicate field"), "{}", r.body);
+    let r = get(addr, "/api/v1/topology?format=png");
+    assert_eq!(r.status, 400);
+    json_error(&r);
+    let r = get(addr, "/api/v1/nowhere");
+    assert_eq!(r.status, 404);
+    assert!(json_error(&r).contains("GET /api/v1/"), "{}", r.body);
+    let r = request(addr, "PUT", "/api/v1/servers", &[], b"");
+    assert_eq!(r.status, 405);
+    assert!(r.header("allow").is_some_and(|a| a.contains("GET")));
+    assert!(json_error(&r).contains("method not allowed"), "{}", r.body);
+    let r = request(addr, "DELETE", "/api/v1/hostess/menu", &[], b"");
+    assert_eq!(r.status, 405);
+    json_error(&r);
+    let r = get(addr, "/api/v1/hostess/guests?mask=*:*:*:*:*:*:*&mask=x");
+    assert_eq!(r.status, 400);
+    json_error(&r);
+    let r = get(addr, "/api/v1/events?since=-1&format=json");
+    assert_eq!(r.status, 400);
+    json_error(&r);
+    // A bad body: malformed JSON, a wrong content type, too large.
+    let token = format!("Bearer {TOKEN}");
+    let bad = request(
+        addr,
+        "POST",
+        "/api/v1/connections",
+        &[
+            ("Authorization", &token),
+            ("Content-Type", "application/json"),
+        ],
+        b"{\"from\": ",
+    );
+    assert_eq!(bad.status, 400);
+    assert!(json_error(&bad).contains("malformed JSON"), "{}", bad.body);
+    let text = request(
+        addr,
+        "POST",
+        "/api/v1/connections",
+        &[("Authorization", &token), ("Content-Type", "text/plain")],
+        br#"{"from": "src.out", "to": "spare.input"}"#,
+    );
+    assert_eq!(text.status, 415);
+    json_error(&text);
+    let hostess = request(
+        addr,
+        "POST",
+        "/api/v1/hostess/reservations",
+        &[("Authorization", &token)],
+        br#"{"wants": []}"#,
+    );
+    assert_eq!(hostess.status, 415);
+    json_error(&hostess);
+    // The bearer scheme is case-insensitive; a wrong token is 401 with a
+    // challenge.
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let r = request(
+            addr,
+            "POST",
+            &format!("/api/v1/connections/{id}/pause"),
+            &[("Authorization", &format!("{scheme} {TOKEN}"))],
+            b"",
+        );
+        assert_eq!(r.status, 200, "{scheme}: {}", r.body);
+        let r = request(
+            addr,
+            "POST",
+            &format!("/api/v1/connections/{id}/resume"),
+            &[("Authorization", &format!("{scheme} {TOKEN}"))],
+            b"",
+        );
+        assert_eq!(r.status, 200, "{scheme}: {}", r.body);
+    }
+    let r = request(
+        addr,
+        "POST",
+        &format!("/api/v1/connections/{id}/pause"),
+        &[("Authorization", "Bearer nope")],
+        b"",
+    );
+    assert_eq!(r.status, 401);
+    assert!(r.header("www-authenticate").is_some());
+    json_error(&r);
+    // `GET /api/v1/` lists every path of the OpenAPI document.
+    let index = get(addr, "/api/v1/").json();
+    let doc = get(addr, "/api/v1/openapi.json").json();
+    let listed: std::collections::BTreeSet<String> = index["endpoints"]
+        .as_array()
+        .expect("endpoints")
+        .iter()
+        .filter_map(|e| e["path"].as_str().map(str::to_owned))
+        .collect();
+    let documented: std::collections::BTreeSet<String> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(listed, documented);
+    assert!(listed.contains("/api/v1/hostess/reservations/{id}/renew"));
 }

@@ -18,6 +18,24 @@ use crate::{
     Grant, GuestMask, Hostess, HostessError, Plan, ReservationId, ReserveRequest, TerminalRef, Want,
 };
 
+/// The OpenAPI description of the Hostess's routes, relative to its root.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(guests, guest, menu, reservations, reservation, reserve, renew, release),
+    components(schemas(ErrorJson)),
+    tags((name = "hostess", description = "The guest book: registered servers, the use of their terminals, reservations under leases")),
+)]
+pub struct HostessDoc;
+
+/// The path of calls on one reservation.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+struct ReservationPath {
+    /// The reservation's id.
+    #[param(value_type = uuid::Uuid, example = "0b7e2f5a-58c1-4c8e-9d1e-2a3b4c5d6e7f")]
+    id: String,
+}
+
 /// TTL of a lease made over HTTP without `ttl_ms`.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(10);
 
@@ -116,15 +134,27 @@ fn parse_guest(text: &str) -> Result<uuid::Uuid, ApiError> {
 }
 
 /// The query of `GET /guests`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct GuestsQuery {
     /// Seven-field guest mask; absent or empty: every guest.
+    #[param(example = "*:*:0x00000a00/0x0000ff00:*:*:*:*")]
     mask: Option<String>,
-    /// Exactly this many guests, or 409.
+    /// Exactly this many guests, or 409 saying how many match.
+    #[param(value_type = Option<u64>, minimum = 0)]
     count: Option<String>,
 }
 
+/// Guests (registered servers) matching a mask, in a stable order (host
+/// name, server name, uuid), with the use of each terminal.
+#[utoipa::path(get, path = "/guests", tag = "hostess", operation_id = "hostessGuests",
+    params(GuestsQuery),
+    responses(
+        (status = 200, description = "the guests", body = GuestsJson),
+        (status = 400, description = "bad mask or count, or an unknown query parameter", body = ErrorJson),
+        (status = 409, description = "not exactly `count` guests match; says how many do", body = ErrorJson),
+    ))]
 async fn guests(
     State(api): State<Arc<Api>>,
     Query(query): Query<GuestsQuery>,
@@ -134,7 +164,7 @@ async fn guests(
         Some(text) => parse_mask(text)?,
     };
     let count = match query.count.as_deref() {
-        None | Some("") => None,
+        None => None,
         Some(text) => Some(text.parse::<usize>().map_err(|_| {
             ApiError::bad_request(format!("`count` must be a whole number, not `{text}`"))
         })?),
@@ -148,6 +178,15 @@ async fn guests(
     ))
 }
 
+/// One guest by its uuid.
+#[utoipa::path(get, path = "/guests/{uuid}", tag = "hostess", operation_id = "hostessGuest",
+    params(("uuid" = uuid::Uuid, Path, description = "the guest's (server's) uuid",
+        example = "6f1c8b1e-7d2a-4c3b-9e4f-5a6b7c8d9e0f")),
+    responses(
+        (status = 200, description = "the guest", body = GuestJson),
+        (status = 400, description = "not a uuid", body = ErrorJson),
+        (status = 404, description = "no guest has this uuid", body = ErrorJson),
+    ))]
 async fn guest(
     State(api): State<Arc<Api>>,
     Path(uuid): Path<String>,
@@ -159,10 +198,16 @@ async fn guest(
     }
 }
 
+/// Availability by class and owner, as shared with peers.
+#[utoipa::path(get, path = "/menu", tag = "hostess", operation_id = "hostessMenu",
+    responses((status = 200, description = "the menu", body = MenuJson)))]
 async fn menu(State(api): State<Arc<Api>>) -> Response {
     json(StatusCode::OK, &MenuJson::from(&api.hostess.menu()))
 }
 
+/// The live reservations.
+#[utoipa::path(get, path = "/reservations", tag = "hostess", operation_id = "hostessReservations",
+    responses((status = 200, description = "the reservations", body = ReservationsJson)))]
 async fn reservations(State(api): State<Arc<Api>>) -> Response {
     let now = api.hostess.now();
     json(
@@ -178,9 +223,18 @@ async fn reservations(State(api): State<Arc<Api>>) -> Response {
     )
 }
 
+/// One reservation.
+#[utoipa::path(get, path = "/reservations/{id}", tag = "hostess", operation_id = "hostessReservation",
+    params(ReservationPath),
+    responses(
+        (status = 200, description = "the reservation", body = GrantJson),
+        (status = 400, description = "not a uuid", body = ErrorJson),
+        (status = 404, description = "unknown reservation", body = ErrorJson),
+        (status = 410, description = "expired or released", body = ErrorJson),
+    ))]
 async fn reservation(
     State(api): State<Arc<Api>>,
-    Path(id): Path<String>,
+    Path(ReservationPath { id }): Path<ReservationPath>,
 ) -> Result<Response, ApiError> {
     let grant = api.hostess.grant(parse_id(&id)?)?;
     Ok(json(
@@ -268,6 +322,19 @@ impl Api {
     }
 }
 
+/// Reserves terminals (`terminals`) or books guests by masks and counts
+/// (`wants`), all or nothing, under a lease.
+#[utoipa::path(post, path = "/reservations", tag = "hostess", operation_id = "hostessReserve",
+    request_body = ReserveJson,
+    security(("bearer" = []), ("peer" = [])),
+    responses(
+        (status = 201, description = "reserved", body = GrantJson),
+        (status = 400, description = "malformed body, mask or uuid", body = ErrorJson),
+        (status = 401, description = "neither the bearer token nor a valid peer signature; nothing changed", body = ErrorJson),
+        (status = 409, description = "a terminal is taken, or too few guests match (says how many)", body = ErrorJson),
+        (status = 413, description = "body larger than 64 KiB", body = ErrorJson),
+        (status = 415, description = "the body is not `application/json`", body = ErrorJson),
+    ))]
 async fn reserve(
     State(api): State<Arc<Api>>,
     method: Method,
@@ -333,9 +400,21 @@ async fn reserve(
     }
 }
 
+/// Renews a reservation's lease.
+#[utoipa::path(post, path = "/reservations/{id}/renew", tag = "hostess", operation_id = "hostessRenew",
+    params(ReservationPath),
+    security(("bearer" = []), ("peer" = [])),
+    responses(
+        (status = 200, description = "renewed", body = GrantJson),
+        (status = 400, description = "not a uuid", body = ErrorJson),
+        (status = 401, description = "neither the bearer token nor a valid peer signature; nothing changed", body = ErrorJson),
+        (status = 403, description = "a peer may renew only its own reservations", body = ErrorJson),
+        (status = 404, description = "unknown reservation", body = ErrorJson),
+        (status = 410, description = "expired or released", body = ErrorJson),
+    ))]
 async fn renew(
     State(api): State<Arc<Api>>,
-    Path(id): Path<String>,
+    Path(ReservationPath { id }): Path<ReservationPath>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -344,9 +423,21 @@ async fn renew(
     on_holders_reservation(&api, &id, &method, &uri, &headers, &body, Hostess::renew)
 }
 
+/// Releases a reservation: its terminals are free again.
+#[utoipa::path(delete, path = "/reservations/{id}", tag = "hostess", operation_id = "hostessRelease",
+    params(ReservationPath),
+    security(("bearer" = []), ("peer" = [])),
+    responses(
+        (status = 200, description = "released", body = GrantJson),
+        (status = 400, description = "not a uuid", body = ErrorJson),
+        (status = 401, description = "neither the bearer token nor a valid peer signature; nothing changed", body = ErrorJson),
+        (status = 403, description = "a peer may release only its own reservations", body = ErrorJson),
+        (status = 404, description = "unknown reservation", body = ErrorJson),
+        (status = 410, description = "expired or released already", body = ErrorJson),
+    ))]
 async fn release(
     State(api): State<Arc<Api>>,
-    Path(id): Path<String>,
+    Path(ReservationPath { id }): Path<ReservationPath>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,

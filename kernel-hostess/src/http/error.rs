@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 /// The body of every error response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorJson {
     /// What went wrong, for a person or an agent to act on.
     pub error: String,
@@ -128,13 +128,16 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
     } else {
         text
     };
-    if status == StatusCode::METHOD_NOT_ALLOWED
-        && let Some(allow) = parts
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        // axum adds the `Allow` header after this layer when it is not here yet.
+        message = match parts
             .headers
             .get(header::ALLOW)
             .and_then(|v| v.to_str().ok())
-    {
-        message = format!("method not allowed here; use {allow}");
+        {
+            Some(allow) => format!("method not allowed here; use {allow}"),
+            None => "method not allowed here; the `Allow` header lists the methods".to_owned(),
+        };
     }
     let body = serde_json::to_vec(&ErrorJson::new(message)).unwrap_or_default();
     parts.headers.insert(

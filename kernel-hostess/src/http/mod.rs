@@ -43,7 +43,7 @@ mod error;
 mod serve;
 mod shapes;
 
-pub use api::{Api, DEFAULT_TTL, router};
+pub use api::{Api, DEFAULT_TTL, HostessDoc, router};
 pub use auth::{BearerToken, bearer_credentials, require_bearer};
 pub use error::{ApiError, ErrorJson, json_errors, no_such_endpoint};
 pub use serve::{Limits, Served, serve, serve_on};
@@ -75,6 +75,31 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
         )
         .into_response(),
     }
+}
+
+/// Deserializes an optional whole number also when written as `12.0`
+/// (JSON Schema's integers include them): `#[serde(deserialize_with =
+/// "kernel_hostess::http::whole_number", default)]`.
+pub fn whole_number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::Deserialize as _;
+    use serde::de::Error as _;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let whole = number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u64::MAX as f64)
+            .map(|f| f as u64)
+    });
+    whole
+        .and_then(|n| T::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("expected a whole number in range, not {number}")))
 }
 
 /// A JSON request body: 415 unless `Content-Type` is `application/json`,

@@ -4,14 +4,22 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
+};
+use utoipa::openapi::{Ref, RefOr};
 
 use crate::{Booking, Grant, GuestStatus, Menu, TerminalUse};
 use wiring_model::manifest::TerminalKind;
 
 /// A guest and its terminals.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct GuestJson {
     /// The canonical identity.
+    #[schema(
+        example = "plant-a.example:column:0x00000a01:ops:no:none:6f1c8b1e-7d2a-4c3b-9e4f-5a6b7c8d9e0f"
+    )]
     pub identity: String,
     pub fqdn: String,
     pub server: String,
@@ -20,12 +28,13 @@ pub struct GuestJson {
     pub owner: String,
     pub auth: String,
     pub auth_mechanism: String,
+    #[schema(format = Uuid)]
     pub uuid: String,
     pub terminals: Vec<TerminalJson>,
 }
 
 /// A terminal and its use.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TerminalJson {
     pub name: String,
     /// `input`, `output`, `multiplex` or `combine`.
@@ -34,6 +43,7 @@ pub struct TerminalJson {
     /// `free`, `reserved` or `in_use`.
     pub state: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid)]
     pub reservation: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<u64>,
@@ -44,17 +54,17 @@ pub struct TerminalJson {
     pub connectome: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct GuestsJson {
     pub guests: Vec<GuestJson>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MenuJson {
     pub entries: Vec<MenuEntryJson>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MenuEntryJson {
     pub class: String,
     pub owner: String,
@@ -64,17 +74,24 @@ pub struct MenuEntryJson {
     pub free_terminals: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TerminalRefJson {
+    /// The guest's uuid.
+    #[schema(format = Uuid)]
     pub guest: String,
     pub terminal: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WantJson {
+    /// Seven-field guest mask.
+    #[schema(example = "*:*:0x00000a00/0x0000ff00:ops:*:*:*")]
     pub mask: String,
+    /// How many guests, exactly.
+    #[serde(deserialize_with = "count")]
+    #[schema(value_type = u64)]
     pub count: usize,
     /// Terminal names; empty or absent: all of each guest's terminals.
     #[serde(default)]
@@ -87,7 +104,11 @@ pub struct WantJson {
 pub struct ReserveJson {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::whole_number"
+    )]
     pub ttl_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terminals: Option<Vec<TerminalRefJson>>,
@@ -95,15 +116,78 @@ pub struct ReserveJson {
     pub wants: Option<Vec<WantJson>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A want's count: a whole number, also when written as `4.0`.
+fn count<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    super::whole_number(deserializer)?
+        .ok_or_else(|| serde::de::Error::custom("`count` is a whole number"))
+}
+
+/// One of the two bodies: `holder` and `ttl_ms` with `terminals` or with
+/// `wants`.
+impl utoipa::PartialSchema for ReserveJson {
+    fn schema() -> RefOr<Schema> {
+        let body = |list: &str, item: RefOr<Schema>| {
+            ObjectBuilder::new()
+                .property(
+                    "holder",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .description(Some(
+                            "who holds the lease (local calls; a peer is `peer:<name>`)",
+                        )),
+                )
+                .property(
+                    "ttl_ms",
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::new(Type::Integer))
+                        .minimum(Some(100))
+                        .maximum(Some(86_400_000))
+                        .description(Some("lease time to live in milliseconds (default 10000)")),
+                )
+                .property(list, ArrayBuilder::new().items(item).min_items(Some(1)))
+                .required(list)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        };
+        OneOfBuilder::new()
+            .item(body(
+                "terminals",
+                Ref::from_schema_name(TerminalRefJson::name()).into(),
+            ))
+            .item(body(
+                "wants",
+                Ref::from_schema_name(WantJson::name()).into(),
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ReserveJson {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        for (name, schema) in [
+            (
+                TerminalRefJson::name(),
+                <TerminalRefJson as utoipa::PartialSchema>::schema(),
+            ),
+            (
+                WantJson::name(),
+                <WantJson as utoipa::PartialSchema>::schema(),
+            ),
+        ] {
+            schemas.push((name.into_owned(), schema));
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PickJson {
     pub identity: String,
     pub terminals: Vec<String>,
 }
 
 /// A reservation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct GrantJson {
+    #[schema(format = Uuid)]
     pub id: String,
     pub token: u64,
     pub holder: String,
@@ -118,7 +202,7 @@ pub struct GrantJson {
     pub picks: Option<Vec<Vec<PickJson>>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReservationsJson {
     pub reservations: Vec<GrantJson>,
 }
