@@ -277,33 +277,8 @@ impl Kernel {
         let (done_tx, done_rx) = crossbeam_channel::unbounded::<Done>();
         let mut running = BTreeSet::new();
         for (instance, server) in booted {
-            let index = instance.index;
-            let name = instance.spec.name;
-            let ctx = Context::new(
-                instance.spec,
-                Arc::clone(instance.ports.signal()),
-                connectome.clone(),
-            );
-            let supervisor = Supervisor::new(instance, ctx, limit, done_tx.clone());
-            connectome.set_state(index, ServerState::Running, "kernel started");
-            match std::thread::Builder::new()
-                .name(name.to_owned())
-                .spawn(move || supervisor.run(server))
-            {
-                Ok(_) => {
-                    running.insert(index);
-                }
-                Err(e) => {
-                    let reason = Error::Spawn {
-                        server: name.to_owned(),
-                        source: e,
-                    }
-                    .to_string();
-                    tracing::error!(server = name, %reason, "not started");
-                    connectome.set_error(index, reason.clone());
-                    connectome.set_state(index, ServerState::Failed, &reason);
-                }
-            }
+            connectome.set_state(instance.index, ServerState::Running, "kernel started");
+            spawn_supervisor(&connectome, instance, server, limit, &done_tx, &mut running);
         }
         let mut processes = BTreeSet::new();
         for (index, live) in connectome.processes_live().into_iter().enumerate() {
@@ -462,21 +437,44 @@ fn restart_ended(
             ended.insert(index, instance);
             continue;
         };
-        let name = instance.spec.name;
-        let ctx = Context::new(instance.spec, signal, connectome.clone());
-        let supervisor = Supervisor::new(instance, ctx, limit, done.clone());
-        match std::thread::Builder::new()
-            .name(name.to_owned())
-            .spawn(move || supervisor.run(server))
-        {
-            Ok(_) => {
-                running.insert(index);
+        spawn_supervisor(connectome, instance, server, limit, done, running);
+    }
+}
+
+/// Runs `server` under a supervisor on a thread of its own; `running`
+/// gains its index, or the server is failed when no thread can be had.
+fn spawn_supervisor(
+    connectome: &Connectome,
+    instance: Instance,
+    server: Box<dyn Runnable>,
+    limit: RestartLimit,
+    done: &crossbeam_channel::Sender<Done>,
+    running: &mut BTreeSet<usize>,
+) {
+    let index = instance.index;
+    let name = instance.spec.name;
+    let ctx = Context::new(
+        instance.spec,
+        Arc::clone(instance.ports.signal()),
+        connectome.clone(),
+    );
+    let supervisor = Supervisor::new(instance, ctx, limit, done.clone());
+    match std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || supervisor.run(server))
+    {
+        Ok(_) => {
+            running.insert(index);
+        }
+        Err(e) => {
+            let reason = Error::Spawn {
+                server: name.to_owned(),
+                source: e,
             }
-            Err(e) => {
-                let reason = format!("cannot start a thread: {e}");
-                connectome.set_error(index, reason.clone());
-                connectome.set_state(index, ServerState::Failed, &reason);
-            }
+            .to_string();
+            tracing::error!(server = name, %reason, "not started");
+            connectome.set_error(index, reason.clone());
+            connectome.set_state(index, ServerState::Failed, &reason);
         }
     }
 }
