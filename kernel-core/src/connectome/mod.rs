@@ -54,7 +54,8 @@ impl ServerState {
         }
     }
 
-    /// True for `finished`, `failed` and `stopped`.
+    /// True for `finished`, `failed` and `stopped`: the server has ended,
+    /// and only an operator's restart leaves the state.
     pub const fn is_final(self) -> bool {
         matches!(
             self,

@@ -464,11 +464,14 @@ impl Control {
                     server: server.to_owned(),
                 })?;
         let state = s.state();
-        if state.is_final() || !self.connectome.is_running() {
+        // An ended server can be restarted (the kernel builds it afresh),
+        // not stopped again.
+        let ended_restart = state.is_final() && request == Request::Restart;
+        if (state.is_final() && !ended_restart) || !self.connectome.is_running() {
             return Err(ControlError::ServerState {
                 server: server.to_owned(),
                 state,
-                what: "only a server of a running kernel that is not finished can be restarted or stopped",
+                what: "only a server of a running kernel can be restarted, and only one that has not ended can be stopped",
             });
         }
         if !s.signal.ask(request) {
