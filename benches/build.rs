@@ -4,7 +4,7 @@
 //! Only these small kernels are generated here. The large synthetic wirings
 //! of the scaling benchmarks are generated at bench time under `target/`.
 
-const KERNELS: [&str; 12] = [
+const KERNELS: [&str; 13] = [
     "chain_1_u64",
     "chain_1_kib",
     "chain_1_arc",
@@ -17,6 +17,7 @@ const KERNELS: [&str; 12] = [
     "fanin_2_u64",
     "fanin_2_kib",
     "fanin_2_arc",
+    "latency_u64",
 ];
 
 fn main() {

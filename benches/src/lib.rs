@@ -9,6 +9,7 @@
 //! - [`stats`]: medians and `/proc/self/status` memory figures.
 
 pub mod baseline;
+pub mod latency;
 pub mod payload;
 pub mod servers;
 pub mod shapes;
@@ -31,6 +32,7 @@ pub mod kernels {
     kernel::include_wiring!(fanin_2_u64);
     kernel::include_wiring!(fanin_2_kib);
     kernel::include_wiring!(fanin_2_arc);
+    kernel::include_wiring!(latency_u64);
 }
 
 /// The messages each benchmark source sends (the 1,000,000).
