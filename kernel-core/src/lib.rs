@@ -32,7 +32,7 @@ pub mod terminal;
 
 pub use connectome::{
     Connectome, Endpoint, KernelSpec, PipeSpec, Process, ProcessSpec, ProcessStatus, Report,
-    Restart, ServerSpec, ServerState, Spec,
+    Restart, ServerSpec, ServerState, ServerStatus, Spec, WaitKind, Waiting,
 };
 pub use control::{ConnectionState, Control, ControlError};
 pub use error::{Error, ServerFailure};

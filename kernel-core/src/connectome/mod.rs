@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use uuid::Uuid;
 
@@ -22,6 +22,7 @@ use crate::control::state::{self, ConnectionState};
 use crate::manifest::TerminalKind;
 use crate::pipe::{ErasedEnd, PipeChanges, PipeStats};
 use crate::policy::{Extensions, Policy};
+pub use crate::terminal::link::WaitKind;
 use crate::terminal::link::{Link, Signal};
 
 /// Life-cycle state of a server instance.
@@ -105,6 +106,24 @@ pub struct ServerStatus {
     pub restarts: u32,
     /// The last error or panic message, if any.
     pub last_error: Option<String>,
+    /// What the server waits on right now, if it sleeps in one of its
+    /// terminals (a full output, empty inputs, a terminal without peer).
+    pub waiting: Option<Waiting>,
+}
+
+/// What a running server waits on, live: "waiting on pipe X since T".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    /// The terminal it sleeps in.
+    pub terminal: &'static str,
+    /// Why: a full output, empty inputs, no peer.
+    pub kind: WaitKind,
+    /// The pipes it waits on (every pipe of a combiner; none without peer).
+    pub pipes: Vec<Uuid>,
+    /// When the wait began (the send or receive that found nothing to do).
+    pub since: SystemTime,
+    /// How long it has waited when the status was taken.
+    pub waited: Duration,
 }
 
 /// A snapshot of one pipe.
@@ -704,6 +723,15 @@ impl ServerLive {
             state: self.state(),
             restarts: self.restarts.load(Ordering::Acquire),
             last_error: lock(&self.last_error).clone(),
+            waiting: self.links.iter().find_map(|(terminal, link)| {
+                link.wait().map(|w| Waiting {
+                    terminal,
+                    kind: w.kind,
+                    pipes: w.pipes,
+                    since: w.since_wall,
+                    waited: w.since.elapsed(),
+                })
+            }),
         }
     }
 }

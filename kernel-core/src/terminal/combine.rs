@@ -43,6 +43,28 @@ impl<T: 'static> Combine<T> {
         self.inlet.try_borrow_mut().ok()?.recv()
     }
 
+    /// Waits for at least one message, then appends to `batch` every message
+    /// waiting (up to `max`) at once: one wake-up of the producer per batch
+    /// instead of one per message. Returns how many; 0 at end of stream.
+    ///
+    /// ```
+    /// # use kernel_core::Combine;
+    /// # let input = Combine::<u64>::default();
+    /// let mut batch = Vec::with_capacity(256);
+    /// while input.recv_batch(&mut batch, 256) > 0 {
+    ///     for x in batch.drain(..) {
+    ///         // work on x
+    /// #       let _ = x;
+    ///     }
+    /// }
+    /// ```
+    pub fn recv_batch(&self, batch: &mut Vec<T>, max: usize) -> usize {
+        match self.inlet.try_borrow_mut() {
+            Ok(mut inlet) => inlet.recv_into(batch, max),
+            Err(_) => 0,
+        }
+    }
+
     /// Every message until end of stream.
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
         std::iter::from_fn(|| self.recv())

@@ -39,7 +39,7 @@ impl<T: 'static> Multiplex<T> {
     }
 }
 
-impl<T: Clone + 'static> Multiplex<T> {
+impl<T: Clone + Send + 'static> Multiplex<T> {
     /// Sends `msg` to every consumer; fails, giving `msg` back, when no
     /// consumer is left, or when a consumer's pipe is full and this server
     /// was asked to restart or stop (the consumers that had room have their
