@@ -210,6 +210,8 @@ pub(crate) struct Live {
     pub(crate) policies: RwLock<Vec<Arc<dyn Policy>>>,
     /// What policy crates keep per kernel.
     extensions: Extensions,
+    /// The kernel's pool of frame buffers.
+    frames: crate::FramePool,
     /// Where a control surface serves this connectome, while one does.
     served_at: Mutex<Option<std::net::SocketAddr>>,
     started: OnceLock<Instant>,
@@ -356,6 +358,7 @@ impl Connectome {
                 stop,
                 policies: RwLock::new(Vec::new()),
                 extensions: Extensions::default(),
+                frames: crate::FramePool::new(),
                 served_at: Mutex::new(None),
                 started: OnceLock::new(),
                 ended: OnceLock::new(),
@@ -401,6 +404,11 @@ impl Connectome {
             .served_at
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = addr;
+    }
+
+    /// The kernel's pool of frame buffers, shared by its servers.
+    pub fn frames(&self) -> &crate::FramePool {
+        &self.live.frames
     }
 
     /// What policy crates keep for this kernel (its Hostess, its mesh
