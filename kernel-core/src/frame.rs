@@ -167,12 +167,17 @@ fn recycle(block: Arc<Block>) {
     // The last holder before us let go with a release decrement: see its
     // writes before the buffer is handed out again.
     fence(Ordering::Acquire);
-    if let Some((shared, class)) = &block.home
+    let home = block
+        .home
+        .as_ref()
+        .map(|(shared, class)| (Arc::clone(shared), *class));
+    if let Some((shared, class)) = home
         && !shared.closed.load(Ordering::Acquire)
     {
-        let queue = shared.class(*class);
+        let queue = shared.class(class);
+        // Moved in, never cloned: whoever pops it next is its only holder.
         // Full: the block is freed here.
-        let _ = queue.push(Arc::clone(&block));
+        let _ = queue.push(block);
     }
 }
 

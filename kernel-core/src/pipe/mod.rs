@@ -220,10 +220,14 @@ impl PipeStats {
 
     /// The producer found the pipe full: visible in [`blocked`](Self::blocked)
     /// from now on, while it waits.
-    fn block(&self) {
+    fn block(&self, at: Instant) {
         let since = &self.producer.blocked_since;
         if since.load(Ordering::Relaxed) == 0 {
-            since.store(epoch_nanos() + 1, Ordering::Relaxed);
+            let nanos = at.saturating_duration_since(epoch()).as_nanos();
+            since.store(
+                u64::try_from(nanos).unwrap_or(u64::MAX) + 1,
+                Ordering::Relaxed,
+            );
         }
     }
 
@@ -242,9 +246,12 @@ impl PipeStats {
 /// Nanoseconds since the first call in this process: cheap timestamps for
 /// counters that are read from other threads.
 fn epoch_nanos() -> u64 {
+    u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
-    let epoch = *EPOCH.get_or_init(Instant::now);
-    u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    *EPOCH.get_or_init(Instant::now)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -269,6 +276,9 @@ pub(crate) fn pipe<T: Send + 'static>(
     spec: &'static PipeSpec,
 ) -> (PipeSender<T>, PipeReceiver<T>, Arc<PipeStats>) {
     wake::init();
+    // Blocked times are counted from this epoch: fix it before any pipe
+    // can block.
+    epoch();
     let (producer, consumer) = rtrb::RingBuffer::new(spec.capacity.max(1));
     let ring = Arc::new(Ring {
         producer: Mutex::new(Some(producer)),
@@ -348,7 +358,7 @@ impl<T> PipeSender<T> {
                 }
                 Err(m) => msg = m,
             }
-            writer.block();
+            writer.block(Instant::now());
             std::thread::sleep(Duration::from_micros(100));
         }
     }
@@ -515,8 +525,9 @@ impl<T> Writer<T> {
         }
     }
 
-    pub(crate) fn block(&self) {
-        self.end.stats.block();
+    /// The pipe was found full at `at`: counted as blocked from then on.
+    pub(crate) fn block(&self, at: Instant) {
+        self.end.stats.block(at);
     }
 
     pub(crate) fn unblock(&self) {
@@ -590,9 +601,10 @@ impl<T> Reader<T> {
         }
     }
 
-    /// Moves up to `max` waiting messages to `out`, with one publication
-    /// and one wake-up for all of them; returns how many.
-    pub(crate) fn pop_into(&mut self, out: &mut Vec<T>, max: usize) -> usize {
+    /// Hands up to `max` waiting messages to `f`, straight out of the ring,
+    /// with one publication and one wake-up for all of them; returns how
+    /// many.
+    pub(crate) fn pop_each(&mut self, max: usize, f: impl FnMut(T)) -> usize {
         let Some(ring) = self.ring.as_mut() else {
             return 0;
         };
@@ -603,7 +615,7 @@ impl<T> Reader<T> {
         let Ok(chunk) = ring.read_chunk(n) else {
             return 0;
         };
-        out.extend(chunk);
+        chunk.into_iter().for_each(f);
         self.end.stats.count_out_n(n);
         self.notify();
         n

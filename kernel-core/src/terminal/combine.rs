@@ -59,8 +59,22 @@ impl<T: 'static> Combine<T> {
     /// }
     /// ```
     pub fn recv_batch(&self, batch: &mut Vec<T>, max: usize) -> usize {
+        self.recv_each(max, |msg| batch.push(msg))
+    }
+
+    /// Like [`recv_batch`](Self::recv_batch), handing each message to `f`
+    /// straight out of the pipe, without a buffer in between: the cheapest
+    /// way to consume many messages.
+    ///
+    /// ```
+    /// # use kernel_core::Combine;
+    /// # let input = Combine::<u64>::default();
+    /// let mut sum = 0;
+    /// while input.recv_each(256, |x| sum += x) > 0 {}
+    /// ```
+    pub fn recv_each(&self, max: usize, f: impl FnMut(T)) -> usize {
         match self.inlet.try_borrow_mut() {
-            Ok(mut inlet) => inlet.recv_into(batch, max),
+            Ok(mut inlet) => inlet.recv_each(max, f),
             Err(_) => 0,
         }
     }

@@ -3,10 +3,10 @@
 //! with its [`Link`].
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use super::PortEnds;
-use super::link::{Link, Request, Wait, WaitKind};
+use super::link::{Link, Request, Wait, WaitKind, wall_clock};
 use crate::Error;
 use crate::pipe::wake::Spin;
 use crate::pipe::{PipeReceiver, Reader, TryRecv};
@@ -133,15 +133,15 @@ impl<T: 'static> Inlet<T> {
         self.recv_slow()
     }
 
-    /// Waits for at least one message, then moves every message waiting in
-    /// the current pipe (up to `max`) to `out`; 0 at end of stream.
-    pub(crate) fn recv_into(&mut self, out: &mut Vec<T>, max: usize) -> usize {
+    /// Waits for at least one message, then hands every message waiting in
+    /// the current pipe (up to `max`) to `f`; 0 at end of stream.
+    pub(crate) fn recv_each(&mut self, max: usize, mut f: impl FnMut(T)) -> usize {
         let max = max.max(1);
         if self.fresh() && !self.pipes.is_empty() {
             let i = self.current();
             let pipe = &mut self.pipes[i];
             if !pipe.paused {
-                let n = pipe.reader.pop_into(out, max);
+                let n = pipe.reader.pop_each(max, &mut f);
                 if n > 0 {
                     self.took(i, n);
                     return n;
@@ -151,11 +151,11 @@ impl<T: 'static> Inlet<T> {
         match self.recv_slow() {
             None => 0,
             Some(first) => {
-                out.push(first);
+                f(first);
                 let i = self.current();
                 let fresh = self.fresh();
                 let more = match self.pipes.get_mut(i) {
-                    Some(pipe) if !pipe.paused && fresh => pipe.reader.pop_into(out, max - 1),
+                    Some(pipe) if !pipe.paused && fresh => pipe.reader.pop_each(max - 1, f),
                     _ => 0,
                 };
                 self.took(i, more);
@@ -166,7 +166,7 @@ impl<T: 'static> Inlet<T> {
 
     #[cold]
     fn recv_slow(&mut self) -> Option<T> {
-        let mut since: Option<(Instant, SystemTime)> = None;
+        let mut since: Option<Instant> = None;
         loop {
             self.sync();
             if self.ended {
@@ -185,7 +185,7 @@ impl<T: 'static> Inlet<T> {
                     return None;
                 }
             }
-            let since = *since.get_or_insert_with(|| (Instant::now(), SystemTime::now()));
+            let since = *since.get_or_insert_with(Instant::now);
             let Some(link) = self.link.clone() else {
                 // A terminal without a link has no pipes: handled above.
                 return None;
@@ -203,8 +203,8 @@ impl<T: 'static> Inlet<T> {
             link.set_wait(Some(Wait {
                 kind,
                 pipes: self.pipes.iter().map(|p| p.reader.id()).collect(),
-                since: since.0,
-                since_wall: since.1,
+                since,
+                since_wall: wall_clock(since),
             }));
             let pipes = &self.pipes;
             link.waker()

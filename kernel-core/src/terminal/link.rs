@@ -167,6 +167,13 @@ impl WaitKind {
     }
 }
 
+/// The wall-clock time of `at`, an instant of the past.
+pub(crate) fn wall_clock(at: Instant) -> SystemTime {
+    SystemTime::now()
+        .checked_sub(at.elapsed())
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
 /// What a terminal waits on, since when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Wait {

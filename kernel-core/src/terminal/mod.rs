@@ -642,7 +642,8 @@ mod tests {
         producer.join().unwrap().unwrap();
         assert!(stats.blocked_now().is_none());
         assert!(link.wait().is_none());
-        assert!(stats.blocked() >= Duration::from_millis(60));
+        // The producer blocked shortly after the 60 ms began.
+        assert!(stats.blocked() >= Duration::from_millis(50));
     }
 
     #[test]

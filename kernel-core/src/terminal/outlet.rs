@@ -12,9 +12,9 @@
 //! counts it as dropped.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
-use super::link::{Link, Request, Stashed, Wait, WaitKind};
+use super::link::{Link, Request, Stashed, Wait, WaitKind, wall_clock};
 use super::{PortEnds, SendError};
 use crate::Error;
 use crate::pipe::wake::Spin;
@@ -330,7 +330,7 @@ impl<T: Send + 'static> Outlet<T> {
 
     /// Waits until pipe `i` (`None`: only the link) may take a message or
     /// something changed: a short spin, then sleep.
-    fn wait(&mut self, i: Option<usize>, since: (Instant, SystemTime)) {
+    fn wait(&mut self, i: Option<usize>, since: Instant) {
         let Some(link) = self.link.clone() else {
             return;
         };
@@ -347,8 +347,8 @@ impl<T: Send + 'static> Outlet<T> {
                 WaitKind::NoPeer
             },
             pipes: pipe.map(|p| p.writer.id()).into_iter().collect(),
-            since: since.0,
-            since_wall: since.1,
+            since,
+            since_wall: wall_clock(since),
         }));
         link.waker()
             .sleep(|| link.epoch() != epoch || pipe.is_some_and(|p| p.writer.has_room()));
@@ -356,7 +356,7 @@ impl<T: Send + 'static> Outlet<T> {
     }
 
     /// Why pipe `i` cannot take `msg` now; `None` when it took it.
-    fn attempt(&mut self, i: usize, msg: T) -> Result<(), (Stuck, T)> {
+    fn attempt(&mut self, i: usize, msg: T, since: Instant) -> Result<(), (Stuck, T)> {
         let pipe = &mut self.pipes[i];
         if pipe.writer.is_gone() {
             return Err((Stuck::Gone, msg));
@@ -369,17 +369,17 @@ impl<T: Send + 'static> Outlet<T> {
                     pipe.writer.notify();
                     return Ok(());
                 }
-                Err(m) => return self.stuck(i, m),
+                Err(m) => return self.stuck(i, m, since),
             }
         }
-        self.stuck(i, msg)
+        self.stuck(i, msg, since)
     }
 
-    fn stuck(&self, i: usize, msg: T) -> Result<(), (Stuck, T)> {
+    fn stuck(&self, i: usize, msg: T, since: Instant) -> Result<(), (Stuck, T)> {
         if self.asked_to_end() {
             return Err((Stuck::Asked, msg));
         }
-        self.pipes[i].writer.block();
+        self.pipes[i].writer.block(since);
         Err((Stuck::Wait, msg))
     }
 
@@ -387,10 +387,10 @@ impl<T: Send + 'static> Outlet<T> {
     /// terminal is dormant; `Err(msg)` when no consumer is left.
     #[cold]
     fn send_slow(&mut self, mut msg: T) -> Result<(), T> {
-        let mut since: Option<(Instant, SystemTime)> = None;
+        let mut since: Option<Instant> = None;
         loop {
             self.sync();
-            let since = *since.get_or_insert_with(|| (Instant::now(), SystemTime::now()));
+            let since = *since.get_or_insert_with(Instant::now);
             if self.pipes.is_empty() {
                 if !self.waits() {
                     return Err(msg);
@@ -398,7 +398,7 @@ impl<T: Send + 'static> Outlet<T> {
                 self.wait(None, since);
                 continue;
             }
-            match self.attempt(0, msg) {
+            match self.attempt(0, msg, since) {
                 Ok(()) => return Ok(()),
                 Err((Stuck::Gone, m)) => {
                     msg = m;
@@ -457,10 +457,10 @@ impl<T: Clone + Send + 'static> Outlet<T> {
         let mut delivered = done > 0;
         let mut msg = Some(msg);
         let mut spare: Option<T> = None;
-        let mut since: Option<(Instant, SystemTime)> = None;
+        let mut since: Option<Instant> = None;
         loop {
             self.sync();
-            let since = *since.get_or_insert_with(|| (Instant::now(), SystemTime::now()));
+            let since = *since.get_or_insert_with(Instant::now);
             let mut pending = self
                 .pipes
                 .iter()
@@ -495,7 +495,7 @@ impl<T: Clone + Send + 'static> Outlet<T> {
                     None => return Ok(()),
                 },
             };
-            match self.attempt(i, value) {
+            match self.attempt(i, value, since) {
                 Ok(()) => {
                     self.pipes[i].has_copy = true;
                     delivered = true;
