@@ -55,8 +55,12 @@ fn produce<P: Payload>(out: &Output<P>, pool: &FramePool) -> Result<(), ServerEr
 }
 
 fn broadcast<P: Payload>(out: &Multiplex<P>, pool: &FramePool) -> Result<(), ServerError> {
-    for seq in 0..messages() {
-        out.send(P::make(seq, pool))?;
+    if batched() {
+        out.send_all((0..messages()).map(|seq| P::make(seq, pool)))?;
+    } else {
+        for seq in 0..messages() {
+            out.send(P::make(seq, pool))?;
+        }
     }
     Ok(())
 }

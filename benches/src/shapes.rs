@@ -115,7 +115,7 @@ pub enum Runner {
     /// servers calling `send` and `recv` once per message.
     Kernel,
     /// The same kernel, its servers using the batch calls (`send_all`,
-    /// `recv_batch`; a multiplexer still sends one message at a time).
+    /// `recv_each`).
     KernelBatched,
     /// Bare crossbeam channels and threads ([`crate::baseline`]).
     Baseline,

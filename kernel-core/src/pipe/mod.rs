@@ -508,6 +508,11 @@ impl<T> Writer<T> {
         n
     }
 
+    /// Free slots now.
+    pub(crate) fn room(&self) -> usize {
+        self.ring.as_ref().map_or(0, rtrb::Producer::slots)
+    }
+
     /// True when a push would find a free slot, or no consumer is left.
     #[inline]
     pub(crate) fn has_room(&self) -> bool {

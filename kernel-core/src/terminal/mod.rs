@@ -491,6 +491,24 @@ mod tests {
     }
 
     #[test]
+    fn multiplex_batches_reach_every_consumer_in_order() {
+        static SMALL: PipeSpec = spec(10, 8);
+        let (ta, ra, _) = pipe::<u32>(&SMALL);
+        let (tb, rb, sb) = pipe::<u32>(&B);
+        let mut mux = Multiplex::<u32>::default();
+        mux.attach(ends("p", "out", vec![Box::new(ta), Box::new(tb)]))
+            .unwrap();
+        let producer = std::thread::spawn(move || mux.send_all(0..500).map_err(|_| ()));
+        let left = std::thread::spawn(move || std::iter::from_fn(|| ra.recv()).collect::<Vec<_>>());
+        let right: Vec<u32> = std::iter::from_fn(|| rb.recv()).collect();
+        producer.join().unwrap().unwrap();
+        let expected: Vec<u32> = (0..500).collect();
+        assert_eq!(left.join().unwrap(), expected);
+        assert_eq!(right, expected);
+        assert_eq!(sb.messages_in(), 500);
+    }
+
+    #[test]
     fn multiplex_clones_to_every_consumer() {
         let (ta, ra, _) = pipe::<Vec<u8>>(&A);
         let (tb, rb, _) = pipe::<Vec<u8>>(&B);

@@ -41,6 +41,8 @@ impl<T> OutPipe<T> {
 const STASHED: u64 = u64::MAX;
 
 pub(crate) struct Outlet<T> {
+    /// Messages of a multiplexed batch on their way to every pipe.
+    batch: Vec<T>,
     link: Option<Arc<Link>>,
     epoch: u64,
     pipes: Vec<OutPipe<T>>,
@@ -54,6 +56,7 @@ pub(crate) struct Outlet<T> {
 impl<T> Default for Outlet<T> {
     fn default() -> Self {
         Outlet {
+            batch: Vec::new(),
             link: None,
             epoch: 0,
             pipes: Vec::new(),
@@ -443,6 +446,51 @@ impl<T: Clone + Send + 'static> Outlet<T> {
             };
         }
         self.send_all_slow(msg, 0).map_err(SendError)
+    }
+
+    /// Sends a copy of every message of `msgs` to every pipe, in order: as
+    /// many messages at a time as every pipe has room for, one publication
+    /// and one wake-up per pipe and batch.
+    pub(crate) fn send_iter_all<I: Iterator<Item = T>>(
+        &mut self,
+        mut msgs: I,
+    ) -> Result<(), SendError<(T, I)>> {
+        loop {
+            let room = if self.fresh() && self.pipes.iter().all(|p| !p.writer.is_gone()) {
+                self.pipes
+                    .iter()
+                    .map(|p| p.writer.room())
+                    .min()
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            if room > 1 {
+                let mut batch = std::mem::take(&mut self.batch);
+                batch.extend(msgs.by_ref().take(room));
+                if batch.is_empty() {
+                    self.batch = batch;
+                    return Ok(());
+                }
+                let last = self.pipes.len() - 1;
+                for pipe in &mut self.pipes[..last] {
+                    pipe.writer.push_from(&mut batch.iter().cloned());
+                    pipe.writer.notify();
+                }
+                let pipe = &mut self.pipes[last];
+                pipe.writer.push_from(&mut batch.drain(..));
+                pipe.writer.notify();
+                self.batch = batch;
+                continue;
+            }
+            // A full pipe, or something changed: one message the slow way.
+            let Some(msg) = msgs.next() else {
+                return Ok(());
+            };
+            if let Err(SendError(msg)) = self.send_all(msg) {
+                return Err(SendError((msg, msgs)));
+            }
+        }
     }
 
     /// `send_all` once the first `done` pipes have their copy. Pipes
