@@ -451,6 +451,10 @@ fn restarts_of_a_relay_behind_a_paused_pipe_lose_nothing() {
         });
     }
     running.wait_until("the relay is blocked again", blocked);
+    // The stall shows while it lasts, in the pipe and in the server.
+    let stalled = running.pipe(out_of_relay);
+    assert!(stalled.blocked_now.is_some(), "{stalled:?}");
+    assert!(stalled.blocked >= stalled.blocked_now.unwrap_or_default());
     let relay = running.control.connectome().server("relay").unwrap();
     assert_eq!(
         relay.last_error, None,

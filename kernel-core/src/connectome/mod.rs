@@ -136,8 +136,11 @@ pub struct PipeStatus {
     pub messages_in: u64,
     pub messages_out: u64,
     pub queue_depth: u64,
-    /// Total time producers spent blocked on the full pipe.
+    /// Total time producers spent blocked on the full pipe, the wait of a
+    /// producer blocked right now included.
     pub blocked: Duration,
+    /// How long the producer has been blocked on the full pipe, while it is.
+    pub blocked_now: Option<Duration>,
     /// Messages never delivered (a disconnect in `drop` mode, a consumer
     /// that ended with messages left); a pipe never drops on its own.
     pub drops: u64,
@@ -291,6 +294,7 @@ impl PipeLive {
             messages_out,
             queue_depth: messages_in.saturating_sub(messages_out + drops),
             blocked: self.stats.blocked(),
+            blocked_now: self.stats.blocked_now(),
             drops,
             state: self.state(),
             live: self.live,
