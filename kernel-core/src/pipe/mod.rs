@@ -5,8 +5,10 @@
 //! Fan-out and fan-in are built from several pipes: a [`Multiplex`] holds one
 //! ring per consumer, a [`Combine`] one ring per producer, so every ring has
 //! one writer and one reader and needs no lock or read-modify-write per
-//! message. The ring ([`rtrb`]) allocates its slots without touching them:
-//! a pipe costs resident memory only for the messages that went through it.
+//! message. The ring ([`rtrb`]) is allocated by the first message sent and
+//! its slots are not touched before use: an idle pipe costs a few hundred
+//! bytes, a busy one resident memory only for the slots messages went
+//! through.
 //!
 //! The kernel keeps a copy of every pipe end ([`PipeSender`],
 //! [`PipeReceiver`]) so a restarted server gets its pipes back; the side of
@@ -258,12 +260,49 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// One side of a ring: whether a terminal holds it, and the side itself
+/// while nobody does (`None` too before the first message made the ring).
+struct Side<H> {
+    claimed: bool,
+    half: Option<H>,
+}
+
+impl<H> Side<H> {
+    fn new() -> Mutex<Self> {
+        Mutex::new(Side {
+            claimed: false,
+            half: None,
+        })
+    }
+
+    /// Takes the side for one terminal: `Err` when another holds it,
+    /// else the half if the ring exists.
+    fn claim(side: &Mutex<Self>) -> Result<Option<H>, ()> {
+        let mut side = lock(side);
+        if side.claimed {
+            return Err(());
+        }
+        side.claimed = true;
+        Ok(side.half.take())
+    }
+
+    fn release(side: &Mutex<Self>, half: Option<H>) {
+        let mut side = lock(side);
+        side.claimed = false;
+        if half.is_some() {
+            side.half = half;
+        }
+    }
+}
+
 /// The ring of one pipe and who to wake on either side.
 struct Ring<T> {
-    /// The writing side while no terminal claimed it.
-    producer: Mutex<Option<rtrb::Producer<T>>>,
-    /// The reading side while no terminal claimed it.
-    consumer: Mutex<Option<rtrb::Consumer<T>>>,
+    capacity: usize,
+    /// The writing side.
+    producer: Mutex<Side<rtrb::Producer<T>>>,
+    /// The reading side; the writer puts the reading half here when it
+    /// makes the ring, for the reader to pick up.
+    consumer: Mutex<Side<rtrb::Consumer<T>>>,
     /// The consumer terminal's waker, once its end joined a link.
     consumer_waker: OnceLock<Arc<Waker>>,
     /// The producer terminal's waker, once its end joined a link.
@@ -271,7 +310,7 @@ struct Ring<T> {
 }
 
 /// Creates the pipe described by `spec`: a ring of `spec.capacity` messages
-/// (at least 1), none of them touched yet, and its counters.
+/// (at least 1), made when the first message is sent, and its counters.
 pub(crate) fn pipe<T: Send + 'static>(
     spec: &'static PipeSpec,
 ) -> (PipeSender<T>, PipeReceiver<T>, Arc<PipeStats>) {
@@ -279,10 +318,10 @@ pub(crate) fn pipe<T: Send + 'static>(
     // Blocked times are counted from this epoch: fix it before any pipe
     // can block.
     epoch();
-    let (producer, consumer) = rtrb::RingBuffer::new(spec.capacity.max(1));
     let ring = Arc::new(Ring {
-        producer: Mutex::new(Some(producer)),
-        consumer: Mutex::new(Some(consumer)),
+        capacity: spec.capacity.max(1),
+        producer: Side::new(),
+        consumer: Side::new(),
         consumer_waker: OnceLock::new(),
         producer_waker: OnceLock::new(),
     });
@@ -433,7 +472,7 @@ impl<T> PipeReceiver<T> {
 /// The writing side of a pipe's ring, claimed by the one terminal that
 /// sends into it; handed back to the pipe when dropped.
 pub(crate) struct Writer<T> {
-    /// Always `Some` until dropped.
+    /// `None` until the first message makes the ring.
     ring: Option<rtrb::Producer<T>>,
     end: PipeSender<T>,
     /// The consumer terminal's waker.
@@ -442,7 +481,7 @@ pub(crate) struct Writer<T> {
 
 impl<T> Drop for Writer<T> {
     fn drop(&mut self) {
-        *lock(&self.end.ring.producer) = self.ring.take();
+        Side::release(&self.end.ring.producer, self.ring.take());
     }
 }
 
@@ -450,11 +489,11 @@ impl<T> Writer<T> {
     /// Claims the writing side of `end`'s ring; gives `end` back when another
     /// terminal holds it.
     pub(crate) fn claim(end: PipeSender<T>) -> Result<Self, PipeSender<T>> {
-        let Some(ring) = lock(&end.ring.producer).take() else {
+        let Ok(ring) = Side::claim(&end.ring.producer) else {
             return Err(end);
         };
         Ok(Writer {
-            ring: Some(ring),
+            ring,
             peer: end.ring.consumer_waker.get().cloned(),
             end,
         })
@@ -478,8 +517,9 @@ impl<T> Writer<T> {
     /// the consumer (see [`notify`](Self::notify)).
     #[inline]
     pub(crate) fn try_push(&mut self, msg: T) -> Result<(), T> {
-        let Some(ring) = self.ring.as_mut() else {
-            return Err(msg);
+        let ring = match self.ring.as_mut() {
+            Some(ring) => ring,
+            None => self.make(),
         };
         match ring.push(msg) {
             Ok(()) => {
@@ -493,8 +533,9 @@ impl<T> Writer<T> {
     /// Moves messages from `msgs` into the ring while it has room, with one
     /// publication for all of them; returns how many.
     pub(crate) fn push_from(&mut self, msgs: &mut impl Iterator<Item = T>) -> usize {
-        let Some(ring) = self.ring.as_mut() else {
-            return 0;
+        let ring = match self.ring.as_mut() {
+            Some(ring) => ring,
+            None => self.make(),
         };
         let room = ring.slots();
         if room == 0 {
@@ -508,15 +549,26 @@ impl<T> Writer<T> {
         n
     }
 
+    /// Makes the ring (the first message is on its way): keeps the writing
+    /// half, leaves the reading half for the reader.
+    #[cold]
+    fn make(&mut self) -> &mut rtrb::Producer<T> {
+        let (producer, consumer) = rtrb::RingBuffer::new(self.end.ring.capacity);
+        lock(&self.end.ring.consumer).half = Some(consumer);
+        self.ring.insert(producer)
+    }
+
     /// Free slots now.
     pub(crate) fn room(&self) -> usize {
-        self.ring.as_ref().map_or(0, rtrb::Producer::slots)
+        self.ring
+            .as_ref()
+            .map_or(self.end.ring.capacity, rtrb::Producer::slots)
     }
 
     /// True when a push would find a free slot, or no consumer is left.
     #[inline]
     pub(crate) fn has_room(&self) -> bool {
-        self.ring.as_ref().is_some_and(|r| !r.is_full()) || self.is_gone()
+        self.ring.as_ref().is_none_or(|r| !r.is_full()) || self.is_gone()
     }
 
     /// Wakes the consumer if it sleeps; once per message or batch pushed.
@@ -543,7 +595,7 @@ impl<T> Writer<T> {
 /// The reading side of a pipe's ring, claimed by the one terminal that
 /// receives from it; handed back to the pipe when dropped.
 pub(crate) struct Reader<T> {
-    /// Always `Some` until dropped.
+    /// `None` until the writer made the ring and this reader picked it up.
     ring: Option<rtrb::Consumer<T>>,
     end: PipeReceiver<T>,
     /// The producer terminal's waker.
@@ -552,7 +604,7 @@ pub(crate) struct Reader<T> {
 
 impl<T> Drop for Reader<T> {
     fn drop(&mut self) {
-        *lock(&self.end.ring.consumer) = self.ring.take();
+        Side::release(&self.end.ring.consumer, self.ring.take());
         // The kernel may be waiting to discard what is left.
         self.end.stats.changed();
     }
@@ -562,11 +614,11 @@ impl<T> Reader<T> {
     /// Claims the reading side of `end`'s ring; gives `end` back when
     /// another terminal holds it.
     pub(crate) fn claim(end: PipeReceiver<T>) -> Result<Self, PipeReceiver<T>> {
-        let Some(ring) = lock(&end.ring.consumer).take() else {
+        let Ok(ring) = Side::claim(&end.ring.consumer) else {
             return Err(end);
         };
         Ok(Reader {
-            ring: Some(ring),
+            ring,
             peer: end.ring.producer_waker.get().cloned(),
             end,
         })
@@ -590,16 +642,28 @@ impl<T> Reader<T> {
         Some(msg)
     }
 
+    /// Picks up the ring once the writer made it; true when it has it.
+    #[cold]
+    fn fetch(&mut self) -> bool {
+        if self.ring.is_none() {
+            self.ring = lock(&self.end.ring.consumer).half.take();
+        }
+        self.ring.is_some()
+    }
+
     /// Like [`try_pop`](Self::try_pop), and tells an empty pipe from one at
     /// end of stream (drained, every sender gone).
     pub(crate) fn poll(&mut self) -> TryRecv<T> {
+        self.fetch();
         if let Some(msg) = self.try_pop() {
             return TryRecv::Message(msg);
         }
         if self.end.stats.senders() > 0 {
             return TryRecv::Empty;
         }
-        // The last sender may have pushed just before it went.
+        // The last sender may have made the ring and pushed just before it
+        // went.
+        self.fetch();
         match self.try_pop() {
             Some(msg) => TryRecv::Message(msg),
             None => TryRecv::Closed,
@@ -629,6 +693,7 @@ impl<T> Reader<T> {
     /// Takes every waiting message without counting it as delivered;
     /// returns how many.
     fn discard(&mut self) -> u64 {
+        self.fetch();
         let Some(ring) = self.ring.as_mut() else {
             return 0;
         };
@@ -642,7 +707,12 @@ impl<T> Reader<T> {
 
     /// True when a message is waiting or the pipe is at end of stream.
     pub(crate) fn is_ready(&self) -> bool {
-        self.ring.as_ref().is_some_and(|r| r.slots() > 0) || self.end.stats.senders() == 0
+        let has_message = match &self.ring {
+            Some(ring) => ring.slots() > 0,
+            // Made since: the first message is there.
+            None => lock(&self.end.ring.consumer).half.is_some(),
+        };
+        has_message || self.end.stats.senders() == 0
     }
 
     #[inline]
@@ -779,5 +849,48 @@ impl<T: Send + 'static> ErasedEnd for PipeReceiver<T> {
     }
     fn offer(&self, parcel: Parcel) -> Result<(), Parcel> {
         Err(parcel)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectome::Endpoint;
+
+    static SPEC: PipeSpec = PipeSpec {
+        id: uuid::Uuid::from_u128(1),
+        from: Endpoint {
+            server: "p",
+            terminal: "out",
+        },
+        to: Endpoint {
+            server: "c",
+            terminal: "in",
+        },
+        capacity: 1024,
+    };
+
+    #[test]
+    fn the_ring_is_made_by_the_first_message_and_each_side_claimed_once() {
+        let (tx, rx, stats) = pipe::<u64>(&SPEC);
+        let mut reader = Reader::claim(rx.clone()).ok().expect("free");
+        assert!(Reader::claim(rx.clone()).is_err(), "one reader at a time");
+        // An idle pipe has no ring: nothing allocated for its slots.
+        assert!(matches!(reader.poll(), TryRecv::Empty));
+        assert!(reader.ring.is_none() && !reader.is_ready());
+        let mut writer = Writer::claim(tx.clone()).ok().expect("free");
+        assert!(Writer::claim(tx.clone()).is_err(), "one writer at a time");
+        assert_eq!(writer.room(), 1024);
+        assert!(writer.try_push(7).is_ok());
+        assert!(reader.is_ready());
+        assert!(matches!(reader.poll(), TryRecv::Message(7)));
+        // Let go and claimed again: the same ring.
+        drop((writer, reader));
+        let mut writer = Writer::claim(tx).ok().expect("released");
+        assert!(writer.try_push(8).is_ok());
+        drop(writer);
+        let mut reader = Reader::claim(rx).ok().expect("released");
+        assert!(matches!(reader.poll(), TryRecv::Message(8)));
+        assert_eq!((stats.messages_in(), stats.messages_out()), (2, 2));
     }
 }
