@@ -3,6 +3,7 @@
 #
 #   bash benches/gstreamer.sh            # 5 runs per shape and side, 1,000,000 messages per source
 #   RUNS=3 MESSAGES=200000 bash benches/gstreamer.sh
+#   SHAPES_BIN=/tmp/shapes bash benches/gstreamer.sh   # a prebuilt `shapes`
 #
 # For each shape and payload, runs `gst-launch-1.0` on the equivalent pipeline
 # and this project's `shapes` binary (the generated kernel, its servers
@@ -37,10 +38,16 @@ if ! command -v gst-launch-1.0 >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq gstreamer1.0-tools gstreamer1.0-plugins-base >/dev/null
 fi
 
-echo "building the shapes binary ..." >&2
-(cd "$ROOT" && cargo build -q --release -p wiring-benches --bin shapes)
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-SHAPES="$TARGET_DIR/release/shapes"
+# SHAPES_BIN: a `shapes` binary built beforehand (a copy out of a target
+# folder other builds may overwrite meanwhile).
+if [ -n "${SHAPES_BIN:-}" ]; then
+    SHAPES=$SHAPES_BIN
+else
+    echo "building the shapes binary ..." >&2
+    (cd "$ROOT" && cargo build -q --release -p wiring-benches --bin shapes)
+    TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+    SHAPES="$TARGET_DIR/release/shapes"
+fi
 [ -x "$SHAPES" ] || { echo "error: $SHAPES not found" >&2; exit 1; }
 
 queue="queue max-size-buffers=1024 max-size-bytes=0 max-size-time=0"

@@ -177,52 +177,52 @@ impl Waker {
 }
 
 /// A bounded, adaptive spin before sleeping: parking and being woken costs
-/// about 10 µs here, so a terminal whose peer answers within a few
-/// microseconds should not sleep; one whose peer is idle should stop spinning
-/// soon. The budget doubles when a spin paid off and halves when it did not.
+/// about 10 µs here (and a heavy barrier), so a terminal whose peer answers
+/// soon should not sleep; one whose peer is idle should stop spinning soon.
+///
+/// The budget counts polls, not time: the first few spin on the CPU, the
+/// rest yield it. Alone on a CPU a yield returns at once (a poll costs well
+/// under a microsecond); sharing one CPU with its peer, a yield lets the
+/// peer run, so the next poll usually succeeds however long the peer took.
+/// The budget doubles when a spin paid off and halves when it did not.
 #[derive(Debug)]
 pub(crate) struct Spin {
-    budget_ns: u64,
+    polls: u32,
 }
 
 impl Spin {
-    const MIN_NS: u64 = 1_000;
-    const MAX_NS: u64 = 50_000;
-    const START_NS: u64 = 10_000;
+    const MIN: u32 = 8;
+    const MAX: u32 = 128;
+    const START: u32 = 32;
+    /// Polls that spin before the rest yield.
+    const SPINNING: u32 = 6;
 
     /// Polls `ready` until it holds (true) or the budget is spent (false).
-    /// Yields the CPU between polls after the first few, so a peer on the
-    /// same CPU can run.
     pub(crate) fn until(&mut self, mut ready: impl FnMut() -> bool) -> bool {
-        let start = std::time::Instant::now();
-        let mut round = 0u32;
-        loop {
+        for poll in 0..self.polls {
             if ready() {
-                self.budget_ns = (self.budget_ns * 2).min(Self::MAX_NS);
+                self.polls = (self.polls * 2).min(Self::MAX);
                 return true;
             }
-            if round < 6 {
-                for _ in 0..(1u32 << round) {
+            if poll < Self::SPINNING {
+                for _ in 0..(1u32 << poll) {
                     std::hint::spin_loop();
                 }
             } else {
                 std::thread::yield_now();
             }
-            round += 1;
-            let spent = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            if spent >= self.budget_ns {
-                self.budget_ns = (self.budget_ns / 2).max(Self::MIN_NS);
-                return false;
-            }
         }
+        if ready() {
+            return true;
+        }
+        self.polls = (self.polls / 2).max(Self::MIN);
+        false
     }
 }
 
 impl Default for Spin {
     fn default() -> Self {
-        Spin {
-            budget_ns: Self::START_NS,
-        }
+        Spin { polls: Self::START }
     }
 }
 
@@ -273,13 +273,22 @@ mod tests {
     #[test]
     fn the_spin_budget_adapts() {
         let mut spin = Spin::default();
-        assert!(!spin.until(|| false));
-        assert_eq!(spin.budget_ns, Spin::START_NS / 2);
+        let mut polls = 0;
+        assert!(!spin.until(|| {
+            polls += 1;
+            false
+        }));
+        assert_eq!(polls, Spin::START + 1);
+        assert_eq!(spin.polls, Spin::START / 2);
         assert!(spin.until(|| true));
-        assert_eq!(spin.budget_ns, Spin::START_NS);
+        assert_eq!(spin.polls, Spin::START);
         for _ in 0..20 {
             spin.until(|| false);
         }
-        assert_eq!(spin.budget_ns, Spin::MIN_NS);
+        assert_eq!(spin.polls, Spin::MIN);
+        for _ in 0..20 {
+            spin.until(|| true);
+        }
+        assert_eq!(spin.polls, Spin::MAX);
     }
 }
