@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use uuid::Uuid;
 
@@ -22,6 +22,7 @@ use crate::control::state::{self, ConnectionState};
 use crate::manifest::TerminalKind;
 use crate::pipe::{ErasedEnd, PipeChanges, PipeStats};
 use crate::policy::{Extensions, Policy};
+pub use crate::terminal::link::WaitKind;
 use crate::terminal::link::{Link, Signal};
 
 /// Life-cycle state of a server instance.
@@ -106,6 +107,24 @@ pub struct ServerStatus {
     pub restarts: u32,
     /// The last error or panic message, if any.
     pub last_error: Option<String>,
+    /// What the server waits on right now, if it sleeps in one of its
+    /// terminals (a full output, empty inputs, a terminal without peer).
+    pub waiting: Option<Waiting>,
+}
+
+/// What a running server waits on, live: "waiting on pipe X since T".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    /// The terminal it sleeps in.
+    pub terminal: &'static str,
+    /// Why: a full output, empty inputs, no peer.
+    pub kind: WaitKind,
+    /// The pipes it waits on (every pipe of a combiner; none without peer).
+    pub pipes: Vec<Uuid>,
+    /// When the wait began (the send or receive that found nothing to do).
+    pub since: SystemTime,
+    /// How long it has waited when the status was taken.
+    pub waited: Duration,
 }
 
 /// A snapshot of one pipe.
@@ -118,8 +137,11 @@ pub struct PipeStatus {
     pub messages_in: u64,
     pub messages_out: u64,
     pub queue_depth: u64,
-    /// Total time producers spent blocked on the full pipe.
+    /// Total time producers spent blocked on the full pipe, the wait of a
+    /// producer blocked right now included.
     pub blocked: Duration,
+    /// How long the producer has been blocked on the full pipe, while it is.
+    pub blocked_now: Option<Duration>,
     /// Messages never delivered (a disconnect in `drop` mode, a consumer
     /// that ended with messages left); a pipe never drops on its own.
     pub drops: u64,
@@ -192,6 +214,8 @@ pub(crate) struct Live {
     pub(crate) policies: RwLock<Vec<Arc<dyn Policy>>>,
     /// What policy crates keep per kernel.
     extensions: Extensions,
+    /// The kernel's pool of frame buffers.
+    frames: crate::FramePool,
     /// Where a control surface serves this connectome, while one does.
     served_at: Mutex<Option<std::net::SocketAddr>>,
     started: OnceLock<Instant>,
@@ -229,8 +253,12 @@ pub(crate) struct PipeLive {
     pub(crate) created: Instant,
     /// What earlier pipes of this connection (same id, same endpoints,
     /// disconnected and connected again) counted: a connection's counters
-    /// never go back, and nothing they dropped is forgotten.
+    /// never go back, and nothing they dropped is forgotten. Pipes nothing
+    /// refers to any more are summed up; the others are read live, since a
+    /// terminal that has not noticed the reconnect yet, or a message the
+    /// kernel keeps for one, may still count there (as dropped).
     earlier: PipeTotals,
+    previous: Vec<Arc<PipeStats>>,
 }
 
 /// Counters of the finished pipes of one connection.
@@ -240,6 +268,15 @@ struct PipeTotals {
     messages_out: u64,
     drops: u64,
     blocked: Duration,
+}
+
+impl PipeTotals {
+    fn add(&mut self, stats: &PipeStats) {
+        self.messages_in += stats.messages_in();
+        self.messages_out += stats.messages_out();
+        self.drops += stats.drops();
+        self.blocked += stats.blocked();
+    }
 }
 
 impl PipeLive {
@@ -261,6 +298,7 @@ impl PipeLive {
             drop_requested: AtomicBool::new(false),
             created: Instant::now(),
             earlier: PipeTotals::default(),
+            previous: Vec::new(),
         }
     }
 
@@ -272,17 +310,33 @@ impl PipeLive {
         format!("{} -> {}", self.spec.from, self.spec.to)
     }
 
-    /// This pipe's counters plus those of the earlier pipes of its connection.
-    fn totals(&self) -> PipeTotals {
-        PipeTotals {
-            messages_in: self.earlier.messages_in + self.stats.messages_in(),
-            messages_out: self.earlier.messages_out + self.stats.messages_out(),
-            drops: self.earlier.drops + self.stats.drops(),
-            blocked: self.earlier.blocked + self.stats.blocked(),
+    /// The counters of the earlier pipes of this connection.
+    fn earlier(&self) -> PipeTotals {
+        let mut totals = self.earlier;
+        for previous in &self.previous {
+            totals.add(previous);
         }
+        totals
+    }
+
+    /// Takes over the counters of `old`, the pipe this one replaces.
+    fn succeed(&mut self, old: &PipeLive) {
+        self.earlier = old.earlier;
+        self.previous = old.previous.clone();
+        self.previous.push(Arc::clone(&old.stats));
+        // A pipe only these lists refer to (the old pipe's, about to go, and
+        // this one's) has no end or kept message left to count with: sum it up.
+        let (settled, live): (Vec<_>, Vec<_>) = std::mem::take(&mut self.previous)
+            .into_iter()
+            .partition(|stats| Arc::strong_count(stats) <= 2);
+        for stats in &settled {
+            self.earlier.add(stats);
+        }
+        self.previous = live;
     }
 
     fn status(&self) -> PipeStatus {
+        let earlier = self.earlier();
         // Out and drops before in: a message counted out is already in.
         let messages_out = self.stats.messages_out();
         let drops = self.stats.drops();
@@ -292,11 +346,12 @@ impl PipeLive {
             from: self.spec.from,
             to: self.spec.to,
             capacity: self.spec.capacity,
-            messages_in: self.earlier.messages_in + messages_in,
-            messages_out: self.earlier.messages_out + messages_out,
+            messages_in: earlier.messages_in + messages_in,
+            messages_out: earlier.messages_out + messages_out,
             queue_depth: messages_in.saturating_sub(messages_out + drops),
-            blocked: self.earlier.blocked + self.stats.blocked(),
-            drops: self.earlier.drops + drops,
+            blocked: earlier.blocked + self.stats.blocked(),
+            blocked_now: self.stats.blocked_now(),
+            drops: earlier.drops + drops,
             state: self.state(),
             live: self.live,
             age: self.created.elapsed(),
@@ -363,6 +418,7 @@ impl Connectome {
                 stop,
                 policies: RwLock::new(Vec::new()),
                 extensions: Extensions::default(),
+                frames: crate::FramePool::new(),
                 served_at: Mutex::new(None),
                 started: OnceLock::new(),
                 ended: OnceLock::new(),
@@ -408,6 +464,11 @@ impl Connectome {
             .served_at
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = addr;
+    }
+
+    /// The kernel's pool of frame buffers, shared by its servers.
+    pub fn frames(&self) -> &crate::FramePool {
+        &self.live.frames
     }
 
     /// What policy crates keep for this kernel (its Hostess, its mesh
@@ -579,7 +640,7 @@ impl Connectome {
         let mut pipes = self.live.pipes.write().unwrap_or_else(|e| e.into_inner());
         let replaced = pipes.iter().position(|p| p.spec.id == pipe.spec.id);
         if let Some(i) = replaced {
-            pipe.earlier = pipes[i].totals();
+            pipe.succeed(&pipes[i]);
         }
         let pipe = Arc::new(pipe);
         pipe.stats.watch(&self.live.pipe_changes);
@@ -735,6 +796,15 @@ impl ServerLive {
             state: self.state(),
             restarts: self.restarts.load(Ordering::Acquire),
             last_error: lock(&self.last_error).clone(),
+            waiting: self.links.iter().find_map(|(terminal, link)| {
+                link.wait().map(|w| Waiting {
+                    terminal,
+                    kind: w.kind,
+                    pipes: w.pipes,
+                    since: w.since_wall,
+                    waited: w.since.elapsed(),
+                })
+            }),
         }
     }
 }

@@ -83,6 +83,11 @@ pub enum ControlError {
     },
 }
 
+/// How long a disconnect in `drop` mode waits for the consumer to let go of
+/// the pipe (it does at its next receive, or at once when it waits) before
+/// leaving the rest to the kernel's tick.
+const DISCARD_PATIENCE: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// How a disconnect treats the messages still in the pipe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DisconnectMode {
@@ -415,7 +420,7 @@ impl Control {
             let dropped = pipe
                 .to
                 .remove(&pipe.stats)
-                .map(|end| end.discard())
+                .map(|end| end.discard(DISCARD_PATIENCE))
                 .unwrap_or(0);
             return Ok(Disconnected {
                 id,
@@ -440,7 +445,7 @@ impl Control {
             DisconnectMode::Drop => {
                 pipe.drop_requested.store(true, Ordering::Release);
                 if let Some(end) = pipe.to.remove(&pipe.stats) {
-                    end.discard();
+                    end.discard(DISCARD_PATIENCE);
                     *pipe.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(end);
                 }
             }
@@ -533,9 +538,8 @@ impl Control {
         {
             let mut held = pipe.held.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(end) = held.as_ref() {
-                end.discard();
-                if stats.senders() == 0 {
-                    end.discard();
+                end.try_discard();
+                if stats.senders() == 0 && end.try_discard().is_some() {
                     *held = None;
                 }
             }

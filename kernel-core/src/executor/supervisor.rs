@@ -190,6 +190,17 @@ impl Supervisor {
                 // The rebuild below failed; its error is already recorded.
                 None => connectome.server(name).and_then(|s| s.last_error),
             };
+            // A run that ended with an error after the kernel interrupted one
+            // of its sends (its message kept or counted) ended because it
+            // was asked to: that is the reason, not a failure.
+            let interrupted = signal.take_interrupted();
+            let failure = match failure {
+                Some(reason) if interrupted && signal.request() != Request::None => {
+                    tracing::info!(%reason, "run ended by a send the restart or stop request interrupted");
+                    None
+                }
+                other => other,
+            };
             if let Some(reason) = &failure {
                 tracing::warn!(%reason, "server failed");
                 connectome.set_error(index, reason.clone());
@@ -267,7 +278,9 @@ impl Supervisor {
         };
         connectome.set_state(index, final_state, &final_cause);
         tracing::info!(state = %final_state, "server ended");
-        // Drop the kernel's pipe ends before reporting done.
+        // Drop the kernel's pipe ends before reporting done; what it kept
+        // for a restart is delivered or counted first.
+        instance.ports.settle_stash();
         instance.ports.close_outputs();
         instance.ports.release();
         done.ended = Some(instance);
