@@ -20,6 +20,8 @@
 
 extern crate self as kernel;
 
+#[doc(hidden)]
+pub mod __private;
 pub mod connectome;
 pub mod control;
 mod error;
@@ -40,7 +42,7 @@ pub use executor::{Kernel, KernelBuilder, StopHandle};
 pub use manifest::{Auth, Manifest, RuleViolation, ServerManifest, TerminalKind, TerminalManifest};
 pub use policy::{Extensions, Policy, PolicyError};
 pub use server::{Context, Server, ServerError};
-pub use terminal::{Combine, Input, Multiplex, Output, Port, Ports, SendError};
+pub use terminal::{Combine, Input, Multiplex, Output, SendError};
 pub use uuid::{self, Uuid};
 
 /// Derives [`Manifest`] for a server struct.

@@ -74,8 +74,9 @@ impl<'a> Container<'a> {
             cx.error_spanned_by(
                 &input.generics,
                 format!(
-                    "generic servers cannot be named in wiring; \
-                     give `{ident}` concrete types instead of parameters"
+                    "generic servers are not supported: `type` in wiring.toml names a \
+                     concrete struct; declare `{ident}` without type parameters, one struct \
+                     per message type"
                 ),
             );
         }

@@ -11,8 +11,8 @@ use syn::{Attribute, Expr, Lit, LitStr, Path, Token, UnOp};
 use crate::AuthFlag;
 use crate::ctxt::Ctxt;
 use crate::symbol::{
-    self, AUTH, AUTH_MECHANISM, CLASS, DOC, MANIFEST, MANIFEST_KEYS, NAME, OWNER, Symbol, TERMINAL,
-    TERMINAL_KEYS,
+    self, AUTH, AUTH_MECHANISM, CLASS, CRATE, DOC, MANIFEST, MANIFEST_KEYS, NAME, OWNER, Symbol,
+    TERMINAL, TERMINAL_KEYS,
 };
 
 /// A key's value and where it was written. `value` is `None` when the value
@@ -44,6 +44,8 @@ pub(crate) struct Container<'a> {
     pub(crate) owner: Option<Entry<String>>,
     pub(crate) auth: Option<Entry<AuthFlag>>,
     pub(crate) auth_mechanism: Option<Entry<String>>,
+    /// `crate = ".."`: the path generated code names the kernel by.
+    pub(crate) krate: Option<Entry<Path>>,
     /// The first `#[manifest(..)]`, where missing keys are reported.
     pub(crate) attr: Option<&'a Attribute>,
 }
@@ -93,6 +95,9 @@ impl<'a> Container<'a> {
                         path,
                         entry,
                     );
+                } else if path == CRATE {
+                    let entry = crate_value(cx, &meta)?;
+                    set(cx, MANIFEST, &mut this.krate, CRATE, path, entry);
                 } else {
                     unknown_key(cx, &meta, MANIFEST, MANIFEST_KEYS)?;
                 }
@@ -237,6 +242,29 @@ fn string_value(
                 format!("`{key}` must be a string literal, like `{example}`"),
             );
             Ok(Entry::invalid(tokens_span(&tokens)))
+        }
+    }
+}
+
+fn crate_value(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Entry<Path>> {
+    const EXAMPLE: &str = "crate = \"my_framework::kernel\"";
+    let entry = string_value(cx, meta, CRATE, EXAMPLE)?;
+    let Some(text) = entry.value else {
+        return Ok(Entry::invalid(entry.span));
+    };
+    match syn::parse_str::<Path>(&text) {
+        Ok(mut path) => {
+            for segment in &mut path.segments {
+                segment.ident.set_span(entry.span);
+            }
+            Ok(Entry::valid(path, entry.span))
+        }
+        Err(_) => {
+            cx.error_at(
+                entry.span,
+                format!("`crate` must be a Rust path to the kernel crate, like `{EXAMPLE}`"),
+            );
+            Ok(Entry::invalid(entry.span))
         }
     }
 }
@@ -432,11 +460,11 @@ mod tests {
         assert_eq!(
             messages(cx),
             vec![
-                "unknown manifest attribute `colour`, expected `name`, `class`, `owner`, `auth` or `auth_mechanism`",
+                "unknown manifest attribute `colour`, expected `name`, `class`, `owner`, `auth`, `auth_mechanism` or `crate`",
                 "duplicate manifest attribute `class`",
                 "`owner` must be a string literal, like `owner = \"ops\"`",
                 "unknown `auth` value `\"maybe\"`, expected `\"yes\"`, `\"no\"` or `\"optional\"`",
-                "unknown manifest attribute `size`, expected `name`, `class`, `owner`, `auth` or `auth_mechanism`",
+                "unknown manifest attribute `size`, expected `name`, `class`, `owner`, `auth`, `auth_mechanism` or `crate`",
             ]
         );
         assert_eq!(c.class.and_then(|e| e.value), Some(1));

@@ -113,6 +113,9 @@ pub struct ManifestDef {
     pub auth_mechanism: String,
     /// In field order; never empty.
     pub terminals: Vec<TerminalDef>,
+    /// `#[manifest(crate = "..")]`: how generated code names the kernel
+    /// crate; `::kernel` by default.
+    pub krate: syn::Path,
 }
 
 /// One terminal field.
@@ -173,6 +176,10 @@ fn build(cont: &ast::Container) -> Option<ManifestDef> {
         None => AuthFlag::default(),
         Some(entry) => entry.value?,
     };
+    let krate = match &attrs.krate {
+        None => default_kernel_path(),
+        Some(entry) => entry.value.clone()?,
+    };
     Some(ManifestDef {
         ident: cont.ident.clone(),
         name: cont.name()?,
@@ -182,7 +189,50 @@ fn build(cont: &ast::Container) -> Option<ManifestDef> {
         auth_mechanism: value(&attrs.auth_mechanism)?
             .unwrap_or_else(|| symbol::NO_MECHANISM.to_owned()),
         terminals,
+        krate,
     })
+}
+
+fn default_kernel_path() -> syn::Path {
+    syn::parse_quote!(::kernel)
+}
+
+/// What the derive can still emit for a struct whose manifest has errors,
+/// so that code using the server sees no follow-on errors: the kernel path
+/// and the terminals that can be told (wiring name and field type), each
+/// name once.
+#[derive(Debug, Clone)]
+pub struct Fallback {
+    pub krate: syn::Path,
+    pub terminals: Vec<(String, syn::Type)>,
+}
+
+/// Reads what [`Fallback`] holds from any input, ignoring every error
+/// (those are [`parse`]'s to report).
+pub fn fallback(input: &syn::DeriveInput) -> Fallback {
+    let cx = ctxt::Ctxt::new();
+    let attrs = attr::Container::from_ast(&cx, &input.attrs);
+    let krate = attrs
+        .krate
+        .and_then(|entry| entry.value)
+        .unwrap_or_else(default_kernel_path);
+    let mut terminals: Vec<(String, syn::Type)> = Vec::new();
+    if let syn::Data::Struct(data) = &input.data {
+        for field in &data.fields {
+            let (Some(ident), Some(_)) = (&field.ident, ty::terminal(&field.ty)) else {
+                continue;
+            };
+            let named = attr::Terminal::from_ast(&cx, &field.attrs)
+                .name
+                .and_then(|entry| entry.value);
+            let name = named.unwrap_or_else(|| syn::ext::IdentExt::unraw(ident).to_string());
+            let usable = syn::parse_str::<syn::Ident>(&port_fn_name(&name)).is_ok();
+            if usable && !terminals.iter().any(|(n, _)| *n == name) {
+                terminals.push((name, field.ty.clone()));
+            }
+        }
+    }
+    Fallback { krate, terminals }
 }
 
 /// True when `attrs` hold a `#[derive(..)]` listing `Manifest` (any path ending

@@ -181,7 +181,7 @@ fn refuses_generics() {
     ] {
         assert_eq!(
             error(input),
-            "generic servers cannot be named in wiring; give `G` concrete types instead of parameters"
+            "generic servers are not supported: `type` in wiring.toml names a concrete struct; declare `G` without type parameters, one struct per message type"
         );
     }
 }
@@ -336,10 +336,10 @@ fn reports_every_mistake_at_once() {
     assert_eq!(
         all,
         vec![
-            "unknown manifest attribute `colour`, expected `name`, `class`, `owner`, `auth` or `auth_mechanism`",
+            "unknown manifest attribute `colour`, expected `name`, `class`, `owner`, `auth`, `auth_mechanism` or `crate`",
             "`class` must fit in u32 (0 to 0xffffffff)",
             "duplicate terminal attribute `name`",
-            "generic servers cannot be named in wiring; give `S` concrete types instead of parameters",
+            "generic servers are not supported: `type` in wiring.toml names a concrete struct; declare `S` without type parameters, one struct per message type",
             "missing `owner` in `#[manifest(..)]`, like `owner = \"ops\"`",
             "`auth = \"yes\"` needs an `auth_mechanism` other than \"none\", like `auth_mechanism = \"hmac-sha256\"`",
             "duplicate terminal name `x`",
@@ -392,4 +392,51 @@ fn derives_manifest_finds_the_derive() {
 #[test]
 fn port_fn_names() {
     assert_eq!(port_fn_name("readings"), "__wiring_port_readings");
+}
+
+#[test]
+fn crate_attribute_names_the_kernel() {
+    let def = parse(&parse_quote! {
+        #[manifest(class = 1, owner = "ops")]
+        pub struct S { pub out: Output<u8> }
+    })
+    .unwrap();
+    let kernel: syn::Path = parse_quote!(::kernel);
+    assert_eq!(def.krate, kernel);
+    let def = parse(&parse_quote! {
+        #[manifest(class = 1, owner = "ops", crate = "plant::runtime")]
+        pub struct S { pub out: Output<u8> }
+    })
+    .unwrap();
+    let runtime: syn::Path = parse_quote!(plant::runtime);
+    assert_eq!(def.krate, runtime);
+    assert_eq!(
+        error(parse_quote! {
+            #[manifest(class = 1, owner = "ops", crate = "not a path")]
+            pub struct S { pub out: Output<u8> }
+        }),
+        "`crate` must be a Rust path to the kernel crate, like `crate = \"my_framework::kernel\"`"
+    );
+}
+
+#[test]
+fn fallback_keeps_the_kernel_path_and_the_terminals_it_can_tell() {
+    let input: DeriveInput = parse_quote! {
+        #[manifest(owner = 5, crate = "rt")]
+        pub struct S {
+            pub out: Output<u8>,
+            #[terminal(name = "raw")]
+            pub input: Input<u8>,
+            #[terminal(name = "raw")]
+            pub again: Input<u8>,
+            #[terminal(name = "bad-name")]
+            pub odd: Input<u8>,
+            count: u64,
+        }
+    };
+    let fallback = fallback(&input);
+    let rt: syn::Path = parse_quote!(rt);
+    assert_eq!(fallback.krate, rt);
+    let names: Vec<&str> = fallback.terminals.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["out", "raw"]);
 }

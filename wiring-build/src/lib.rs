@@ -339,10 +339,7 @@ mod tests {
         let target = out.join("tiny.rs");
         let first = fs::read_to_string(&target).unwrap_or_default();
         assert!(first.starts_with(HEADER), "{first}");
-        assert!(
-            first.contains("crate::Source::__wiring_port_out()"),
-            "{first}"
-        );
+        assert!(first.contains("servers::a::__wiring_port_out()"), "{first}");
         // Mark the file: an unchanged result must not rewrite it.
         fs::write(&target, &first).unwrap_or_else(|e| panic!("{e}"));
         let before = fs::metadata(&target).and_then(|m| m.modified()).ok();
