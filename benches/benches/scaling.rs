@@ -51,7 +51,7 @@ fn one_run(root: &Path, wiring_path: &Path, times: &mut Times) -> Result<usize, 
             f.message
         ));
     }
-    let (plan, t) = timed(|| wiring_build::Plan::build(&wiring, &scan));
+    let (plan, t) = timed(|| wiring_build::Plan::build(&source, &wiring, &scan));
     let plan = plan.map_err(|e| e.to_string())?;
     times.plan.push(t);
     let (code, t) = timed(|| wiring_build::generate(&plan));

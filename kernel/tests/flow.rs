@@ -26,6 +26,7 @@ static FAN_OUT: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -99,6 +100,7 @@ static FAN_IN: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -142,6 +144,7 @@ static CHAIN: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -184,6 +187,7 @@ static UNCONNECTED: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]

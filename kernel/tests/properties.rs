@@ -54,6 +54,7 @@ proptest! {
             processes: &[],
             mesh: None,
             routes: &[],
+            source: None,
         });
 
         let mut b = KernelBuilder::new(spec);
@@ -97,6 +98,7 @@ proptest! {
             processes: &[],
             mesh: None,
             routes: &[],
+            source: None,
         });
 
         let mut b = KernelBuilder::new(spec);

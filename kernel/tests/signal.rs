@@ -19,6 +19,7 @@ static SIGINT: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]

@@ -143,6 +143,7 @@ pub static CONNECTOME: ::kernel::Spec = ::kernel::Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: Some(SOURCE),
 };
 /// Builds the kernel wired by the wiring file: every server, every pipe.
 pub fn kernel() -> Result<::kernel::Kernel, ::kernel::Error> {
@@ -204,6 +205,60 @@ pub fn kernel() -> Result<::kernel::Kernel, ::kernel::Error> {
         )?;
     builder.build()
 }
+/// The wiring file this kernel was generated from.
+const SOURCE: &str = r#"# A small refinery: two wells feed a manifold (fan-in), the manifold feeds a
+# distillation column, and the column's product cuts fan out to the tank farm,
+# the high-temperature alarm and the historian.
+
+[kernel]
+name = "refinery"
+fqdn = "plant-a.example"
+owner = "ops"
+
+[lints]
+unconnected-input = "deny"
+unused-server = "deny"
+
+[servers.north_well]
+type = "servers::wells::Well"
+config = { well = 1, samples = 200000, pressure_bar = 182.0, temperature_c = 305.0 }
+
+[servers.south_well]
+type = "servers::wells::Well"
+config = { well = 2, samples = 200000, pressure_bar = 167.5, temperature_c = 322.0 }
+
+[servers.manifold]
+type = "servers::manifold::Manifold"
+
+[servers.column]
+type = "servers::column::Column"
+config = { cut_points_c = [150.0, 250.0, 350.0, 420.0] }
+
+[servers.tank_farm]
+type = "servers::storage::TankFarm"
+
+[servers.alarm]
+type = "servers::alarm::Alarm"
+config = { max_temperature_c = 450.0 }
+restart = "on-failure"
+
+[servers.historian]
+type = "servers::historian::Historian"
+restart = "on-failure"
+
+[[connections]]
+from = ["north_well.samples", "south_well.samples"]
+to = "manifold.inflow"
+
+[[connections]]
+from = "manifold.feed"
+to = "column.feed"
+capacity = 4096
+
+[[connections]]
+from = "column.cuts"
+to = ["tank_farm.cuts", "alarm.cuts", "historian.cuts"]
+"#;
 #[cfg(test)]
 mod tests {
     #[test]

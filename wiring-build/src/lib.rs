@@ -18,7 +18,6 @@ mod generate;
 pub mod lint;
 mod plan;
 pub mod scan;
-pub mod wiring;
 
 use std::fs;
 use std::io::Write as _;
@@ -28,6 +27,7 @@ pub use diagnostic::{Code, Finding, Findings, Level};
 pub use error::Error;
 pub use generate::{HEADER, generate, generate_tokens, generate_unformatted};
 pub use plan::{EndpointPlan, KernelPlan, PipePlan, Plan, ServerPlan};
+pub use wiring_model::wiring;
 
 /// Lints `path` and writes the kernel to `$OUT_DIR/wiring.rs`; for build.rs.
 ///
@@ -178,7 +178,7 @@ impl Config {
         if analysis.findings.has_errors() {
             return Err(Error::Lint(Box::new(analysis.findings.clone())));
         }
-        let plan = Plan::build(&analysis.wiring, &analysis.scan)?;
+        let plan = Plan::build(analysis.findings.source(), &analysis.wiring, &analysis.scan)?;
         Ok(if self.format {
             generate(&plan)
         } else {

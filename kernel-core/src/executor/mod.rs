@@ -561,6 +561,7 @@ mod tests {
         processes: &[],
         mesh: None,
         routes: &[],
+        source: None,
     };
 
     #[test]

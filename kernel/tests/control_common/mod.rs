@@ -273,6 +273,7 @@ pub fn spec_of(
         processes: &[],
         mesh: None,
         routes: &[],
+        source: None,
     }))
 }
 
@@ -338,6 +339,7 @@ pub fn hosted_spec(name: &'static str) -> &'static Spec {
         processes: &[],
         mesh: None,
         routes: &[],
+        source: None,
     }))
 }
 

@@ -337,6 +337,7 @@ fn file(plan: &Plan) -> syn::File {
             processes: &[#(#processes),*],
             mesh: None,
             routes: &[],
+            source: Some(SOURCE),
         };
     };
     fill_array(&mut spec, "servers", server_specs);
@@ -354,8 +355,17 @@ fn file(plan: &Plan) -> syn::File {
         .block
         .stmts
         .extend(registrations.chain(connects).chain(build));
-    file.items
-        .extend([Item::Mod(aliases_mod), Item::Static(spec), Item::Fn(kernel)]);
+    let source = source_literal(&plan.source);
+    let source_const: syn::ItemConst = syn::parse_quote! {
+        /// The wiring file this kernel was generated from.
+        const SOURCE: &str = #source;
+    };
+    file.items.extend([
+        Item::Mod(aliases_mod),
+        Item::Static(spec),
+        Item::Fn(kernel),
+        Item::Const(source_const),
+    ]);
     if !config_tests.is_empty() {
         file.items.push(syn::parse_quote! {
             #[cfg(test)]
@@ -365,6 +375,22 @@ fn file(plan: &Plan) -> syn::File {
         });
     }
     file
+}
+
+/// `text` as a string literal, raw (`r#"..."#`, its lines as written) unless
+/// it holds a carriage return, which a raw literal cannot.
+fn source_literal(text: &str) -> syn::Lit {
+    if !text.contains('\r') {
+        let mut hashes = String::from("#");
+        while text.contains(&format!("\"{hashes}")) {
+            hashes.push('#');
+        }
+        if let Ok(literal) = format!("r{hashes}\"{text}\"{hashes}").parse::<proc_macro2::Literal>()
+        {
+            return syn::Lit::new(literal);
+        }
+    }
+    syn::Lit::Str(syn::LitStr::new(text, Span::call_site()))
 }
 
 /// Puts `elems` into the array `&[]` of the field `field` of the static's struct.
@@ -435,6 +461,7 @@ mod tests {
             }],
             control: Some("127.0.0.1:0".into()),
             processes: Vec::new(),
+            source: "[kernel]\nname = \"refinery\"\n".into(),
         }
     }
 

@@ -4,7 +4,6 @@
 //! explains (an endpoint of an unknown server is not also "unconnected").
 
 mod graph;
-pub mod names;
 pub mod types;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -15,10 +14,10 @@ use wiring_model::{check_direction, check_fan, check_shape};
 
 use crate::diagnostic::{Code, Finding};
 use crate::scan::{Scan, ServerType};
-use crate::wiring::identity::{self, GuestIdentity};
-use crate::wiring::{self, Side, Span, Spanned, Wiring, split_endpoint};
-use names::{closest, closest_path};
 use types::Resolver;
+use wiring_model::identity::{self, GuestIdentity};
+use wiring_model::names::{closest, closest_path};
+use wiring_model::wiring::{self, Side, Span, Spanned, Wiring, split_endpoint};
 
 /// Parses and lints `source` against the scanned servers.
 pub fn lint(source: &str, scan: &Scan) -> (Wiring, Vec<Finding>) {
