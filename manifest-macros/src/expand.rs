@@ -3,7 +3,7 @@
 //! The generated code names the kernel only through `<kernel>::__private`
 //! (`::kernel` unless `#[manifest(crate = "..")]` says otherwise).
 
-use manifest_syntax::{AuthFlag, Fallback, ManifestDef, TerminalDef};
+use manifest_syntax::{Auth, Fallback, ManifestDef, TerminalDef};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -34,9 +34,9 @@ fn expand(def: &ManifestDef) -> TokenStream {
     let class = LitInt::new(&format!("{:#010x}", def.class), Span::call_site());
     let owner = &def.owner;
     let auth = match def.auth {
-        AuthFlag::Yes => quote!(#private::Auth::Yes),
-        AuthFlag::No => quote!(#private::Auth::No),
-        AuthFlag::Optional => quote!(#private::Auth::Optional),
+        Auth::Yes => quote!(#private::Auth::Yes),
+        Auth::No => quote!(#private::Auth::No),
+        Auth::Optional => quote!(#private::Auth::Optional),
     };
     let auth_mechanism = &def.auth_mechanism;
     let terminals = def.terminals.iter().map(|t| terminal_manifest(&private, t));
@@ -112,13 +112,13 @@ fn terminal_manifest(private: &TokenStream, t: &TerminalDef) -> TokenStream {
 /// A compile-time check that `Output<T>` is `TerminalKind::Output`, and so on.
 fn kind_check(private: &TokenStream, t: &TerminalDef) -> TokenStream {
     let ty = &t.ty;
-    let kind = format_ident!("{}", t.kind.as_str());
+    let kind = format_ident!("{}", t.kind.type_name());
     let message = format!(
         "terminal `{}`: `{}` is named like `{}` but is another kind of terminal; \
          wiring reads the kind from the type's name",
         t.name,
         manifest_syntax::type_text(ty),
-        t.kind.as_str()
+        t.kind.type_name()
     );
     quote_spanned! {ty.span()=>
         ::core::assert!(

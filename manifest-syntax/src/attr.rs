@@ -8,7 +8,7 @@ use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Lit, LitStr, Path, Token, UnOp};
 
-use crate::AuthFlag;
+use crate::Auth;
 use crate::ctxt::Ctxt;
 use crate::symbol::{
     self, AUTH, AUTH_MECHANISM, CLASS, CRATE, DOC, MANIFEST, MANIFEST_KEYS, NAME, OWNER, Symbol,
@@ -42,7 +42,7 @@ pub(crate) struct Container<'a> {
     pub(crate) name: Option<Entry<String>>,
     pub(crate) class: Option<Entry<u32>>,
     pub(crate) owner: Option<Entry<String>>,
-    pub(crate) auth: Option<Entry<AuthFlag>>,
+    pub(crate) auth: Option<Entry<Auth>>,
     pub(crate) auth_mechanism: Option<Entry<String>>,
     /// `crate = ".."`: the path generated code names the kernel by.
     pub(crate) krate: Option<Entry<Path>>,
@@ -310,12 +310,12 @@ fn class_value(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Entry<u32>> {
     Ok(Entry::invalid(span))
 }
 
-fn auth_value(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Entry<AuthFlag>> {
+fn auth_value(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Entry<Auth>> {
     let entry = string_value(cx, meta, AUTH, "auth = \"yes\"")?;
     let Some(text) = entry.value else {
         return Ok(Entry::invalid(entry.span));
     };
-    match AuthFlag::parse(&text) {
+    match wiring_model::identity::parse_auth(&text).ok() {
         Some(flag) => Ok(Entry::valid(flag, entry.span)),
         None => {
             cx.error_at(
@@ -376,7 +376,7 @@ mod tests {
         assert_eq!(c.name.and_then(|e| e.value).as_deref(), Some("flow"));
         assert_eq!(c.class.and_then(|e| e.value), Some(0x0a01));
         assert_eq!(c.owner.and_then(|e| e.value).as_deref(), Some("ops"));
-        assert_eq!(c.auth.and_then(|e| e.value), Some(AuthFlag::Yes));
+        assert_eq!(c.auth.and_then(|e| e.value), Some(Auth::Yes));
         assert_eq!(
             c.auth_mechanism.and_then(|e| e.value).as_deref(),
             Some("hmac-sha256")

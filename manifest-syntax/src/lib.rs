@@ -20,7 +20,7 @@
 //! let def = manifest_syntax::parse(&input)?;
 //! assert_eq!(def.name, "flow_meter");
 //! assert_eq!(def.terminals[0].name, "raw");
-//! assert_eq!(def.terminals[1].kind, manifest_syntax::Kind::Output);
+//! assert_eq!(def.terminals[1].kind, manifest_syntax::TerminalKind::Output);
 //! assert_eq!(manifest_syntax::type_text(&def.terminals[1].message), "f64");
 //! # Ok::<(), syn::Error>(())
 //! ```
@@ -37,66 +37,7 @@ use syn::punctuated::Punctuated;
 use syn::{Attribute, Path, Token};
 
 pub use ty::type_text;
-
-/// The syntactic kind of a terminal field, from the last segment of its type's path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// `Input<T>`: exactly one producer.
-    Input,
-    /// `Output<T>`: exactly one consumer.
-    Output,
-    /// `Multiplex<T>`: fan-out to one or more consumers.
-    Multiplex,
-    /// `Combine<T>`: fan-in from one or more producers.
-    Combine,
-}
-
-impl Kind {
-    /// The type name as written in a server struct: `Input`, `Output`, ...
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Kind::Input => "Input",
-            Kind::Output => "Output",
-            Kind::Multiplex => "Multiplex",
-            Kind::Combine => "Combine",
-        }
-    }
-
-    /// True for the kinds that send (`Output`, `Multiplex`).
-    pub const fn is_producer(self) -> bool {
-        matches!(self, Kind::Output | Kind::Multiplex)
-    }
-}
-
-/// `#[manifest(auth = ..)]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum AuthFlag {
-    Yes,
-    #[default]
-    No,
-    Optional,
-}
-
-impl AuthFlag {
-    /// The spelling in manifests and guest identities: `yes`, `no`, `optional`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            AuthFlag::Yes => "yes",
-            AuthFlag::No => "no",
-            AuthFlag::Optional => "optional",
-        }
-    }
-
-    /// Parses the exact spelling; `None` for anything else.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "yes" => Some(AuthFlag::Yes),
-            "no" => Some(AuthFlag::No),
-            "optional" => Some(AuthFlag::Optional),
-            _ => None,
-        }
-    }
-}
+pub use wiring_model::{Auth, TerminalKind};
 
 /// A server struct's manifest, with defaults applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,7 +49,7 @@ pub struct ManifestDef {
     pub class: u32,
     /// `[A-Za-z0-9._-]+`.
     pub owner: String,
-    pub auth: AuthFlag,
+    pub auth: Auth,
     /// `"none"` exactly when `auth` is `No`; else `[a-z0-9-]+`.
     pub auth_mechanism: String,
     /// In field order; never empty.
@@ -125,7 +66,7 @@ pub struct TerminalDef {
     pub field: syn::Ident,
     /// `#[terminal(name = ..)]` or the field name; `[a-z0-9_]+`, unique in the struct.
     pub name: String,
-    pub kind: Kind,
+    pub kind: TerminalKind,
     /// The whole field type, e.g. `Output<f64>`.
     pub ty: syn::Type,
     /// The generic argument, e.g. `f64`.
@@ -173,7 +114,7 @@ fn build(cont: &ast::Container) -> Option<ManifestDef> {
         })
         .collect::<Option<Vec<TerminalDef>>>()?;
     let auth = match &attrs.auth {
-        None => AuthFlag::default(),
+        None => Auth::No,
         Some(entry) => entry.value?,
     };
     let krate = match &attrs.krate {

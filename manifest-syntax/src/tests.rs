@@ -36,9 +36,9 @@ fn parses_a_full_server() {
     assert_eq!(def.name, "flow-meter");
     assert_eq!(def.class, 0x0a01);
     assert_eq!(def.owner, "ops");
-    assert_eq!(def.auth, AuthFlag::Optional);
+    assert_eq!(def.auth, Auth::Optional);
     assert_eq!(def.auth_mechanism, "hmac-sha256");
-    let summary: Vec<(String, String, Kind, String, String, Option<String>)> = def
+    let summary: Vec<(String, String, TerminalKind, String, String, Option<String>)> = def
         .terminals
         .iter()
         .map(|t| {
@@ -56,7 +56,7 @@ fn parses_a_full_server() {
         (
             "pulses",
             "raw",
-            Kind::Input,
+            TerminalKind::Input,
             "Input<u32>",
             "u32",
             Some("pulses"),
@@ -64,7 +64,7 @@ fn parses_a_full_server() {
         (
             "rate",
             "rate",
-            Kind::Output,
+            TerminalKind::Output,
             "kernel::Output<f64>",
             "f64",
             None,
@@ -72,7 +72,7 @@ fn parses_a_full_server() {
         (
             "alarms",
             "alarms",
-            Kind::Multiplex,
+            TerminalKind::Multiplex,
             "Multiplex<Vec<u8>>",
             "Vec<u8>",
             None,
@@ -80,13 +80,13 @@ fn parses_a_full_server() {
         (
             "r#type",
             "type",
-            Kind::Combine,
+            TerminalKind::Combine,
             "Combine<(u8, String)>",
             "(u8, String)",
             None,
         ),
     ];
-    let expected: Vec<(String, String, Kind, String, String, Option<String>)> = expected
+    let expected: Vec<(String, String, TerminalKind, String, String, Option<String>)> = expected
         .iter()
         .map(|(f, n, k, t, m, d)| {
             (
@@ -110,7 +110,7 @@ fn applies_defaults() {
     })
     .unwrap();
     assert_eq!(def.name, "http_server");
-    assert_eq!(def.auth, AuthFlag::No);
+    assert_eq!(def.auth, Auth::No);
     assert_eq!(def.auth_mechanism, "none");
     assert_eq!(def.terminals[0].doc, None);
 }
@@ -122,7 +122,7 @@ fn explicit_no_auth_with_none_mechanism_is_fine() {
         struct S { out: Output<u8> }
     })
     .unwrap();
-    assert_eq!(def.auth, AuthFlag::No);
+    assert_eq!(def.auth, Auth::No);
 }
 
 #[test]

@@ -44,11 +44,6 @@ impl Findings {
         &self.path
     }
 
-    /// Show the wiring file under another name (goldens use `wiring.toml`).
-    pub fn set_path(&mut self, path: impl Into<String>) {
-        self.path = path.into();
-    }
-
     /// The text of the wiring file.
     pub fn source(&self) -> &str {
         &self.source
@@ -56,10 +51,6 @@ impl Findings {
 
     pub fn iter(&self) -> std::slice::Iter<'_, Finding> {
         self.items.iter()
-    }
-
-    pub fn as_slice(&self) -> &[Finding] {
-        &self.items
     }
 
     pub fn len(&self) -> usize {
@@ -94,7 +85,7 @@ impl Findings {
     }
 
     /// One finding as rustc prints it, without a trailing newline.
-    pub fn render_finding(&self, finding: &Finding, styled: bool) -> String {
+    pub fn render_finding(&self, finding: &Finding) -> String {
         let level = match finding.level {
             Level::Error => SnippetLevel::ERROR,
             Level::Warning => SnippetLevel::WARNING,
@@ -123,7 +114,7 @@ impl Findings {
         if let Some(help) = &finding.help {
             group = group.element(SnippetLevel::HELP.message(help.as_str()));
         }
-        renderer(styled).render(&[group])
+        Renderer::plain().render(&[group])
     }
 
     /// The closing line, as cargo prints it:
@@ -167,18 +158,9 @@ impl Findings {
 
     /// Every finding, a blank line after each, then the summary; empty when clean.
     pub fn render(&self) -> String {
-        self.render_with(false)
-    }
-
-    /// As [`Findings::render`], with ANSI colours.
-    pub fn render_styled(&self) -> String {
-        self.render_with(true)
-    }
-
-    fn render_with(&self, styled: bool) -> String {
         let mut out = String::new();
         for finding in &self.items {
-            out.push_str(&self.render_finding(finding, styled));
+            out.push_str(&self.render_finding(finding));
             out.push_str("\n\n");
         }
         if !self.items.is_empty() {
@@ -200,14 +182,6 @@ impl<'a> IntoIterator for &'a Findings {
     type IntoIter = std::slice::Iter<'a, Finding>;
     fn into_iter(self) -> Self::IntoIter {
         self.items.iter()
-    }
-}
-
-fn renderer(styled: bool) -> Renderer {
-    if styled {
-        Renderer::styled()
-    } else {
-        Renderer::plain()
     }
 }
 
@@ -266,7 +240,7 @@ mod tests {
     fn spans_are_clamped() {
         let finding = Finding::new(Code::Syntax, 5..900, "x");
         let findings = Findings::new("w", "é", vec![finding]);
-        assert_eq!(findings.as_slice()[0].span, 2..2);
+        assert_eq!(findings.iter().next().map(|f| f.span.clone()), Some(2..2));
         let _ = findings.render();
     }
 }

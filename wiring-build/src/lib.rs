@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Code, Finding, Findings, Level};
 pub use error::Error;
-pub use generate::{HEADER, generate, generate_tokens, generate_unformatted};
-pub use plan::{EndpointPlan, KernelPlan, PipePlan, Plan, ServerPlan};
+pub use generate::{HEADER, generate};
+pub use plan::{EndpointPlan, KernelPlan, PipePlan, Plan, ProcessPlan, ServerPlan};
 pub use wiring_model::wiring;
 
 /// Lints `path` and writes the kernel to `$OUT_DIR/wiring.rs`; for build.rs.
@@ -182,7 +182,7 @@ impl Config {
         Ok(if self.format {
             generate(&plan)
         } else {
-            generate_unformatted(&plan)
+            generate::generate_unformatted(&plan)
         })
     }
 
@@ -204,7 +204,7 @@ impl Config {
                 Level::Error => "error",
                 Level::Warning => "warning",
             };
-            for line in findings.render_finding(finding, false).lines() {
+            for line in findings.render_finding(finding).lines() {
                 lines.push(format!("cargo::{kind}={line}"));
             }
         }

@@ -1,4 +1,4 @@
-//! Property tests of guest identity and mask parsing (DESIGN section 8):
+//! Property tests of guest identity and mask parsing:
 //! total (no panic on any text), strict (each invalid field is named),
 //! round-tripping and with a stable canonical form.
 

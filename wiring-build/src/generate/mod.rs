@@ -29,12 +29,12 @@ pub fn generate(plan: &Plan) -> String {
 }
 
 /// The generated file without formatting (one long line after the header).
-pub fn generate_unformatted(plan: &Plan) -> String {
+pub(crate) fn generate_unformatted(plan: &Plan) -> String {
     format!("{HEADER}\n{}\n", generate_tokens(plan))
 }
 
 /// The generated items as tokens.
-pub fn generate_tokens(plan: &Plan) -> TokenStream {
+fn generate_tokens(plan: &Plan) -> TokenStream {
     file(plan).into_token_stream()
 }
 
