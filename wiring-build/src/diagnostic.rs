@@ -11,6 +11,9 @@ pub use wiring_model::lint::{Code, Finding, Level};
 pub struct Findings {
     path: String,
     source: String,
+    /// Where each line of `source` starts, so that a finding renders the
+    /// lines it points at, not the whole file again.
+    line_starts: Vec<usize>,
     items: Vec<Finding>,
 }
 
@@ -32,9 +35,13 @@ impl Findings {
             (a.span.start, a.span.end, a.code).cmp(&(b.span.start, b.span.end, b.code))
         });
         items.dedup();
+        let line_starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         Findings {
             path: path.into(),
             source,
+            line_starts,
             items,
         }
     }
@@ -90,15 +97,19 @@ impl Findings {
             Level::Error => SnippetLevel::ERROR,
             Level::Warning => SnippetLevel::WARNING,
         };
-        let mut primary = AnnotationKind::Primary.span(finding.span.clone());
+        let (lines, first_line) = self.lines_of(finding);
+        let offset = lines.start;
+        let shift = |span: &Range<usize>| span.start - offset..span.end - offset;
+        let mut primary = AnnotationKind::Primary.span(shift(&finding.span));
         if !finding.label.is_empty() {
             primary = primary.label(finding.label.as_str());
         }
-        let mut snippet = Snippet::source(self.source.as_str())
+        let mut snippet = Snippet::source(&self.source[lines])
+            .line_start(first_line)
             .path(self.path.as_str())
             .annotation(primary);
         for (span, label) in &finding.secondary {
-            let mut annotation = AnnotationKind::Context.span(span.clone());
+            let mut annotation = AnnotationKind::Context.span(shift(span));
             if !label.is_empty() {
                 annotation = annotation.label(label.as_str());
             }
@@ -115,6 +126,28 @@ impl Findings {
             group = group.element(SnippetLevel::HELP.message(help.as_str()));
         }
         Renderer::plain().render(&[group])
+    }
+
+    /// The whole lines of the source that the finding's spans touch, and the
+    /// 1-based number of the first.
+    fn lines_of(&self, finding: &Finding) -> (Range<usize>, usize) {
+        let spans = std::iter::once(&finding.span).chain(finding.secondary.iter().map(|(s, _)| s));
+        let start = spans.clone().map(|s| s.start).min().unwrap_or(0);
+        let end = spans.map(|s| s.end).max().unwrap_or(0);
+        // The line holding `start`: the last line starting at or before it.
+        let first = self
+            .line_starts
+            .partition_point(|&l| l <= start)
+            .saturating_sub(1);
+        let last = self.line_starts.partition_point(|&l| l <= end);
+        let from = self.line_starts.get(first).copied().unwrap_or(0);
+        let to = self
+            .line_starts
+            .get(last)
+            .copied()
+            .unwrap_or(self.source.len())
+            .max(from);
+        (from..to, first + 1)
     }
 
     /// The closing line, as cargo prints it:

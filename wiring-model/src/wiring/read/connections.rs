@@ -4,7 +4,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::{DeSpanned, Walker, entries};
 use crate::lint::{Code, Finding};
-use crate::spec::DEFAULT_CAPACITY;
+use crate::spec::{DEFAULT_CAPACITY, MAX_CAPACITY};
 use crate::wiring::{Connection, Route, Side, Span, Spanned, is_instance_name};
 
 const CONNECTION_KEYS: &[&str] = &["from", "to", "capacity"];
@@ -107,24 +107,22 @@ impl Walker<'_> {
                 self.report(
                     Finding::new(Code::Schema, value.span(), "`capacity` must be at least 1")
                         .label(format!("capacity {n}"))
-                        .help("a pipe holds at least one message; the default is 1024"),
+                        .help(format!(
+                            "a pipe holds at least one message; the default is {DEFAULT_CAPACITY}"
+                        )),
                 );
                 None
             }
-            Some(n) => match usize::try_from(n) {
-                Ok(n) => Some(n),
-                Err(_) => {
-                    self.report(
-                        Finding::new(Code::Schema, value.span(), "`capacity` is too large")
-                            .label(format!("at most {}", usize::MAX)),
-                    );
-                    None
-                }
-            },
-            None => {
+            Some(n) if usize::try_from(n).is_ok_and(|n| n <= MAX_CAPACITY) => {
+                usize::try_from(n).ok()
+            }
+            _ => {
                 self.report(
                     Finding::new(Code::Schema, value.span(), "`capacity` is too large")
-                        .label(format!("at most {}", usize::MAX)),
+                        .label(format!("at most {MAX_CAPACITY}"))
+                        .help(format!(
+                            "a pipe holds at most {MAX_CAPACITY} messages; the default is {DEFAULT_CAPACITY}"
+                        )),
                 );
                 None
             }
