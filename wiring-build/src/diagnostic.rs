@@ -18,7 +18,8 @@ pub struct Findings {
 }
 
 impl Findings {
-    /// Findings about `source`, shown as `path`; sorted by position then code.
+    /// Findings about `source`, shown as `path`; sorted by position, causes
+    /// before consequences (see [`consequence`]).
     pub fn new(
         path: impl Into<String>,
         source: impl Into<String>,
@@ -31,8 +32,9 @@ impl Findings {
                 *span = clamp(&source, span);
             }
         }
-        items.sort_by(|a, b| {
-            (a.span.start, a.span.end, a.code).cmp(&(b.span.start, b.span.end, b.code))
+        items.sort_by_key(|f| {
+            let after = consequence(f.code);
+            (after > 0, f.span.start, f.span.end, after, f.code)
         });
         items.dedup();
         let line_starts = std::iter::once(0)
@@ -215,6 +217,18 @@ impl<'a> IntoIterator for &'a Findings {
     type IntoIter = std::slice::Iter<'a, Finding>;
     fn into_iter(self) -> Self::IntoIter {
         self.items.iter()
+    }
+}
+
+/// How far down a finding goes because it is mostly the consequence of
+/// others: what is left unconnected or unused after a misspelled or missing
+/// endpoint. These come after every other finding, a server that is never
+/// used before its unconnected terminals; everything else is 0.
+fn consequence(code: Code) -> u8 {
+    match code {
+        Code::UnusedServer => 1,
+        Code::UnconnectedInput | Code::UnconnectedOutput => 2,
+        _ => 0,
     }
 }
 

@@ -7,7 +7,7 @@ use wiring_model::names::closest;
 use wiring_model::wiring::{Side, Span, Spanned, split_endpoint};
 use wiring_model::{TerminalKind, check_direction, check_shape};
 
-use super::{Ep, Linter, Pipe, Role, article, plural};
+use super::{Dangling, Ep, Linter, Pipe, Role, article, plural};
 use crate::diagnostic::{Code, Finding};
 
 impl Linter<'_> {
@@ -54,7 +54,12 @@ impl Linter<'_> {
                 .processes
                 .iter()
                 .any(|p| p.name.value == server_name);
-            let help = match closest(server_name, names) {
+            let near = closest(server_name, names);
+            // Its terminals left unconnected are likely the ones meant here.
+            if let Some(index) = near.and_then(|n| self.server_index(n)) {
+                self.misspelled.insert(index);
+            }
+            let help = match near {
                 _ if is_process => {
                     format!("`{server_name}` is a process; processes have no terminals to connect")
                 }
@@ -125,8 +130,11 @@ impl Linter<'_> {
         )
     }
 
-    pub(super) fn connections(&mut self) -> Vec<Pipe> {
+    /// The pipes of every connection, and the peers listed for a known
+    /// terminal that are not terminals of the right direction.
+    pub(super) fn connections(&mut self) -> (Vec<Pipe>, Vec<Dangling>) {
         let mut pipes = Vec::new();
+        let mut dangling = Vec::new();
         for connection in &self.wiring.connections {
             let from = self.side(connection.from.as_ref(), Role::From);
             let to = self.side(connection.to.as_ref(), Role::To);
@@ -148,6 +156,25 @@ impl Linter<'_> {
             if check_shape(from_side.endpoints.len(), to_side.endpoints.len()).is_err() {
                 self.many_to_many(from_side, to_side);
                 continue;
+            }
+            // One known end, the other listed but not usable: still a peer.
+            let sides = [
+                (&from_ok, &to_ok, to_side, true),
+                (&to_ok, &from_ok, from_side, false),
+            ];
+            for (known, other, other_side, producer) in sides {
+                let [Some(known)] = known.as_slice() else {
+                    continue;
+                };
+                for (peer, text) in other.iter().zip(&other_side.endpoints) {
+                    if peer.is_none() {
+                        dangling.push(Dangling {
+                            known: *known,
+                            producer,
+                            peer: text.clone(),
+                        });
+                    }
+                }
             }
             for (i, f) in from_ok.iter().enumerate() {
                 for (j, t) in to_ok.iter().enumerate() {
@@ -171,7 +198,7 @@ impl Linter<'_> {
                 }
             }
         }
-        pipes
+        (pipes, dangling)
     }
 
     /// Reports E0201 / E0202; keeps the endpoints that point the right way.

@@ -6,16 +6,21 @@ use manifest_syntax::type_text;
 use wiring_model::check_fan;
 use wiring_model::wiring::Span;
 
-use super::{Ep, Linter, Pipe};
+use super::{Dangling, Ep, Linter, Pipe};
 use crate::diagnostic::{Code, Finding};
 
 impl Linter<'_> {
     /// E0301 and E0302: too many peers on a terminal that takes one.
-    pub(super) fn fan(&mut self, pipes: &[Pipe], route_peers: &[(Ep, Span)]) {
-        // producer -> [(consumer or None for a route, span)]
-        let mut consumers: BTreeMap<Ep, Vec<(Option<Ep>, Span)>> = BTreeMap::new();
-        let mut producers: BTreeMap<Ep, Vec<(Ep, Span)>> = BTreeMap::new();
-        // Each producer-consumer pair once, however often it is connected.
+    pub(super) fn fan(
+        &mut self,
+        pipes: &[Pipe],
+        dangling: &[Dangling],
+        route_peers: &[(Ep, Span)],
+    ) {
+        // terminal -> [where each peer is written]
+        let mut consumers: BTreeMap<Ep, Vec<Span>> = BTreeMap::new();
+        let mut producers: BTreeMap<Ep, Vec<Span>> = BTreeMap::new();
+        // Each pair once, however often it is connected.
         let mut pairs: HashSet<(Ep, Ep)> = HashSet::with_capacity(pipes.len());
         for pipe in pipes {
             if !pairs.insert((pipe.from, pipe.to)) {
@@ -24,23 +29,33 @@ impl Linter<'_> {
             consumers
                 .entry(pipe.from)
                 .or_default()
-                .push((Some(pipe.to), pipe.to_span.clone()));
+                .push(pipe.to_span.clone());
             producers
                 .entry(pipe.to)
                 .or_default()
-                .push((pipe.from, pipe.from_span.clone()));
+                .push(pipe.from_span.clone());
+        }
+        let mut written: HashSet<(Ep, bool, &str)> = HashSet::new();
+        for d in dangling {
+            if written.insert((d.known, d.producer, d.peer.value.as_str())) {
+                let peers = if d.producer {
+                    &mut consumers
+                } else {
+                    &mut producers
+                };
+                peers.entry(d.known).or_default().push(d.peer.span.clone());
+            }
         }
         for (ep, span) in route_peers {
-            consumers.entry(*ep).or_default().push((None, span.clone()));
+            consumers.entry(*ep).or_default().push(span.clone());
         }
-        for (producer, list) in consumers {
+        for (producer, spans) in consumers {
             if self
                 .kind(producer)
-                .is_none_or(|kind| check_fan(kind, list.len()).is_ok())
+                .is_none_or(|kind| check_fan(kind, spans.len()).is_ok())
             {
                 continue;
             }
-            let spans: Vec<Span> = list.iter().map(|(_, s)| s.clone()).collect();
             let Some((ty, terminal)) = self.terminal(producer) else {
                 continue;
             };
@@ -49,10 +64,10 @@ impl Linter<'_> {
                 format!(
                     "output `{}` has {} consumers but is not a multiplexer",
                     self.name(producer),
-                    list.len()
+                    spans.len()
                 ),
                 &spans,
-                format!("{} consumers", list.len()),
+                format!("{} consumers", spans.len()),
                 "also consumed here",
                 format!(
                     "declare `{}` as `Multiplex<{}>` in `{}`, or keep one consumer",
@@ -63,14 +78,13 @@ impl Linter<'_> {
             );
             self.report(finding);
         }
-        for (consumer, list) in producers {
+        for (consumer, spans) in producers {
             if self
                 .kind(consumer)
-                .is_none_or(|kind| check_fan(kind, list.len()).is_ok())
+                .is_none_or(|kind| check_fan(kind, spans.len()).is_ok())
             {
                 continue;
             }
-            let spans: Vec<Span> = list.iter().map(|(_, s)| s.clone()).collect();
             let Some((ty, terminal)) = self.terminal(consumer) else {
                 continue;
             };
@@ -79,10 +93,10 @@ impl Linter<'_> {
                 format!(
                     "input `{}` has {} producers but is not a combiner",
                     self.name(consumer),
-                    list.len()
+                    spans.len()
                 ),
                 &spans,
-                format!("{} producers", list.len()),
+                format!("{} producers", spans.len()),
                 "also produced here",
                 format!(
                     "declare `{}` as `Combine<{}>` in `{}`, or keep one producer",

@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 use manifest_syntax::TerminalDef;
 use wiring_model::TerminalKind;
-use wiring_model::wiring::{self, Span, Wiring};
+use wiring_model::wiring::{self, Span, Spanned, Wiring};
 
 use crate::diagnostic::{Code, Finding};
 use crate::scan::{Scan, ServerType};
@@ -52,6 +52,19 @@ struct Pipe {
     span: Span,
     from_span: Span,
     to_span: Span,
+}
+
+/// A peer a connection lists for a known terminal but that is no terminal
+/// of the right direction (unknown, misspelled, pointing the wrong way):
+/// it still counts towards the terminal's peers.
+#[derive(Debug, Clone)]
+struct Dangling {
+    /// The known terminal.
+    known: Ep,
+    /// True when the known terminal is the producing side.
+    producer: bool,
+    /// The peer as written, and where.
+    peer: Spanned<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -207,9 +220,9 @@ impl<'a> Linter<'a> {
         self.server_types();
         self.uuids();
         self.process_names();
-        let pipes = self.connections();
+        let (pipes, dangling) = self.connections();
         let route_peers = self.routes();
-        self.fan(&pipes, &route_peers);
+        self.fan(&pipes, &dangling, &route_peers);
         self.type_mismatches(&pipes);
         let unique = self.duplicates(&pipes);
         self.cycles(&unique);

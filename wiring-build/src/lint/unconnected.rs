@@ -19,11 +19,9 @@ impl Linter<'_> {
                     "connect its terminals, or remove `[servers.{}]`",
                     server.name.value
                 ));
-                let allowed = self.wiring.level(Code::UnusedServer).is_none();
+                // Its terminals are reported too: under `deny` an unconnected
+                // input is an error whether its server is used or not.
                 self.report_lint(finding);
-                if !allowed {
-                    continue;
-                }
             }
             let Some(ty) = self.types[i] else {
                 continue;
