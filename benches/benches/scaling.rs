@@ -2,6 +2,9 @@
 //! wirings of 100, 1,000, 10,000 and 100,000 servers (see
 //! `wiring_benches::synth`), each phase timed on its own, and end to end
 //! through `wiring_build::Config::generate`, as a build script runs it.
+//! Then the rendering of as many findings (one E0101 per server of a wiring
+//! whose server types do not exist): the time per finding should not grow
+//! with their number.
 //!
 //! ```sh
 //! cargo bench -p wiring-benches --bench scaling
@@ -51,7 +54,7 @@ fn one_run(root: &Path, wiring_path: &Path, times: &mut Times) -> Result<usize, 
             f.message
         ));
     }
-    let (plan, t) = timed(|| wiring_build::Plan::build(&wiring, &scan));
+    let (plan, t) = timed(|| wiring_build::Plan::build(&source, &wiring, &scan));
     let plan = plan.map_err(|e| e.to_string())?;
     times.plan.push(t);
     let (code, t) = timed(|| wiring_build::generate(&plan));
@@ -88,7 +91,7 @@ fn main() -> ExitCode {
         "| servers | pipes | scan ms | parse + lint ms | plan ms | generate ms | end to end ms | end to end µs/server | generated KiB | runs |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for n in sizes {
+    for &n in &sizes {
         let dir = base.join(format!("lint-{n}"));
         let (root, wiring_path) = match synth::write_sources(&dir, n, 1000) {
             Ok(paths) => paths,
@@ -126,5 +129,61 @@ fn main() -> ExitCode {
             bytes / 1024,
         );
     }
+    println!();
+    println!("| findings | wiring KiB | lint ms | render ms | render µs/finding | runs |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for &n in &sizes {
+        match render_findings(&base, n) {
+            Ok(row) => println!("{row}"),
+            Err(e) => {
+                eprintln!("error: {n} findings: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     ExitCode::SUCCESS
+}
+
+/// Lints a wiring of `n` servers of a type that does not exist and renders
+/// its `n` findings; a table row of medians.
+fn render_findings(base: &Path, n: usize) -> Result<String, String> {
+    let root = base.join("findings").join("lib.rs");
+    if let Some(dir) = root.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(&root, "").map_err(|e| e.to_string())?;
+    let mut wiring =
+        String::from("[kernel]\nname = \"findings\"\n\n[lints]\nunused-server = \"allow\"\n");
+    for i in 0..n {
+        wiring.push_str(&format!("\n[servers.s{i}]\ntype = \"nowhere::Server\"\n"));
+    }
+    let mut lint = Vec::new();
+    let mut render = Vec::new();
+    let budget = Instant::now();
+    let mut runs = 0;
+    while runs < 3 || (runs < 21 && budget.elapsed() < Duration::from_secs(10)) {
+        let (findings, t) = timed(|| {
+            wiring_build::Config::new()
+                .crate_root(&root)
+                .lint_source(&wiring)
+        });
+        let findings = findings.map_err(|e| e.to_string())?;
+        lint.push(t);
+        if findings.len() != n {
+            return Err(format!("{} findings, expected {n}", findings.len()));
+        }
+        let (text, t) = timed(|| findings.render());
+        render.push(t);
+        if text.matches("error[E0101]").count() != n {
+            return Err("not every finding was rendered".to_string());
+        }
+        runs += 1;
+    }
+    let render_ms = ms(median_duration(&render));
+    Ok(format!(
+        "| {n} | {} | {:.1} | {render_ms:.1} | {:.2} | {runs} |",
+        wiring.len() / 1024,
+        ms(median_duration(&lint)),
+        render_ms * 1e3 / n as f64,
+    ))
 }

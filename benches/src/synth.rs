@@ -482,7 +482,7 @@ mod tests {
         let code = config
             .generate(&wiring_path)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(code.matches("builder.connect(").count(), 2 * UNIT_PIPES);
+        assert_eq!(code.matches(".connect(").count(), 2 * UNIT_PIPES);
         assert_eq!(code.matches("builder.server").count(), 20);
         let _ = fs::remove_dir_all(&dir);
     }

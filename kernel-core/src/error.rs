@@ -44,8 +44,8 @@ pub enum Error {
     MissingConfig { server: String },
 
     /// `KernelBuilder::connect` names a pipe the spec does not have.
-    #[error("no pipe from `{from}` to `{to}` in the wiring")]
-    UnknownPipe { from: String, to: String },
+    #[error("no pipe {index} in the wiring, which has {pipes}")]
+    UnknownPipe { index: usize, pipes: usize },
 
     /// `KernelBuilder::connect` was called twice for one pipe.
     #[error("the pipe from `{from}` to `{to}` is connected twice; connect each pipe exactly once")]

@@ -21,6 +21,8 @@
 
 extern crate self as kernel;
 
+#[doc(hidden)]
+pub mod __private;
 pub mod connectome;
 pub mod control;
 mod error;
@@ -43,7 +45,7 @@ pub use frame::{Frame, FrameMut, FramePool};
 pub use manifest::{Auth, Manifest, RuleViolation, ServerManifest, TerminalKind, TerminalManifest};
 pub use policy::{Extensions, Policy, PolicyError};
 pub use server::{Context, Server, ServerError};
-pub use terminal::{Combine, Input, Multiplex, Output, Port, Ports, SendError};
+pub use terminal::{Combine, Input, Multiplex, Output, SendError};
 pub use uuid::{self, Uuid};
 
 /// Derives [`Manifest`] for a server struct.

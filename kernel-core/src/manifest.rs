@@ -4,13 +4,9 @@
 
 pub use wiring_model::manifest::*;
 
-use crate::Error;
-use crate::terminal::Ports;
-
 /// Implemented by `#[derive(Manifest)]`; not meant to be written by hand.
-pub trait Manifest: Send + 'static {
+/// The derive also implements how the terminal fields take their pipe ends.
+pub trait Manifest: crate::__private::Attach + Send + 'static {
+    /// The server's identity and terminals.
     const MANIFEST: ServerManifest;
-
-    /// Hands every terminal field its pipe ends, taken from `ports` by terminal name.
-    fn attach(&mut self, ports: &mut Ports) -> Result<(), Error>;
 }

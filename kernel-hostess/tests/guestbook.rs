@@ -236,6 +236,7 @@ fn diamond() -> &'static Spec {
         processes: &[],
         mesh: None,
         routes: &[],
+        source: None,
     }))
 }
 
@@ -275,6 +276,7 @@ fn a_bad_identity_in_a_spec_is_reported_and_the_rest_registered() {
         processes: &[],
         mesh: None,
         routes: &[],
+        source: None,
     }));
     let hostess = Hostess::new();
     let errors = hostess.register_spec(spec);

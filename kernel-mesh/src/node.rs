@@ -288,6 +288,7 @@ mod tests {
         processes: &[],
         mesh: None,
         routes: &[],
+        source: None,
     };
 
     #[test]

@@ -48,6 +48,13 @@
 
 pub use kernel_core::*;
 
+/// What only the code that `#[derive(Manifest)]` and `wiring-build`
+/// generate uses; not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use kernel_core::__private::*;
+}
+
 /// What a server author needs in scope.
 pub mod prelude {
     #[cfg(feature = "control")]
@@ -103,6 +110,11 @@ impl KernelBuilder {
         }
     }
 
+    /// The spec this builder wires.
+    pub fn spec(&self) -> &'static Spec {
+        self.inner.spec()
+    }
+
     /// See [`kernel_core::KernelBuilder::server`].
     pub fn server<S: Server>(&mut self, name: &str) -> Result<&mut Self, Error> {
         self.inner.server::<S>(name)?;
@@ -121,12 +133,10 @@ impl KernelBuilder {
     /// See [`kernel_core::KernelBuilder::connect`].
     pub fn connect<P: terminal::Producer, C: terminal::Consumer<Message = P::Message>>(
         &mut self,
-        from: &str,
-        from_port: Port<P>,
-        to: &str,
-        to_port: Port<C>,
+        pipe: usize,
+        ends: __private::Pipe<P, C>,
     ) -> Result<&mut Self, Error> {
-        self.inner.connect(from, from_port, to, to_port)?;
+        self.inner.connect(pipe, ends)?;
         Ok(self)
     }
 

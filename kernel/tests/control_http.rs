@@ -653,6 +653,7 @@ fn run_serves_on_the_listen_address_of_the_spec() {
         processes: &[],
         mesh: None,
         routes: &[],
+        source: None,
         ..*spec("http-spec-listen")
     }));
     let running = Running::start(build(spec));
@@ -686,6 +687,7 @@ fn serve_control_wins_over_the_listen_address_of_the_spec() {
         processes: &[],
         mesh: None,
         routes: &[],
+        source: None,
         ..*spec("http-spec-explicit")
     }));
     let (running, server, addr) = serve_spec(spec);

@@ -237,10 +237,11 @@ fn a_kernel_stopping_with_a_paused_pipe_drains_it() {
 }
 
 /// Sends 0..100 as fast as the pipe takes them, then finishes.
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 struct Burst {
     out: kernel::prelude::Output<u64>,
 }
-crate::manifest!(Burst { out: Output });
 
 impl kernel::prelude::Server for Burst {
     type Config = TickConfig;
@@ -259,10 +260,11 @@ impl kernel::prelude::Server for Burst {
 
 /// Takes 100 messages, 5 ms each, then idles without asking for
 /// more (so it never sees the end of the stream) until the kernel stops.
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 struct Dawdler {
     input: kernel::prelude::Input<u64>,
 }
-crate::manifest!(Dawdler { input: Input });
 
 impl kernel::prelude::Server for Dawdler {
     type Config = TickConfig;
@@ -298,11 +300,9 @@ fn the_kernel_alone_closes_a_connection_once_it_drained() {
     let mut b = kernel::KernelBuilder::new(spec_of("tick", &SERVERS, &PIPES));
     b.server::<Burst>("burst").unwrap();
     b.server::<Dawdler>("dawdler").unwrap();
-    b.connect(
+    b.connect_named::<kernel::prelude::Output<u64>, kernel::prelude::Input<u64>>(
         "burst.out",
-        port::<kernel::prelude::Output<u64>>(),
         "dawdler.input",
-        port::<kernel::prelude::Input<u64>>(),
     )
     .unwrap();
     let kernel = b.build().unwrap().with_signal_handlers(false);
@@ -371,14 +371,12 @@ fn a_stop_reaches_a_producer_blocked_on_a_paused_pipe() {
 }
 
 /// Forwards every message, the idiomatic way: `send(x)?`.
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 struct Relay {
     input: kernel::prelude::Input<u64>,
     out: kernel::prelude::Output<u64>,
 }
-crate::manifest!(Relay {
-    input: Input,
-    out: Output
-});
 
 impl kernel::prelude::Server for Relay {
     type Config = TickConfig;
@@ -418,18 +416,14 @@ fn restarts_of_a_relay_behind_a_paused_pipe_lose_nothing() {
     b.server::<Ticker>("src").unwrap();
     b.server::<Relay>("relay").unwrap();
     b.server::<Sink>("a").unwrap();
-    b.connect(
+    b.connect_named::<kernel::prelude::Output<u64>, kernel::prelude::Input<u64>>(
         "src.out",
-        port::<kernel::prelude::Output<u64>>(),
         "relay.input",
-        port::<kernel::prelude::Input<u64>>(),
     )
     .unwrap();
-    b.connect(
+    b.connect_named::<kernel::prelude::Output<u64>, kernel::prelude::Input<u64>>(
         "relay.out",
-        port::<kernel::prelude::Output<u64>>(),
         "a.input",
-        port::<kernel::prelude::Input<u64>>(),
     )
     .unwrap();
     let kernel = b.build().unwrap().with_signal_handlers(false);

@@ -100,6 +100,7 @@ static SPEC: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -118,24 +119,24 @@ fn derived_manifests_wire_and_run() {
     b.server_default::<Average>("avg").unwrap();
     b.server_default::<Show>("show").unwrap();
     b.connect(
-        "north.readings",
-        Sensor::__wiring_port_readings(),
-        "avg.raw",
-        Average::__wiring_port_raw(),
+        0,
+        kernel::__private::ends(
+            Sensor::__wiring_port_readings(),
+            Average::__wiring_port_raw(),
+        ),
     )
     .unwrap();
     b.connect(
-        "south.readings",
-        Sensor::__wiring_port_readings(),
-        "avg.raw",
-        Average::__wiring_port_raw(),
+        1,
+        kernel::__private::ends(
+            Sensor::__wiring_port_readings(),
+            Average::__wiring_port_raw(),
+        ),
     )
     .unwrap();
     b.connect(
-        "avg.mean",
-        Average::__wiring_port_mean(),
-        "show.value",
-        Show::__wiring_port_value(),
+        2,
+        kernel::__private::ends(Average::__wiring_port_mean(), Show::__wiring_port_value()),
     )
     .unwrap();
     b.build().unwrap().run().unwrap();

@@ -26,6 +26,7 @@ static FAN_OUT: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -35,11 +36,9 @@ fn fan_out_delivers_every_message_to_every_consumer_in_order() {
     b.server::<FanSource>("src").unwrap();
     for name in ["a", "b", "c"] {
         b.server_default::<Sink>(name).unwrap();
-        b.connect(
+        b.connect_named::<kernel::Multiplex<u64>, kernel::Input<u64>>(
             "src.out",
-            port::<kernel::Multiplex<u64>>(),
             &format!("{name}.input"),
-            port::<kernel::Input<u64>>(),
         )
         .unwrap();
     }
@@ -101,6 +100,7 @@ static FAN_IN: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -110,11 +110,9 @@ fn fan_in_delivers_the_union_exactly_once_in_per_producer_order() {
     b.server_default::<Merge>("merge").unwrap();
     for name in ["p0", "p1", "p2"] {
         b.server::<Source>(name).unwrap();
-        b.connect(
+        b.connect_named::<Output<u64>, kernel::Combine<u64>>(
             &format!("{name}.out"),
-            port::<Output<u64>>(),
             "merge.inputs",
-            port::<kernel::Combine<u64>>(),
         )
         .unwrap();
     }
@@ -146,6 +144,7 @@ static CHAIN: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -155,12 +154,7 @@ fn end_of_stream_ends_the_kernel_and_counters_add_up() {
         .unwrap()
         .server::<Sink>("slow")
         .unwrap()
-        .connect(
-            "src.out",
-            port::<Output<u64>>(),
-            "slow.input",
-            port::<kernel::Input<u64>>(),
-        )
+        .connect_named::<Output<u64>, kernel::Input<u64>>("src.out", "slow.input")
         .unwrap();
     let kernel = b.build().unwrap().with_signal_handlers(false);
     let connectome = kernel.connectome();
@@ -193,6 +187,7 @@ static UNCONNECTED: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]

@@ -21,6 +21,7 @@ fn spec(name: &'static str, processes: &'static [ProcessSpec]) -> &'static Spec 
         processes,
         mesh: None,
         routes: &[],
+        source: None,
     }))
 }
 

@@ -54,13 +54,14 @@ proptest! {
             processes: &[],
             mesh: None,
             routes: &[],
+            source: None,
         });
 
         let mut b = KernelBuilder::new(spec);
         b.server_default::<Merge>("merge").unwrap();
         for s in &spec.servers[..counts.len()] {
             b.server::<Source>(s.name).unwrap();
-            b.connect(&format!("{}.out", s.name), port::<Output<u64>>(), "merge.inputs", port::<Combine<u64>>())
+            b.connect_named::<Output<u64>, Combine<u64>>(&format!("{}.out", s.name), "merge.inputs")
                 .unwrap();
         }
         b.build().unwrap().with_signal_handlers(false).run().unwrap();
@@ -97,13 +98,14 @@ proptest! {
             processes: &[],
             mesh: None,
             routes: &[],
+            source: None,
         });
 
         let mut b = KernelBuilder::new(spec);
         b.server::<FanSource>("src").unwrap();
         for s in &spec.servers[1..] {
             b.server_default::<Sink>(s.name).unwrap();
-            b.connect("src.out", port::<Multiplex<u64>>(), &format!("{}.input", s.name), port::<Input<u64>>())
+            b.connect_named::<Multiplex<u64>, Input<u64>>("src.out", &format!("{}.input", s.name))
                 .unwrap();
         }
         b.build().unwrap().with_signal_handlers(false).run().unwrap();

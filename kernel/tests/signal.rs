@@ -19,6 +19,7 @@ static SIGINT: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -26,13 +27,8 @@ fn ctrl_c_stops_the_kernel_cleanly() {
     let mut b = KernelBuilder::new(&SIGINT);
     b.server_default::<Forever>("forever").unwrap();
     b.server_default::<Sink>("sink").unwrap();
-    b.connect(
-        "forever.out",
-        port::<Output<u64>>(),
-        "sink.input",
-        port::<Input<u64>>(),
-    )
-    .unwrap();
+    b.connect_named::<Output<u64>, Input<u64>>("forever.out", "sink.input")
+        .unwrap();
     let kernel = b.build().unwrap();
     let connectome = kernel.connectome();
     let watch = connectome.clone();

@@ -14,13 +14,8 @@ fn chain(spec: &'static Spec, producer: impl FnOnce(&mut KernelBuilder)) -> kern
     producer(&mut b);
     b.server_default::<Sink>("sink").unwrap();
     let from = format!("{}.out", spec.servers[0].name);
-    b.connect(
-        &from,
-        port::<Output<u64>>(),
-        "sink.input",
-        port::<Input<u64>>(),
-    )
-    .unwrap();
+    b.connect_named::<Output<u64>, Input<u64>>(&from, "sink.input")
+        .unwrap();
     b.build().unwrap()
 }
 
@@ -40,6 +35,7 @@ static GIVE_UP: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -84,6 +80,7 @@ static RECOVER: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -118,6 +115,7 @@ static NEVER: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -143,6 +141,7 @@ static ALWAYS: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -173,6 +172,7 @@ static ALWAYS_STOP: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -202,6 +202,7 @@ static STOP: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -230,10 +231,11 @@ fn the_stop_handle_stops_a_forever_source_cleanly_and_pipes_drain() {
 /// Ignores the stop signal until released.
 static RELEASE_STUBBORN: AtomicBool = AtomicBool::new(false);
 
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 struct Stubborn {
     out: Output<u64>,
 }
-manifest!(Stubborn { out: Output });
 
 impl Server for Stubborn {
     type Config = CountConfig;
@@ -262,6 +264,7 @@ static STUBBORN: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -283,10 +286,11 @@ fn a_server_still_running_after_the_grace_period_is_reported_as_not_stopping() {
     );
 }
 
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 struct Quitter {
     input: Input<u64>,
 }
-manifest!(Quitter { input: Input });
 
 impl Server for Quitter {
     type Config = CountConfig;
@@ -312,6 +316,7 @@ static GONE: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -319,13 +324,8 @@ fn a_producer_whose_consumer_is_gone_gets_a_send_error() {
     let mut b = KernelBuilder::new(&GONE);
     b.server::<Source>("src").unwrap();
     b.server_default::<Quitter>("quitter").unwrap();
-    b.connect(
-        "src.out",
-        port::<Output<u64>>(),
-        "quitter.input",
-        port::<Input<u64>>(),
-    )
-    .unwrap();
+    b.connect_named::<Output<u64>, Input<u64>>("src.out", "quitter.input")
+        .unwrap();
     let err = b.build().unwrap().run().unwrap_err();
     let text = err.to_string();
     assert_eq!(err.failed_servers(), ["src", "quitter"], "{text}");
@@ -333,10 +333,11 @@ fn a_producer_whose_consumer_is_gone_gets_a_send_error() {
     assert!(text.contains("no consumer is connected"), "{text}");
 }
 
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 struct Explodes {
     input: Input<u64>,
 }
-manifest!(Explodes { input: Input });
 
 impl Server for Explodes {
     type Config = CountConfig;
@@ -360,6 +361,7 @@ static BOOT: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -367,13 +369,8 @@ fn a_server_that_panics_while_booting_stops_the_kernel_before_anything_runs() {
     let mut b = KernelBuilder::new(&BOOT);
     b.server::<Source>("src").unwrap();
     b.server_default::<Explodes>("boom").unwrap();
-    b.connect(
-        "src.out",
-        port::<Output<u64>>(),
-        "boom.input",
-        port::<Input<u64>>(),
-    )
-    .unwrap();
+    b.connect_named::<Output<u64>, Input<u64>>("src.out", "boom.input")
+        .unwrap();
     let kernel = b.build().unwrap();
     let connectome = kernel.connectome();
     let err = kernel.run().unwrap_err();
@@ -401,6 +398,7 @@ static BAD_CONFIG: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -416,9 +414,9 @@ fn a_bad_config_names_the_instance_and_shows_the_toml_error() {
     );
     assert!(text.contains("invalid type"), "{text}");
     assert!(text.contains("count = \"many\""), "{text}");
-    let check = kernel::executor::check_config::<Source>(&BAD_CONFIG.servers[0]).unwrap_err();
+    let check = kernel::__private::check_config::<Source>(&BAD_CONFIG.servers[0]).unwrap_err();
     assert_eq!(check.to_string(), text);
-    assert!(kernel::executor::check_config::<Sink>(&BAD_CONFIG.servers[1]).is_ok());
+    assert!(kernel::__private::check_config::<Sink>(&BAD_CONFIG.servers[1]).is_ok());
 
     let err = KernelBuilder::new(&BAD_CONFIG)
         .server::<Sink>("sink")
@@ -439,33 +437,15 @@ fn build_reports_everything_missing_or_inconsistent() {
     let err = b.server_default::<Sink>("sink").map(drop).unwrap_err();
     assert!(matches!(err, Error::DuplicateServer { .. }), "{err}");
     let err = b
-        .connect(
-            "src.out",
-            port::<Output<u64>>(),
-            "sink.other",
-            port::<Input<u64>>(),
-        )
+        .connect_named::<Output<u64>, Input<u64>>("src.out", "sink.other")
         .map(drop)
         .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "no pipe from `src.out` to `sink.other` in the wiring"
-    );
+    assert_eq!(err.to_string(), "no pipe 1 in the wiring, which has 1");
     // Connected with the wrong kind: `src.out` is not a multiplexer.
-    b.connect(
-        "src.out",
-        port::<Multiplex<u64>>(),
-        "sink.input",
-        port::<Input<u64>>(),
-    )
-    .unwrap();
+    b.connect_named::<Multiplex<u64>, Input<u64>>("src.out", "sink.input")
+        .unwrap();
     let err = b
-        .connect(
-            "src.out",
-            port::<Output<u64>>(),
-            "sink.input",
-            port::<Input<u64>>(),
-        )
+        .connect_named::<Output<u64>, Input<u64>>("src.out", "sink.input")
         .map(drop)
         .unwrap_err();
     assert!(matches!(err, Error::DuplicatePipe { .. }), "{err}");
@@ -491,6 +471,7 @@ static KIND: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]
@@ -498,13 +479,8 @@ fn build_checks_terminal_kinds_against_the_manifests() {
     let mut b = KernelBuilder::new(&KIND);
     b.server::<Source>("src").unwrap();
     b.server_default::<Sink>("sink").unwrap();
-    b.connect(
-        "src.out",
-        port::<Multiplex<u64>>(),
-        "sink.input",
-        port::<Combine<u64>>(),
-    )
-    .unwrap();
+    b.connect_named::<Multiplex<u64>, Combine<u64>>("src.out", "sink.input")
+        .unwrap();
     let text = b.build().unwrap_err().to_string();
     assert!(
         text.contains("terminal `src.out` is declared `Output` but connected as `Multiplex`"),
@@ -528,6 +504,7 @@ static ALWAYS_SINK: Spec = Spec {
     processes: &[],
     mesh: None,
     routes: &[],
+    source: None,
 };
 
 #[test]

@@ -1,19 +1,23 @@
 //! Parses, validates and generates the `Manifest` impl.
+//!
+//! The generated code names the kernel only through `<kernel>::__private`
+//! (`::kernel` unless `#[manifest(crate = "..")]` says otherwise).
 
-use manifest_syntax::{AuthFlag, ManifestDef, TerminalDef};
+use manifest_syntax::{Auth, Fallback, ManifestDef, TerminalDef};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{DeriveInput, LitInt};
+use syn::{DeriveInput, LitInt, Path};
 
-/// The impl for a valid server; otherwise its errors plus a stub impl, so the
-/// user sees the derive's messages and not follow-on "trait not implemented" errors.
+/// The impls for a valid server; otherwise its errors plus stub impls and
+/// the port markers of the terminals that can be told, so the user sees the
+/// derive's messages and no follow-on errors where the server is used.
 pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
     match manifest_syntax::parse(input) {
         Ok(def) => expand(&def),
         Err(errors) => {
             let errors = errors.into_compile_error();
-            let stub = stub(input);
+            let stub = stub(input, &manifest_syntax::fallback(input));
             quote! {
                 #errors
                 #stub
@@ -23,34 +27,39 @@ pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
 }
 
 fn expand(def: &ManifestDef) -> TokenStream {
+    let krate = &def.krate;
+    let private = quote!(#krate::__private);
     let ident = &def.ident;
     let name = &def.name;
     let class = LitInt::new(&format!("{:#010x}", def.class), Span::call_site());
     let owner = &def.owner;
     let auth = match def.auth {
-        AuthFlag::Yes => quote!(::kernel::Auth::Yes),
-        AuthFlag::No => quote!(::kernel::Auth::No),
-        AuthFlag::Optional => quote!(::kernel::Auth::Optional),
+        Auth::Yes => quote!(#private::Auth::Yes),
+        Auth::No => quote!(#private::Auth::No),
+        Auth::Optional => quote!(#private::Auth::Optional),
     };
     let auth_mechanism = &def.auth_mechanism;
-    let terminals = def.terminals.iter().map(terminal_manifest);
+    let terminals = def.terminals.iter().map(|t| terminal_manifest(&private, t));
     let attaches = def.terminals.iter().map(|t| {
         let field = &t.field;
         let name = &t.name;
-        let ty = &t.ty;
         // On the field type, like the other uses of `Terminal`, so that a type
         // that is no terminal gets one error there.
-        let attach = quote_spanned!(ty.span()=> <#ty as ::kernel::terminal::Terminal>::attach);
+        let ty = &t.ty;
+        let attach = quote_spanned!(ty.span()=> <#ty as #private::Terminal>::__attach);
         quote! {
-            #attach(&mut self.#field, ports.take(#name))?;
+            #attach(&mut self.#field, ports, #name)?;
         }
     });
-    let kind_checks = def.terminals.iter().map(kind_check);
-    let ports = def.terminals.iter().map(port_fn);
+    let kind_checks = def.terminals.iter().map(|t| kind_check(&private, t));
+    let ports = def
+        .terminals
+        .iter()
+        .map(|t| port_fn(&private, &t.name, &t.ty, t.field.span()));
     quote! {
         #[automatically_derived]
-        impl ::kernel::Manifest for #ident {
-            const MANIFEST: ::kernel::ServerManifest = ::kernel::ServerManifest {
+        impl #private::Manifest for #ident {
+            const MANIFEST: #private::ServerManifest = #private::ServerManifest {
                 name: #name,
                 class: #class,
                 owner: #owner,
@@ -58,11 +67,14 @@ fn expand(def: &ManifestDef) -> TokenStream {
                 auth_mechanism: #auth_mechanism,
                 terminals: &[#(#terminals),*],
             };
+        }
 
+        #[automatically_derived]
+        impl #private::Attach for #ident {
             fn attach(
                 &mut self,
-                ports: &mut ::kernel::Ports,
-            ) -> ::core::result::Result<(), ::kernel::Error> {
+                ports: &mut #private::Ports,
+            ) -> ::core::result::Result<(), #private::Error> {
                 #(#attaches)*
                 ::core::result::Result::Ok(())
             }
@@ -81,14 +93,14 @@ fn expand(def: &ManifestDef) -> TokenStream {
     }
 }
 
-fn terminal_manifest(t: &TerminalDef) -> TokenStream {
+fn terminal_manifest(private: &TokenStream, t: &TerminalDef) -> TokenStream {
     let name = &t.name;
     let ty = &t.ty;
-    let kind = quote_spanned!(ty.span()=> <#ty as ::kernel::terminal::Terminal>::KIND);
+    let kind = quote_spanned!(ty.span()=> <#ty as #private::Terminal>::KIND);
     let message_type = manifest_syntax::type_text(&t.message);
     let doc = t.doc.as_deref().unwrap_or_default();
     quote! {
-        ::kernel::TerminalManifest {
+        #private::TerminalManifest {
             name: #name,
             kind: #kind,
             message_type: #message_type,
@@ -98,21 +110,21 @@ fn terminal_manifest(t: &TerminalDef) -> TokenStream {
 }
 
 /// A compile-time check that `Output<T>` is `TerminalKind::Output`, and so on.
-fn kind_check(t: &TerminalDef) -> TokenStream {
+fn kind_check(private: &TokenStream, t: &TerminalDef) -> TokenStream {
     let ty = &t.ty;
-    let kind = format_ident!("{}", t.kind.as_str());
+    let kind = format_ident!("{}", t.kind.type_name());
     let message = format!(
         "terminal `{}`: `{}` is named like `{}` but is another kind of terminal; \
          wiring reads the kind from the type's name",
         t.name,
         manifest_syntax::type_text(ty),
-        t.kind.as_str()
+        t.kind.type_name()
     );
     quote_spanned! {ty.span()=>
         ::core::assert!(
             ::core::matches!(
-                <#ty as ::kernel::terminal::Terminal>::KIND,
-                ::kernel::TerminalKind::#kind
+                <#ty as #private::Terminal>::KIND,
+                #private::TerminalKind::#kind
             ),
             #message
         );
@@ -120,31 +132,27 @@ fn kind_check(t: &TerminalDef) -> TokenStream {
 }
 
 /// The hidden marker fn that generated wiring code calls to let rustc check
-/// direction and message type of a connection.
-fn port_fn(t: &TerminalDef) -> TokenStream {
-    let ty = &t.ty;
-    let fn_name = format_ident!(
-        "{}",
-        manifest_syntax::port_fn_name(&t.name),
-        span = t.field.span()
-    );
-    let doc = format!(
-        "Type-level marker of terminal `{}` (`{}`), for generated wiring code.",
-        t.name,
-        t.kind.as_str()
-    );
+/// direction and message type of a connection. Public, so that a kernel in
+/// another crate (a binary wiring the servers of its library, or of a
+/// library of servers) can call it.
+fn port_fn(private: &TokenStream, name: &str, ty: &syn::Type, span: Span) -> TokenStream {
+    let fn_name = format_ident!("{}", manifest_syntax::port_fn_name(name), span = span);
+    let doc = format!("Type-level marker of terminal `{name}`, for generated wiring code.");
     quote! {
         #[doc = #doc]
         #[doc(hidden)]
-        #[allow(dead_code, private_interfaces)]
-        pub(crate) const fn #fn_name() -> ::kernel::Port<#ty> {
-            ::kernel::Port::new()
+        #[allow(dead_code, non_snake_case, private_interfaces)]
+        pub const fn #fn_name() -> #private::Port<#ty> {
+            #private::Port::new()
         }
     }
 }
 
-/// `impl Manifest` with an empty manifest, emitted next to the errors.
-fn stub(input: &DeriveInput) -> TokenStream {
+/// `Manifest` with an empty manifest, an `Attach` that attaches nothing,
+/// and the port markers of [`Fallback`], emitted next to the errors.
+fn stub(input: &DeriveInput, fallback: &Fallback) -> TokenStream {
+    let krate: &Path = &fallback.krate;
+    let private = quote!(#krate::__private);
     let ident = &input.ident;
     let mut generics = input.generics.clone();
     if !generics.params.is_empty() {
@@ -155,24 +163,36 @@ fn stub(input: &DeriveInput) -> TokenStream {
             .push(syn::parse_quote!(Self: ::core::marker::Send + 'static));
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let ports = fallback
+        .terminals
+        .iter()
+        .map(|(name, ty)| port_fn(&private, name, ty, ty.span()));
     quote! {
         #[automatically_derived]
-        impl #impl_generics ::kernel::Manifest for #ident #ty_generics #where_clause {
-            const MANIFEST: ::kernel::ServerManifest = ::kernel::ServerManifest {
+        impl #impl_generics #private::Manifest for #ident #ty_generics #where_clause {
+            const MANIFEST: #private::ServerManifest = #private::ServerManifest {
                 name: "",
                 class: 0,
                 owner: "",
-                auth: ::kernel::Auth::No,
+                auth: #private::Auth::No,
                 auth_mechanism: "none",
                 terminals: &[],
             };
+        }
 
+        #[automatically_derived]
+        impl #impl_generics #private::Attach for #ident #ty_generics #where_clause {
             fn attach(
                 &mut self,
-                _ports: &mut ::kernel::Ports,
-            ) -> ::core::result::Result<(), ::kernel::Error> {
+                _ports: &mut #private::Ports,
+            ) -> ::core::result::Result<(), #private::Error> {
                 ::core::result::Result::Ok(())
             }
+        }
+
+        #[automatically_derived]
+        impl #impl_generics #ident #ty_generics #where_clause {
+            #(#ports)*
         }
     }
 }
@@ -198,11 +218,12 @@ mod tests {
         .to_string();
         let out = squash(&out);
         for expected in [
-            "impl::kernel::ManifestforSensor",
-            "constMANIFEST:::kernel::ServerManifest=::kernel::ServerManifest{name:\"sensor\",class:0x00000a01,owner:\"ops\",auth:::kernel::Auth::No,auth_mechanism:\"none\"",
-            "::kernel::TerminalManifest{name:\"readings\",kind:<Output<f64>as::kernel::terminal::Terminal>::KIND,message_type:\"f64\",doc:\"\",}",
-            "<Output<f64>as::kernel::terminal::Terminal>::attach(&mutself.readings,ports.take(\"readings\"))?;",
-            "pub(crate)constfn__wiring_port_readings()->::kernel::Port<Output<f64>>{::kernel::Port::new()}",
+            "impl::kernel::__private::ManifestforSensor",
+            "constMANIFEST:::kernel::__private::ServerManifest=::kernel::__private::ServerManifest{name:\"sensor\",class:0x00000a01,owner:\"ops\",auth:::kernel::__private::Auth::No,auth_mechanism:\"none\"",
+            "::kernel::__private::TerminalManifest{name:\"readings\",kind:<Output<f64>as::kernel::__private::Terminal>::KIND,message_type:\"f64\",doc:\"\",}",
+            "impl::kernel::__private::AttachforSensor",
+            "<Output<f64>as::kernel::__private::Terminal>::__attach(&mutself.readings,ports,\"readings\")?;",
+            "pubconstfn__wiring_port_readings()->::kernel::__private::Port<Output<f64>>{::kernel::__private::Port::new()}",
         ] {
             assert!(out.contains(&squash(expected)), "{expected}\nnot in\n{out}");
         }
@@ -210,24 +231,54 @@ mod tests {
     }
 
     #[test]
-    fn errors_come_with_a_stub_impl() {
+    fn names_the_kernel_by_the_crate_attribute() {
         let out = derive(&parse_quote! {
-            #[manifest(owner = "ops")]
-            pub struct Relay<T> {
-                pub out: Output<T>,
+            #[manifest(class = 1, owner = "ops", crate = "plant::rt")]
+            pub struct Sensor {
+                pub readings: Output<f64>,
             }
         })
         .to_string();
         let out = squash(&out);
-        assert_eq!(out.matches("compile_error").count(), 2, "{out}");
+        assert!(!out.contains("::kernel"), "{out}");
+        assert!(
+            out.contains("implplant::rt::__private::ManifestforSensor"),
+            "{out}"
+        );
+        assert!(
+            out.contains("->plant::rt::__private::Port<Output<f64>>"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn errors_come_with_stubs_and_the_port_markers() {
+        let out = derive(&parse_quote! {
+            #[manifest(owner = "ops", crate = "plant::rt")]
+            pub struct Relay<T> {
+                pub out: Output<T>,
+                #[terminal(name = "raw")]
+                pub input: Input<T>,
+                #[terminal(name = "raw")]
+                pub again: Input<T>,
+            }
+        })
+        .to_string();
+        let out = squash(&out);
         assert!(out.contains(&squash("missing `class`")), "{out}");
         assert!(
             out.contains(
-                "impl<T>::kernel::ManifestforRelay<T>whereSelf:::core::marker::Send+'static"
+                "impl<T>plant::rt::__private::ManifestforRelay<T>whereSelf:::core::marker::Send+'static"
             ),
             "{out}"
         );
+        assert!(
+            out.contains("impl<T>plant::rt::__private::AttachforRelay<T>"),
+            "{out}"
+        );
         assert!(out.contains("terminals:&[]"), "{out}");
-        assert!(!out.contains("__wiring_port_"), "{out}");
+        assert!(out.contains("fn__wiring_port_out()"), "{out}");
+        assert_eq!(out.matches("fn__wiring_port_raw()").count(), 1, "{out}");
+        assert!(!out.contains("__wiring_port_input"), "{out}");
     }
 }

@@ -7,7 +7,7 @@ use syn::{Data, DeriveInput, Fields, Ident, Type};
 use crate::attr;
 use crate::case::snake_case;
 use crate::ctxt::Ctxt;
-use crate::{Kind, ty};
+use crate::{TerminalKind, ty};
 
 /// A server struct.
 pub(crate) struct Container<'a> {
@@ -22,8 +22,8 @@ pub(crate) struct Field<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) attrs: attr::Terminal<'a>,
     pub(crate) ty: &'a Type,
-    /// Kind and message type, when the field is a terminal.
-    pub(crate) terminal: Option<(Kind, &'a Type)>,
+    /// TerminalKind and message type, when the field is a terminal.
+    pub(crate) terminal: Option<(TerminalKind, &'a Type)>,
 }
 
 impl<'a> Container<'a> {
@@ -74,8 +74,9 @@ impl<'a> Container<'a> {
             cx.error_spanned_by(
                 &input.generics,
                 format!(
-                    "generic servers cannot be named in wiring; \
-                     give `{ident}` concrete types instead of parameters"
+                    "generic servers are not supported: `type` in wiring.toml names a \
+                     concrete struct; declare `{ident}` without type parameters, one struct \
+                     per message type"
                 ),
             );
         }

@@ -8,11 +8,11 @@ use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Lit, LitStr, Path, Token, UnOp};
 
-use crate::AuthFlag;
+use crate::Auth;
 use crate::ctxt::Ctxt;
 use crate::symbol::{
-    self, AUTH, AUTH_MECHANISM, CLASS, DOC, MANIFEST, MANIFEST_KEYS, NAME, OWNER, Symbol, TERMINAL,
-    TERMINAL_KEYS,
+    self, AUTH, AUTH_MECHANISM, CLASS, CRATE, DOC, MANIFEST, MANIFEST_KEYS, NAME, OWNER, Symbol,
+    TERMINAL, TERMINAL_KEYS,
 };
 
 /// A key's value and where it was written. `value` is `None` when the value
@@ -42,8 +42,10 @@ pub(crate) struct Container<'a> {
     pub(crate) name: Option<Entry<String>>,
     pub(crate) class: Option<Entry<u32>>,
     pub(crate) owner: Option<Entry<String>>,
-    pub(crate) auth: Option<Entry<AuthFlag>>,
+    pub(crate) auth: Option<Entry<Auth>>,
     pub(crate) auth_mechanism: Option<Entry<String>>,
+    /// `crate = ".."`: the path generated code names the kernel by.
+    pub(crate) krate: Option<Entry<Path>>,
     /// The first `#[manifest(..)]`, where missing keys are reported.
     pub(crate) attr: Option<&'a Attribute>,
 }
@@ -93,6 +95,9 @@ impl<'a> Container<'a> {
                         path,
                         entry,
                     );
+                } else if path == CRATE {
+                    let entry = crate_value(cx, &meta)?;
+                    set(cx, MANIFEST, &mut this.krate, CRATE, path, entry);
                 } else {
                     unknown_key(cx, &meta, MANIFEST, MANIFEST_KEYS)?;
                 }
@@ -241,6 +246,29 @@ fn string_value(
     }
 }
 
+fn crate_value(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Entry<Path>> {
+    const EXAMPLE: &str = "crate = \"my_framework::kernel\"";
+    let entry = string_value(cx, meta, CRATE, EXAMPLE)?;
+    let Some(text) = entry.value else {
+        return Ok(Entry::invalid(entry.span));
+    };
+    match syn::parse_str::<Path>(&text) {
+        Ok(mut path) => {
+            for segment in &mut path.segments {
+                segment.ident.set_span(entry.span);
+            }
+            Ok(Entry::valid(path, entry.span))
+        }
+        Err(_) => {
+            cx.error_at(
+                entry.span,
+                format!("`crate` must be a Rust path to the kernel crate, like `{EXAMPLE}`"),
+            );
+            Ok(Entry::invalid(entry.span))
+        }
+    }
+}
+
 fn class_value(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Entry<u32>> {
     const EXAMPLE: &str = "class = 0x0a01";
     let Some(tokens) = required_value(cx, meta, CLASS, EXAMPLE)? else {
@@ -282,12 +310,12 @@ fn class_value(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Entry<u32>> {
     Ok(Entry::invalid(span))
 }
 
-fn auth_value(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Entry<AuthFlag>> {
+fn auth_value(cx: &Ctxt, meta: &ParseNestedMeta) -> syn::Result<Entry<Auth>> {
     let entry = string_value(cx, meta, AUTH, "auth = \"yes\"")?;
     let Some(text) = entry.value else {
         return Ok(Entry::invalid(entry.span));
     };
-    match AuthFlag::parse(&text) {
+    match wiring_model::identity::parse_auth(&text).ok() {
         Some(flag) => Ok(Entry::valid(flag, entry.span)),
         None => {
             cx.error_at(
@@ -348,7 +376,7 @@ mod tests {
         assert_eq!(c.name.and_then(|e| e.value).as_deref(), Some("flow"));
         assert_eq!(c.class.and_then(|e| e.value), Some(0x0a01));
         assert_eq!(c.owner.and_then(|e| e.value).as_deref(), Some("ops"));
-        assert_eq!(c.auth.and_then(|e| e.value), Some(AuthFlag::Yes));
+        assert_eq!(c.auth.and_then(|e| e.value), Some(Auth::Yes));
         assert_eq!(
             c.auth_mechanism.and_then(|e| e.value).as_deref(),
             Some("hmac-sha256")
@@ -432,11 +460,11 @@ mod tests {
         assert_eq!(
             messages(cx),
             vec![
-                "unknown manifest attribute `colour`, expected `name`, `class`, `owner`, `auth` or `auth_mechanism`",
+                "unknown manifest attribute `colour`, expected `name`, `class`, `owner`, `auth`, `auth_mechanism` or `crate`",
                 "duplicate manifest attribute `class`",
                 "`owner` must be a string literal, like `owner = \"ops\"`",
                 "unknown `auth` value `\"maybe\"`, expected `\"yes\"`, `\"no\"` or `\"optional\"`",
-                "unknown manifest attribute `size`, expected `name`, `class`, `owner`, `auth` or `auth_mechanism`",
+                "unknown manifest attribute `size`, expected `name`, `class`, `owner`, `auth`, `auth_mechanism` or `crate`",
             ]
         );
         assert_eq!(c.class.and_then(|e| e.value), Some(1));

@@ -20,7 +20,7 @@
 //! let def = manifest_syntax::parse(&input)?;
 //! assert_eq!(def.name, "flow_meter");
 //! assert_eq!(def.terminals[0].name, "raw");
-//! assert_eq!(def.terminals[1].kind, manifest_syntax::Kind::Output);
+//! assert_eq!(def.terminals[1].kind, manifest_syntax::TerminalKind::Output);
 //! assert_eq!(manifest_syntax::type_text(&def.terminals[1].message), "f64");
 //! # Ok::<(), syn::Error>(())
 //! ```
@@ -37,66 +37,7 @@ use syn::punctuated::Punctuated;
 use syn::{Attribute, Path, Token};
 
 pub use ty::type_text;
-
-/// The syntactic kind of a terminal field, from the last segment of its type's path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// `Input<T>`: exactly one producer.
-    Input,
-    /// `Output<T>`: exactly one consumer.
-    Output,
-    /// `Multiplex<T>`: fan-out to one or more consumers.
-    Multiplex,
-    /// `Combine<T>`: fan-in from one or more producers.
-    Combine,
-}
-
-impl Kind {
-    /// The type name as written in a server struct: `Input`, `Output`, ...
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Kind::Input => "Input",
-            Kind::Output => "Output",
-            Kind::Multiplex => "Multiplex",
-            Kind::Combine => "Combine",
-        }
-    }
-
-    /// True for the kinds that send (`Output`, `Multiplex`).
-    pub const fn is_producer(self) -> bool {
-        matches!(self, Kind::Output | Kind::Multiplex)
-    }
-}
-
-/// `#[manifest(auth = ..)]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum AuthFlag {
-    Yes,
-    #[default]
-    No,
-    Optional,
-}
-
-impl AuthFlag {
-    /// The spelling in manifests and guest identities: `yes`, `no`, `optional`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            AuthFlag::Yes => "yes",
-            AuthFlag::No => "no",
-            AuthFlag::Optional => "optional",
-        }
-    }
-
-    /// Parses the exact spelling; `None` for anything else.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "yes" => Some(AuthFlag::Yes),
-            "no" => Some(AuthFlag::No),
-            "optional" => Some(AuthFlag::Optional),
-            _ => None,
-        }
-    }
-}
+pub use wiring_model::{Auth, TerminalKind};
 
 /// A server struct's manifest, with defaults applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,11 +49,14 @@ pub struct ManifestDef {
     pub class: u32,
     /// `[A-Za-z0-9._-]+`.
     pub owner: String,
-    pub auth: AuthFlag,
+    pub auth: Auth,
     /// `"none"` exactly when `auth` is `No`; else `[a-z0-9-]+`.
     pub auth_mechanism: String,
     /// In field order; never empty.
     pub terminals: Vec<TerminalDef>,
+    /// `#[manifest(crate = "..")]`: how generated code names the kernel
+    /// crate; `::kernel` by default.
+    pub krate: syn::Path,
 }
 
 /// One terminal field.
@@ -122,7 +66,7 @@ pub struct TerminalDef {
     pub field: syn::Ident,
     /// `#[terminal(name = ..)]` or the field name; `[a-z0-9_]+`, unique in the struct.
     pub name: String,
-    pub kind: Kind,
+    pub kind: TerminalKind,
     /// The whole field type, e.g. `Output<f64>`.
     pub ty: syn::Type,
     /// The generic argument, e.g. `f64`.
@@ -170,8 +114,12 @@ fn build(cont: &ast::Container) -> Option<ManifestDef> {
         })
         .collect::<Option<Vec<TerminalDef>>>()?;
     let auth = match &attrs.auth {
-        None => AuthFlag::default(),
+        None => Auth::No,
         Some(entry) => entry.value?,
+    };
+    let krate = match &attrs.krate {
+        None => default_kernel_path(),
+        Some(entry) => entry.value.clone()?,
     };
     Some(ManifestDef {
         ident: cont.ident.clone(),
@@ -182,7 +130,50 @@ fn build(cont: &ast::Container) -> Option<ManifestDef> {
         auth_mechanism: value(&attrs.auth_mechanism)?
             .unwrap_or_else(|| symbol::NO_MECHANISM.to_owned()),
         terminals,
+        krate,
     })
+}
+
+fn default_kernel_path() -> syn::Path {
+    syn::parse_quote!(::kernel)
+}
+
+/// What the derive can still emit for a struct whose manifest has errors,
+/// so that code using the server sees no follow-on errors: the kernel path
+/// and the terminals that can be told (wiring name and field type), each
+/// name once.
+#[derive(Debug, Clone)]
+pub struct Fallback {
+    pub krate: syn::Path,
+    pub terminals: Vec<(String, syn::Type)>,
+}
+
+/// Reads what [`Fallback`] holds from any input, ignoring every error
+/// (those are [`parse`]'s to report).
+pub fn fallback(input: &syn::DeriveInput) -> Fallback {
+    let cx = ctxt::Ctxt::new();
+    let attrs = attr::Container::from_ast(&cx, &input.attrs);
+    let krate = attrs
+        .krate
+        .and_then(|entry| entry.value)
+        .unwrap_or_else(default_kernel_path);
+    let mut terminals: Vec<(String, syn::Type)> = Vec::new();
+    if let syn::Data::Struct(data) = &input.data {
+        for field in &data.fields {
+            let (Some(ident), Some(_)) = (&field.ident, ty::terminal(&field.ty)) else {
+                continue;
+            };
+            let named = attr::Terminal::from_ast(&cx, &field.attrs)
+                .name
+                .and_then(|entry| entry.value);
+            let name = named.unwrap_or_else(|| syn::ext::IdentExt::unraw(ident).to_string());
+            let usable = syn::parse_str::<syn::Ident>(&port_fn_name(&name)).is_ok();
+            if usable && !terminals.iter().any(|(n, _)| *n == name) {
+                terminals.push((name, field.ty.clone()));
+            }
+        }
+    }
+    Fallback { krate, terminals }
 }
 
 /// True when `attrs` hold a `#[derive(..)]` listing `Manifest` (any path ending

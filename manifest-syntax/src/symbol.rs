@@ -29,9 +29,12 @@ pub(crate) const AUTH: Symbol = Symbol("auth");
 pub(crate) const AUTH_MECHANISM: Symbol = Symbol("auth_mechanism");
 /// `doc = ".."` in `#[terminal]`.
 pub(crate) const DOC: Symbol = Symbol("doc");
+/// `crate = "path::to::kernel"` in `#[manifest]`: where generated code finds
+/// the kernel, for crates that re-export it.
+pub(crate) const CRATE: Symbol = Symbol("crate");
 
 /// Keys accepted by `#[manifest(..)]`, in the order they are documented.
-pub(crate) const MANIFEST_KEYS: &[Symbol] = &[NAME, CLASS, OWNER, AUTH, AUTH_MECHANISM];
+pub(crate) const MANIFEST_KEYS: &[Symbol] = &[NAME, CLASS, OWNER, AUTH, AUTH_MECHANISM, CRATE];
 /// Keys accepted by `#[terminal(..)]`.
 pub(crate) const TERMINAL_KEYS: &[Symbol] = &[NAME, DOC];
 
@@ -94,7 +97,7 @@ mod tests {
         assert_eq!(one_of(&[NAME, DOC]), "`name` or `doc`");
         assert_eq!(
             one_of(MANIFEST_KEYS),
-            "`name`, `class`, `owner`, `auth` or `auth_mechanism`"
+            "`name`, `class`, `owner`, `auth`, `auth_mechanism` or `crate`"
         );
     }
 

@@ -36,9 +36,9 @@ fn parses_a_full_server() {
     assert_eq!(def.name, "flow-meter");
     assert_eq!(def.class, 0x0a01);
     assert_eq!(def.owner, "ops");
-    assert_eq!(def.auth, AuthFlag::Optional);
+    assert_eq!(def.auth, Auth::Optional);
     assert_eq!(def.auth_mechanism, "hmac-sha256");
-    let summary: Vec<(String, String, Kind, String, String, Option<String>)> = def
+    let summary: Vec<(String, String, TerminalKind, String, String, Option<String>)> = def
         .terminals
         .iter()
         .map(|t| {
@@ -56,7 +56,7 @@ fn parses_a_full_server() {
         (
             "pulses",
             "raw",
-            Kind::Input,
+            TerminalKind::Input,
             "Input<u32>",
             "u32",
             Some("pulses"),
@@ -64,7 +64,7 @@ fn parses_a_full_server() {
         (
             "rate",
             "rate",
-            Kind::Output,
+            TerminalKind::Output,
             "kernel::Output<f64>",
             "f64",
             None,
@@ -72,7 +72,7 @@ fn parses_a_full_server() {
         (
             "alarms",
             "alarms",
-            Kind::Multiplex,
+            TerminalKind::Multiplex,
             "Multiplex<Vec<u8>>",
             "Vec<u8>",
             None,
@@ -80,13 +80,13 @@ fn parses_a_full_server() {
         (
             "r#type",
             "type",
-            Kind::Combine,
+            TerminalKind::Combine,
             "Combine<(u8, String)>",
             "(u8, String)",
             None,
         ),
     ];
-    let expected: Vec<(String, String, Kind, String, String, Option<String>)> = expected
+    let expected: Vec<(String, String, TerminalKind, String, String, Option<String>)> = expected
         .iter()
         .map(|(f, n, k, t, m, d)| {
             (
@@ -110,7 +110,7 @@ fn applies_defaults() {
     })
     .unwrap();
     assert_eq!(def.name, "http_server");
-    assert_eq!(def.auth, AuthFlag::No);
+    assert_eq!(def.auth, Auth::No);
     assert_eq!(def.auth_mechanism, "none");
     assert_eq!(def.terminals[0].doc, None);
 }
@@ -122,7 +122,7 @@ fn explicit_no_auth_with_none_mechanism_is_fine() {
         struct S { out: Output<u8> }
     })
     .unwrap();
-    assert_eq!(def.auth, AuthFlag::No);
+    assert_eq!(def.auth, Auth::No);
 }
 
 #[test]
@@ -181,7 +181,7 @@ fn refuses_generics() {
     ] {
         assert_eq!(
             error(input),
-            "generic servers cannot be named in wiring; give `G` concrete types instead of parameters"
+            "generic servers are not supported: `type` in wiring.toml names a concrete struct; declare `G` without type parameters, one struct per message type"
         );
     }
 }
@@ -336,10 +336,10 @@ fn reports_every_mistake_at_once() {
     assert_eq!(
         all,
         vec![
-            "unknown manifest attribute `colour`, expected `name`, `class`, `owner`, `auth` or `auth_mechanism`",
+            "unknown manifest attribute `colour`, expected `name`, `class`, `owner`, `auth`, `auth_mechanism` or `crate`",
             "`class` must fit in u32 (0 to 0xffffffff)",
             "duplicate terminal attribute `name`",
-            "generic servers cannot be named in wiring; give `S` concrete types instead of parameters",
+            "generic servers are not supported: `type` in wiring.toml names a concrete struct; declare `S` without type parameters, one struct per message type",
             "missing `owner` in `#[manifest(..)]`, like `owner = \"ops\"`",
             "`auth = \"yes\"` needs an `auth_mechanism` other than \"none\", like `auth_mechanism = \"hmac-sha256\"`",
             "duplicate terminal name `x`",
@@ -392,4 +392,51 @@ fn derives_manifest_finds_the_derive() {
 #[test]
 fn port_fn_names() {
     assert_eq!(port_fn_name("readings"), "__wiring_port_readings");
+}
+
+#[test]
+fn crate_attribute_names_the_kernel() {
+    let def = parse(&parse_quote! {
+        #[manifest(class = 1, owner = "ops")]
+        pub struct S { pub out: Output<u8> }
+    })
+    .unwrap();
+    let kernel: syn::Path = parse_quote!(::kernel);
+    assert_eq!(def.krate, kernel);
+    let def = parse(&parse_quote! {
+        #[manifest(class = 1, owner = "ops", crate = "plant::runtime")]
+        pub struct S { pub out: Output<u8> }
+    })
+    .unwrap();
+    let runtime: syn::Path = parse_quote!(plant::runtime);
+    assert_eq!(def.krate, runtime);
+    assert_eq!(
+        error(parse_quote! {
+            #[manifest(class = 1, owner = "ops", crate = "not a path")]
+            pub struct S { pub out: Output<u8> }
+        }),
+        "`crate` must be a Rust path to the kernel crate, like `crate = \"my_framework::kernel\"`"
+    );
+}
+
+#[test]
+fn fallback_keeps_the_kernel_path_and_the_terminals_it_can_tell() {
+    let input: DeriveInput = parse_quote! {
+        #[manifest(owner = 5, crate = "rt")]
+        pub struct S {
+            pub out: Output<u8>,
+            #[terminal(name = "raw")]
+            pub input: Input<u8>,
+            #[terminal(name = "raw")]
+            pub again: Input<u8>,
+            #[terminal(name = "bad-name")]
+            pub odd: Input<u8>,
+            count: u64,
+        }
+    };
+    let fallback = fallback(&input);
+    let rt: syn::Path = parse_quote!(rt);
+    assert_eq!(fallback.krate, rt);
+    let names: Vec<&str> = fallback.terminals.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["out", "raw"]);
 }

@@ -4,13 +4,13 @@ use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::{GenericArgument, PathArguments, Type};
 
-use crate::Kind;
+use crate::TerminalKind;
 use crate::symbol::{COMBINE, INPUT, MULTIPLEX, OUTPUT};
 
 /// The kind and message type of a terminal field type: a path whose last
 /// segment is `Input`, `Output`, `Multiplex` or `Combine` with exactly one
 /// generic type argument. `None` for every other type.
-pub(crate) fn terminal(ty: &Type) -> Option<(Kind, &Type)> {
+pub(crate) fn terminal(ty: &Type) -> Option<(TerminalKind, &Type)> {
     let path = match ty {
         Type::Group(group) => return terminal(&group.elem),
         Type::Path(path) if path.qself.is_none() => &path.path,
@@ -18,13 +18,13 @@ pub(crate) fn terminal(ty: &Type) -> Option<(Kind, &Type)> {
     };
     let last = path.segments.last()?;
     let kind = if last.ident == INPUT {
-        Kind::Input
+        TerminalKind::Input
     } else if last.ident == OUTPUT {
-        Kind::Output
+        TerminalKind::Output
     } else if last.ident == MULTIPLEX {
-        Kind::Multiplex
+        TerminalKind::Multiplex
     } else if last.ident == COMBINE {
-        Kind::Combine
+        TerminalKind::Combine
     } else {
         return None;
     };
@@ -223,20 +223,28 @@ mod tests {
 
     #[test]
     fn recognises_the_four_terminal_kinds() {
-        let cases: [(Type, Kind, &str); 5] = [
-            (parse_quote!(Input<f64>), Kind::Input, "f64"),
-            (parse_quote!(Output<Vec<u8>>), Kind::Output, "Vec<u8>"),
+        let cases: [(Type, TerminalKind, &str); 5] = [
+            (parse_quote!(Input<f64>), TerminalKind::Input, "f64"),
+            (
+                parse_quote!(Output<Vec<u8>>),
+                TerminalKind::Output,
+                "Vec<u8>",
+            ),
             (
                 parse_quote!(kernel::Multiplex<String>),
-                Kind::Multiplex,
+                TerminalKind::Multiplex,
                 "String",
             ),
             (
                 parse_quote!(::kernel::Combine<(u8, u8)>),
-                Kind::Combine,
+                TerminalKind::Combine,
                 "(u8, u8)",
             ),
-            (parse_quote!(Output<[u8; 4]>), Kind::Output, "[u8; 4]"),
+            (
+                parse_quote!(Output<[u8; 4]>),
+                TerminalKind::Output,
+                "[u8; 4]",
+            ),
         ];
         for (ty, kind, message) in cases {
             let found = terminal(&ty).map(|(k, m)| (k, type_text(m)));

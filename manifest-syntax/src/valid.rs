@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::AuthFlag;
+use crate::Auth;
 use crate::ast::Container;
 use crate::ctxt::Ctxt;
 use crate::symbol::NO_MECHANISM;
@@ -102,7 +102,7 @@ fn check_auth(cx: &Ctxt, cont: &Container) {
         },
     };
     match (auth, mechanism) {
-        (Some((flag @ (AuthFlag::Yes | AuthFlag::Optional), span)), None) => cx.error_at(
+        (Some((flag @ (Auth::Yes | Auth::Optional), span)), None) => cx.error_at(
             span,
             format!(
                 "`auth = \"{}\"` needs an `auth_mechanism` other than \"none\", \
@@ -110,7 +110,7 @@ fn check_auth(cx: &Ctxt, cont: &Container) {
                 flag.as_str()
             ),
         ),
-        (Some((flag @ (AuthFlag::Yes | AuthFlag::Optional), _)), Some((mechanism, span)))
+        (Some((flag @ (Auth::Yes | Auth::Optional), _)), Some((mechanism, span)))
             if mechanism == NO_MECHANISM =>
         {
             cx.error_at(
@@ -121,7 +121,7 @@ fn check_auth(cx: &Ctxt, cont: &Container) {
                 ),
             );
         }
-        (None | Some((AuthFlag::No, _)), Some((mechanism, span))) if mechanism != NO_MECHANISM => {
+        (None | Some((Auth::No, _)), Some((mechanism, span))) if mechanism != NO_MECHANISM => {
             cx.error_at(
                 span,
                 format!(

@@ -4,76 +4,22 @@ use std::fmt;
 use std::ops::Range;
 
 use annotate_snippets::{AnnotationKind, Level as SnippetLevel, Renderer, Snippet};
-pub use wiring_model::lint::{Code, Level};
-
-/// One problem found in a wiring file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub code: Code,
-    /// The lint's name (`code.name()`).
-    pub name: &'static str,
-    pub level: Level,
-    /// The title line after `error[E0301]: `.
-    pub message: String,
-    /// Byte range in the wiring file of the offending text.
-    pub span: Range<usize>,
-    /// The text printed under the underline.
-    pub label: String,
-    /// Other places worth showing (`first connected here`), with their labels.
-    pub secondary: Vec<(Range<usize>, String)>,
-    /// `= help: ...`: the most likely fix.
-    pub help: Option<String>,
-    /// `= note: ...` lines.
-    pub notes: Vec<String>,
-}
-
-impl Finding {
-    /// A finding of `code` at its default level.
-    pub fn new(code: Code, span: Range<usize>, message: impl Into<String>) -> Self {
-        Finding {
-            code,
-            name: code.name(),
-            level: code.default_level(),
-            message: message.into(),
-            span,
-            label: String::new(),
-            secondary: Vec::new(),
-            help: None,
-            notes: Vec::new(),
-        }
-    }
-
-    pub fn label(mut self, label: impl Into<String>) -> Self {
-        self.label = label.into();
-        self
-    }
-
-    pub fn secondary(mut self, span: Range<usize>, label: impl Into<String>) -> Self {
-        self.secondary.push((span, label.into()));
-        self
-    }
-
-    pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
-    }
-
-    pub fn note(mut self, note: impl Into<String>) -> Self {
-        self.notes.push(note.into());
-        self
-    }
-}
+pub use wiring_model::lint::{Code, Finding, Level};
 
 /// Every finding of one wiring file, with the text they point into.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Findings {
     path: String,
     source: String,
+    /// Where each line of `source` starts, so that a finding renders the
+    /// lines it points at, not the whole file again.
+    line_starts: Vec<usize>,
     items: Vec<Finding>,
 }
 
 impl Findings {
-    /// Findings about `source`, shown as `path`; sorted by position then code.
+    /// Findings about `source`, shown as `path`; sorted by position, causes
+    /// before consequences (see [`consequence`]).
     pub fn new(
         path: impl Into<String>,
         source: impl Into<String>,
@@ -86,13 +32,18 @@ impl Findings {
                 *span = clamp(&source, span);
             }
         }
-        items.sort_by(|a, b| {
-            (a.span.start, a.span.end, a.code).cmp(&(b.span.start, b.span.end, b.code))
+        items.sort_by_key(|f| {
+            let after = consequence(f.code);
+            (after > 0, f.span.start, f.span.end, after, f.code)
         });
         items.dedup();
+        let line_starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         Findings {
             path: path.into(),
             source,
+            line_starts,
             items,
         }
     }
@@ -102,11 +53,6 @@ impl Findings {
         &self.path
     }
 
-    /// Show the wiring file under another name (goldens use `wiring.toml`).
-    pub fn set_path(&mut self, path: impl Into<String>) {
-        self.path = path.into();
-    }
-
     /// The text of the wiring file.
     pub fn source(&self) -> &str {
         &self.source
@@ -114,10 +60,6 @@ impl Findings {
 
     pub fn iter(&self) -> std::slice::Iter<'_, Finding> {
         self.items.iter()
-    }
-
-    pub fn as_slice(&self) -> &[Finding] {
-        &self.items
     }
 
     pub fn len(&self) -> usize {
@@ -152,20 +94,24 @@ impl Findings {
     }
 
     /// One finding as rustc prints it, without a trailing newline.
-    pub fn render_finding(&self, finding: &Finding, styled: bool) -> String {
+    pub fn render_finding(&self, finding: &Finding) -> String {
         let level = match finding.level {
             Level::Error => SnippetLevel::ERROR,
             Level::Warning => SnippetLevel::WARNING,
         };
-        let mut primary = AnnotationKind::Primary.span(finding.span.clone());
+        let (lines, first_line) = self.lines_of(finding);
+        let offset = lines.start;
+        let shift = |span: &Range<usize>| span.start - offset..span.end - offset;
+        let mut primary = AnnotationKind::Primary.span(shift(&finding.span));
         if !finding.label.is_empty() {
             primary = primary.label(finding.label.as_str());
         }
-        let mut snippet = Snippet::source(self.source.as_str())
+        let mut snippet = Snippet::source(&self.source[lines])
+            .line_start(first_line)
             .path(self.path.as_str())
             .annotation(primary);
         for (span, label) in &finding.secondary {
-            let mut annotation = AnnotationKind::Context.span(span.clone());
+            let mut annotation = AnnotationKind::Context.span(shift(span));
             if !label.is_empty() {
                 annotation = annotation.label(label.as_str());
             }
@@ -181,7 +127,29 @@ impl Findings {
         if let Some(help) = &finding.help {
             group = group.element(SnippetLevel::HELP.message(help.as_str()));
         }
-        renderer(styled).render(&[group])
+        Renderer::plain().render(&[group])
+    }
+
+    /// The whole lines of the source that the finding's spans touch, and the
+    /// 1-based number of the first.
+    fn lines_of(&self, finding: &Finding) -> (Range<usize>, usize) {
+        let spans = std::iter::once(&finding.span).chain(finding.secondary.iter().map(|(s, _)| s));
+        let start = spans.clone().map(|s| s.start).min().unwrap_or(0);
+        let end = spans.map(|s| s.end).max().unwrap_or(0);
+        // The line holding `start`: the last line starting at or before it.
+        let first = self
+            .line_starts
+            .partition_point(|&l| l <= start)
+            .saturating_sub(1);
+        let last = self.line_starts.partition_point(|&l| l <= end);
+        let from = self.line_starts.get(first).copied().unwrap_or(0);
+        let to = self
+            .line_starts
+            .get(last)
+            .copied()
+            .unwrap_or(self.source.len())
+            .max(from);
+        (from..to, first + 1)
     }
 
     /// The closing line, as cargo prints it:
@@ -225,18 +193,9 @@ impl Findings {
 
     /// Every finding, a blank line after each, then the summary; empty when clean.
     pub fn render(&self) -> String {
-        self.render_with(false)
-    }
-
-    /// As [`Findings::render`], with ANSI colours.
-    pub fn render_styled(&self) -> String {
-        self.render_with(true)
-    }
-
-    fn render_with(&self, styled: bool) -> String {
         let mut out = String::new();
         for finding in &self.items {
-            out.push_str(&self.render_finding(finding, styled));
+            out.push_str(&self.render_finding(finding));
             out.push_str("\n\n");
         }
         if !self.items.is_empty() {
@@ -261,11 +220,15 @@ impl<'a> IntoIterator for &'a Findings {
     }
 }
 
-fn renderer(styled: bool) -> Renderer {
-    if styled {
-        Renderer::styled()
-    } else {
-        Renderer::plain()
+/// How far down a finding goes because it is mostly the consequence of
+/// others: what is left unconnected or unused after a misspelled or missing
+/// endpoint. These come after every other finding, a server that is never
+/// used before its unconnected terminals; everything else is 0.
+fn consequence(code: Code) -> u8 {
+    match code {
+        Code::UnusedServer => 1,
+        Code::UnconnectedInput | Code::UnconnectedOutput => 2,
+        _ => 0,
     }
 }
 
@@ -324,7 +287,7 @@ mod tests {
     fn spans_are_clamped() {
         let finding = Finding::new(Code::Syntax, 5..900, "x");
         let findings = Findings::new("w", "é", vec![finding]);
-        assert_eq!(findings.as_slice()[0].span, 2..2);
+        assert_eq!(findings.iter().next().map(|f| f.span.clone()), Some(2..2));
         let _ = findings.render();
     }
 }

@@ -18,7 +18,6 @@ mod generate;
 pub mod lint;
 mod plan;
 pub mod scan;
-pub mod wiring;
 
 use std::fs;
 use std::io::Write as _;
@@ -26,8 +25,9 @@ use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Code, Finding, Findings, Level};
 pub use error::Error;
-pub use generate::{HEADER, generate, generate_tokens, generate_unformatted};
-pub use plan::{EndpointPlan, KernelPlan, PipePlan, Plan, ServerPlan};
+pub use generate::{HEADER, generate};
+pub use plan::{EndpointPlan, KernelPlan, PipePlan, Plan, ProcessPlan, ServerPlan};
+pub use wiring_model::wiring;
 
 /// Lints `path` and writes the kernel to `$OUT_DIR/wiring.rs`; for build.rs.
 ///
@@ -178,11 +178,11 @@ impl Config {
         if analysis.findings.has_errors() {
             return Err(Error::Lint(Box::new(analysis.findings.clone())));
         }
-        let plan = Plan::build(&analysis.wiring, &analysis.scan)?;
+        let plan = Plan::build(analysis.findings.source(), &analysis.wiring, &analysis.scan)?;
         Ok(if self.format {
             generate(&plan)
         } else {
-            generate_unformatted(&plan)
+            generate::generate_unformatted(&plan)
         })
     }
 
@@ -204,7 +204,7 @@ impl Config {
                 Level::Error => "error",
                 Level::Warning => "warning",
             };
-            for line in findings.render_finding(finding, false).lines() {
+            for line in findings.render_finding(finding).lines() {
                 lines.push(format!("cargo::{kind}={line}"));
             }
         }
@@ -339,10 +339,7 @@ mod tests {
         let target = out.join("tiny.rs");
         let first = fs::read_to_string(&target).unwrap_or_default();
         assert!(first.starts_with(HEADER), "{first}");
-        assert!(
-            first.contains("crate::Source::__wiring_port_out()"),
-            "{first}"
-        );
+        assert!(first.contains("servers::a::__wiring_port_out()"), "{first}");
         // Mark the file: an unchanged result must not rewrite it.
         fs::write(&target, &first).unwrap_or_else(|e| panic!("{e}"));
         let before = fs::metadata(&target).and_then(|m| m.modified()).ok();

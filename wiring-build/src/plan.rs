@@ -4,8 +4,8 @@ use wiring_model::{Restart, Uuid};
 
 use crate::error::Error;
 use crate::scan::Scan;
-use crate::wiring::identity::class_hex;
-use crate::wiring::{Kernel, Wiring, split_endpoint};
+use wiring_model::identity::{class_hex, parse_uuid};
+use wiring_model::wiring::{Kernel, Wiring, split_endpoint};
 
 /// Everything [`generate`](crate::generate) needs; built by the build step, or
 /// by hand in tests.
@@ -20,6 +20,8 @@ pub struct Plan {
     pub control: Option<String>,
     /// `[processes.<name>]`, in the order of `wiring.toml`.
     pub processes: Vec<ProcessPlan>,
+    /// The text of the wiring file, embedded in the kernel.
+    pub source: String,
 }
 
 /// One external process.
@@ -78,8 +80,8 @@ impl std::fmt::Display for EndpointPlan {
 }
 
 impl Plan {
-    /// Resolves a wiring file that linted without errors.
-    pub fn build(wiring: &Wiring, scan: &Scan) -> Result<Plan, Error> {
+    /// Resolves a wiring file that linted without errors; `source` is its text.
+    pub fn build(source: &str, wiring: &Wiring, scan: &Scan) -> Result<Plan, Error> {
         let name = wiring
             .kernel
             .name
@@ -101,7 +103,7 @@ impl Plan {
             let uuid = server
                 .uuid
                 .as_ref()
-                .and_then(|u| crate::wiring::identity::parse_uuid(&u.value).ok())
+                .and_then(|u| parse_uuid(&u.value).ok())
                 .unwrap_or_else(|| wiring_model::server_uuid(&kernel.name, &server.name.value));
             // A type whose derive fails gets a placeholder; rustc stops the build anyway.
             let (class, owner, auth, mechanism) = match scan.server(&type_path) {
@@ -176,6 +178,7 @@ impl Plan {
                     restart: p.restart,
                 })
                 .collect(),
+            source: source.to_string(),
         })
     }
 }

@@ -7,16 +7,20 @@
 //! - [`manifest`]: what `#[derive(Manifest)]` declares (terminal kinds,
 //!   [`Auth`]) and the direction and fan rules a connection must keep;
 //! - [`identity`] and [`mask`]: guest identities and the masks that match them;
-//! - [`lint`]: the lint codes, `E0001` to `W0703`.
+//! - [`lint`]: the lint codes, `E0001` to `W0703`, and a [`Finding`] of one;
+//! - [`wiring`]: `wiring.toml`, its model, reader and writer;
+//! - [`names`]: the closest existing name, for "did you mean".
 
 pub mod identity;
 pub mod lint;
 pub mod manifest;
 pub mod mask;
+pub mod names;
 pub mod spec;
+pub mod wiring;
 
 pub use identity::{Field, GuestIdentity, IdentityError};
-pub use lint::{Code, Level};
+pub use lint::{Code, Finding, Level};
 pub use manifest::{
     Auth, RuleViolation, ServerManifest, TerminalKind, TerminalManifest, check_direction,
     check_fan, check_shape,

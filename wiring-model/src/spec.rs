@@ -25,6 +25,13 @@ impl Restart {
             Restart::Always => "always",
         }
     }
+
+    /// The policy `wiring.toml` writes as `text`.
+    pub fn parse(text: &str) -> Option<Restart> {
+        [Restart::Never, Restart::OnFailure, Restart::Always]
+            .into_iter()
+            .find(|r| r.as_str() == text)
+    }
 }
 
 /// `[kernel]` of `wiring.toml`.
@@ -105,6 +112,10 @@ pub struct Spec {
     pub mesh: Option<&'static MeshSpec>,
     /// `[[routes]]`: pipes whose consumer is on another kernel, in file order.
     pub routes: &'static [RouteSpec],
+    /// The text of the `wiring.toml` this spec was generated from, as
+    /// written (comments included); `None` for a spec written by hand. The
+    /// topology export edits it, and config errors point into it.
+    pub source: Option<&'static str>,
 }
 
 /// `[mesh]` of `wiring.toml`: the Zenoh endpoints of this kernel and of its

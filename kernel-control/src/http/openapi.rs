@@ -325,6 +325,7 @@ mod tests {
             servers: vec![server.clone()],
             connections: Vec::new(),
             processes: Vec::new(),
+            wiring_source: None,
         };
         let value = serde_json::to_value(&topology).expect("topology");
         assert_eq!(declared(&doc, "Topology"), keys(&value));

@@ -6,25 +6,25 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use super::{Factory, Instance, Kernel};
+use crate::__private::Pipe;
 use crate::Error;
 use crate::connectome::{Connectome, PipeLive, ServerParts, ServerSpec, Spec};
 use crate::manifest::{ServerManifest, TerminalKind};
 use crate::pipe::{self, ErasedEnd, PipeStats};
 use crate::server::Server;
 use crate::terminal::link::Signal;
-use crate::terminal::{Consumer, Port, Ports, Producer};
+use crate::terminal::{Consumer, Ports, Producer};
 
 /// Collects the servers and pipes of one kernel, then builds it.
 ///
 /// The code `wiring-build` generates calls [`server`](Self::server) (or
 /// [`server_default`](Self::server_default)) once per instance and
-/// [`connect`](Self::connect) once per pipe, then [`build`](Self::build).
+/// [`connect`](Self::connect) once per pipe (by its index in the spec), then
+/// [`build`](Self::build).
 pub struct KernelBuilder {
     spec: &'static Spec,
     /// Index in `spec.servers` by instance name.
     server_index: HashMap<&'static str, usize>,
-    /// Index in `spec.pipes` by `"from->to"`.
-    pipe_index: HashMap<String, usize>,
     servers: Vec<Option<Registered>>,
     pipes: Vec<Option<Connected>>,
     built: bool,
@@ -68,15 +68,6 @@ pub(crate) fn parse_config<S: Server>(spec: &ServerSpec, source: &str) -> Result
     })
 }
 
-/// For the generated `#[cfg(test)]` tests: does this instance's config
-/// deserialize into `S::Config`? An instance without `config` passes.
-pub fn check_config<S: Server>(spec: &ServerSpec) -> Result<(), Error> {
-    match spec.config {
-        Some(source) => parse_config::<S>(spec, source).map(drop),
-        None => Ok(()),
-    }
-}
-
 fn build_server<S: Server>(
     config: S::Config,
     ports: &mut Ports,
@@ -107,16 +98,15 @@ impl KernelBuilder {
                 .enumerate()
                 .map(|(i, s)| (s.name, i))
                 .collect(),
-            pipe_index: spec
-                .pipes
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (format!("{}->{}", p.from, p.to), i))
-                .collect(),
             servers: spec.servers.iter().map(|_| None).collect(),
             pipes: spec.pipes.iter().map(|_| None).collect(),
             built: false,
         }
+    }
+
+    /// The spec this builder wires.
+    pub fn spec(&self) -> &'static Spec {
+        self.spec
     }
 
     fn slot(&self, name: &str) -> Result<usize, Error> {
@@ -177,32 +167,26 @@ impl KernelBuilder {
         Ok(self)
     }
 
-    /// Creates the pipe `spec.pipes` lists from `from` to `to` (both
-    /// `server.terminal`). The port markers make rustc check direction and
-    /// message type.
+    /// Creates pipe `pipe` of `spec.pipes`. The port markers paired in
+    /// `ends` make rustc check direction and message type.
     pub fn connect<P: Producer, C: Consumer<Message = P::Message>>(
         &mut self,
-        from: &str,
-        _from_port: Port<P>,
-        to: &str,
-        _to_port: Port<C>,
+        pipe: usize,
+        _ends: Pipe<P, C>,
     ) -> Result<&mut Self, Error> {
-        let index = self
-            .pipe_index
-            .get(&format!("{from}->{to}"))
-            .copied()
-            .ok_or_else(|| Error::UnknownPipe {
-                from: from.to_owned(),
-                to: to.to_owned(),
-            })?;
-        if self.pipes[index].is_some() {
+        let spec = self.spec.pipes.get(pipe).ok_or(Error::UnknownPipe {
+            index: pipe,
+            pipes: self.spec.pipes.len(),
+        })?;
+        let slot = &mut self.pipes[pipe];
+        if slot.is_some() {
             return Err(Error::DuplicatePipe {
-                from: from.to_owned(),
-                to: to.to_owned(),
+                from: spec.from.to_string(),
+                to: spec.to.to_string(),
             });
         }
-        let (sender, receiver, stats) = pipe::pipe::<P::Message>(&self.spec.pipes[index]);
-        self.pipes[index] = Some(Connected {
+        let (sender, receiver, stats) = pipe::pipe::<P::Message>(spec);
+        *slot = Some(Connected {
             sender: Box::new(sender),
             receiver: Box::new(receiver),
             stats,

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-pub use builder::{KernelBuilder, check_config};
+pub use builder::KernelBuilder;
+pub(crate) use builder::parse_config;
 
 use builder::Runnable;
 use order::boot_order;
@@ -633,6 +634,7 @@ mod tests {
         processes: &[],
         mesh: None,
         routes: &[],
+        source: None,
     };
 
     #[test]

@@ -2,6 +2,7 @@ use std::cell::RefCell;
 use std::fmt;
 
 use super::inlet::Inlet;
+use super::sealed::Attach;
 use super::{Consumer, PortEnds, Terminal};
 use crate::Error;
 use crate::manifest::TerminalKind;
@@ -88,7 +89,9 @@ impl<T: 'static> Combine<T> {
 impl<T: Send + 'static> Terminal for Combine<T> {
     type Message = T;
     const KIND: TerminalKind = TerminalKind::Combine;
+}
 
+impl<T: Send + 'static> Attach for Combine<T> {
     fn attach(&mut self, ends: PortEnds) -> Result<(), Error> {
         ends.register::<T>(Self::KIND);
         *self.inlet.get_mut() = Inlet::attach(ends)?;

@@ -2,6 +2,7 @@ use std::cell::RefCell;
 use std::fmt;
 
 use super::inlet::Inlet;
+use super::sealed::Attach;
 use super::{Consumer, PortEnds, Terminal};
 use crate::Error;
 use crate::manifest::TerminalKind;
@@ -90,7 +91,9 @@ impl<T: 'static> Input<T> {
 impl<T: Send + 'static> Terminal for Input<T> {
     type Message = T;
     const KIND: TerminalKind = TerminalKind::Input;
+}
 
+impl<T: Send + 'static> Attach for Input<T> {
     fn attach(&mut self, ends: PortEnds) -> Result<(), Error> {
         ends.register::<T>(Self::KIND);
         ends.at_most_one(Self::KIND)?;

@@ -2,6 +2,7 @@ use std::cell::RefCell;
 use std::fmt;
 
 use super::outlet::Outlet;
+use super::sealed::Attach;
 use super::{PortEnds, Producer, SendError, Terminal};
 use crate::Error;
 use crate::manifest::TerminalKind;
@@ -77,9 +78,11 @@ impl<T: Clone + Send + 'static> Multiplex<T> {
 impl<T: Clone + Send + 'static> Terminal for Multiplex<T> {
     type Message = T;
     const KIND: TerminalKind = TerminalKind::Multiplex;
+}
 
+impl<T: Send + 'static> Attach for Multiplex<T> {
     fn attach(&mut self, ends: PortEnds) -> Result<(), Error> {
-        ends.register::<T>(Self::KIND);
+        ends.register::<T>(TerminalKind::Multiplex);
         *self.outlet.get_mut() = Outlet::attach(ends)?;
         Ok(())
     }

@@ -2,6 +2,7 @@ use std::cell::RefCell;
 use std::fmt;
 
 use super::outlet::Outlet;
+use super::sealed::Attach;
 use super::{PortEnds, Producer, SendError, Terminal};
 use crate::Error;
 use crate::manifest::TerminalKind;
@@ -80,7 +81,9 @@ impl<T> Output<T> {
 impl<T: Send + 'static> Terminal for Output<T> {
     type Message = T;
     const KIND: TerminalKind = TerminalKind::Output;
+}
 
+impl<T: Send + 'static> Attach for Output<T> {
     fn attach(&mut self, ends: PortEnds) -> Result<(), Error> {
         ends.register::<T>(Self::KIND);
         ends.at_most_one(Self::KIND)?;

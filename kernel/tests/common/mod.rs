@@ -1,5 +1,5 @@
-//! Hand-written test servers and spec helpers shared by the kernel's
-//! integration tests (no derive macro, no build step).
+//! Test servers and spec helpers shared by the kernel's integration tests
+//! (servers derive `Manifest`; specs are written by hand, no build step).
 
 #![allow(dead_code)]
 
@@ -11,33 +11,10 @@ use std::time::Duration;
 // `control.topology()`) for every test; each test binary uses a part.
 #[allow(unused_imports)]
 pub use kernel::prelude::*;
-use kernel::{Auth, Endpoint, KernelSpec, PipeSpec, Restart, ServerManifest, ServerSpec, Uuid};
-
-/// Implements `Manifest` by hand for a test server: `manifest!(Ty { field: Kind, .. })`.
-#[macro_export]
-macro_rules! manifest {
-    ($ty:ident { $($field:ident : $kind:ident),* $(,)? }) => {
-        impl kernel::Manifest for $ty {
-            const MANIFEST: kernel::ServerManifest = kernel::ServerManifest {
-                name: stringify!($ty),
-                class: 1,
-                owner: "test",
-                auth: kernel::Auth::No,
-                auth_mechanism: "none",
-                terminals: &[$(kernel::TerminalManifest {
-                    name: stringify!($field),
-                    kind: kernel::TerminalKind::$kind,
-                    message_type: "u64",
-                    doc: "",
-                }),*],
-            };
-            fn attach(&mut self, ports: &mut kernel::Ports) -> Result<(), kernel::Error> {
-                $(kernel::terminal::Terminal::attach(&mut self.$field, ports.take(stringify!($field)))?;)*
-                Ok(())
-            }
-        }
-    };
-}
+use kernel::terminal::{Consumer, Producer};
+use kernel::{
+    Auth, Endpoint, KernelBuilder, KernelSpec, PipeSpec, Restart, ServerManifest, ServerSpec, Uuid,
+};
 
 /// Stands in for a server type's manifest where a spec is written by hand.
 pub static TEST_MANIFEST: ServerManifest = ServerManifest {
@@ -94,8 +71,36 @@ pub const fn kernel(name: &'static str) -> KernelSpec {
     }
 }
 
-pub fn port<T>() -> kernel::Port<T> {
-    kernel::Port::new()
+/// Connecting a hand-written spec's pipes by their endpoints, where
+/// generated code connects them by index.
+pub trait ConnectNamed {
+    /// Connects the pipe of the spec from `from` to `to` (both
+    /// `server.terminal`); a pipe the spec does not have goes to the
+    /// builder as an index past the end, which it refuses.
+    fn connect_named<P: Producer, C: Consumer<Message = P::Message>>(
+        &mut self,
+        from: &str,
+        to: &str,
+    ) -> Result<&mut Self, kernel::Error>;
+}
+
+impl ConnectNamed for KernelBuilder {
+    fn connect_named<P: Producer, C: Consumer<Message = P::Message>>(
+        &mut self,
+        from: &str,
+        to: &str,
+    ) -> Result<&mut Self, kernel::Error> {
+        let pipes = self.spec().pipes;
+        let index = pipes
+            .iter()
+            .position(|p| p.from.to_string() == from && p.to.to_string() == to)
+            .unwrap_or(pipes.len());
+        let ends = kernel::__private::ends(
+            kernel::__private::Port::<P>::new(),
+            kernel::__private::Port::<C>::new(),
+        );
+        self.connect(index, ends)
+    }
 }
 
 /// What sinks received, by "<kernel>/<instance>".
@@ -133,11 +138,12 @@ pub struct CountConfig {
 }
 
 /// Sends `(tag << 32) | i` for i in 0..count on an `Output`.
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 pub struct Source {
     pub out: Output<u64>,
     config: CountConfig,
 }
-manifest!(Source { out: Output });
 
 impl Server for Source {
     type Config = CountConfig;
@@ -156,11 +162,12 @@ impl Server for Source {
 }
 
 /// Sends 0..count on a `Multiplex`.
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 pub struct FanSource {
     pub out: Multiplex<u64>,
     count: u64,
 }
-manifest!(FanSource { out: Multiplex });
 
 impl Server for FanSource {
     type Config = CountConfig;
@@ -179,10 +186,11 @@ impl Server for FanSource {
 }
 
 /// Sends until the kernel stops.
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 pub struct Forever {
     pub out: Output<u64>,
 }
-manifest!(Forever { out: Output });
 
 impl Server for Forever {
     type Config = CountConfig;
@@ -202,11 +210,12 @@ impl Server for Forever {
 }
 
 /// Records every message of an `Input` until end of stream.
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 pub struct Sink {
     pub input: Input<u64>,
     delay: Duration,
 }
-manifest!(Sink { input: Input });
 
 impl Server for Sink {
     type Config = CountConfig;
@@ -230,10 +239,11 @@ impl Server for Sink {
 }
 
 /// Records every message of a `Combine` until end of stream.
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 pub struct Merge {
     pub inputs: Combine<u64>,
 }
-manifest!(Merge { inputs: Combine });
 
 impl Server for Merge {
     type Config = CountConfig;
@@ -251,11 +261,12 @@ impl Server for Merge {
 
 /// Sends `count` messages per run, panicking after them in its first
 /// `panics` runs; with `panics` beyond the restart limit it never succeeds.
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 pub struct Flaky {
     pub out: Output<u64>,
     config: CountConfig,
 }
-manifest!(Flaky { out: Output });
 
 impl Server for Flaky {
     type Config = CountConfig;

@@ -18,7 +18,7 @@ use kernel::{KernelBuilder, KernelSpec, PipeSpec, Restart, ServerSpec, Spec, Uui
 #[path = "../common/mod.rs"]
 pub mod common;
 
-pub use common::{TEST_MANIFEST, port};
+pub use common::{ConnectNamed, TEST_MANIFEST};
 
 static RECEIVED: Mutex<BTreeMap<String, Vec<u64>>> = Mutex::new(BTreeMap::new());
 
@@ -52,11 +52,12 @@ pub struct TickConfig {
 }
 
 /// Sends 0, 1, 2, ... until asked to stop; a restart goes on counting.
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 pub struct Ticker {
     pub out: Output<u64>,
     every: Duration,
 }
-crate::manifest!(Ticker { out: Output });
 
 static NEXT: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
 
@@ -106,11 +107,12 @@ impl Server for Ticker {
 }
 
 /// The same on a `Multiplex`.
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 pub struct FanTicker {
     pub out: Multiplex<u64>,
     every: Duration,
 }
-crate::manifest!(FanTicker { out: Multiplex });
 
 impl Server for FanTicker {
     type Config = TickConfig;
@@ -135,10 +137,11 @@ impl Server for FanTicker {
 }
 
 /// Sends strings (for a type mismatch).
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 pub struct Words {
     pub out: Output<String>,
 }
-crate::manifest!(Words { out: Output });
 
 impl Server for Words {
     type Config = TickConfig;
@@ -156,10 +159,11 @@ impl Server for Words {
 }
 
 /// Records every message of its `Input`.
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 pub struct Sink {
     pub input: Input<u64>,
 }
-crate::manifest!(Sink { input: Input });
 
 impl Server for Sink {
     type Config = TickConfig;
@@ -178,10 +182,11 @@ impl Server for Sink {
 
 /// Records every message of its `Input`; an input unconnected at boot is
 /// at end of stream, so it keeps asking until it is connected at run time.
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 pub struct Patient {
     pub input: Input<u64>,
 }
-crate::manifest!(Patient { input: Input });
 
 impl Server for Patient {
     type Config = TickConfig;
@@ -202,10 +207,11 @@ impl Server for Patient {
 }
 
 /// Records every message of its `Combine`.
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
 pub struct Merge {
     pub inputs: Combine<u64>,
 }
-crate::manifest!(Merge { inputs: Combine });
 
 impl Server for Merge {
     type Config = TickConfig;
@@ -267,6 +273,7 @@ pub fn spec_of(
         processes: &[],
         mesh: None,
         routes: &[],
+        source: None,
     }))
 }
 
@@ -332,6 +339,7 @@ pub fn hosted_spec(name: &'static str) -> &'static Spec {
         processes: &[],
         mesh: None,
         routes: &[],
+        source: None,
     }))
 }
 
@@ -345,27 +353,12 @@ pub fn build(spec: &'static Spec) -> kernel::Kernel {
     b.server::<Merge>("merge").unwrap();
     b.server::<Patient>("spare").unwrap();
     b.server::<Words>("words").unwrap();
-    b.connect(
-        "src.out",
-        port::<Output<u64>>(),
-        "a.input",
-        port::<Input<u64>>(),
-    )
-    .unwrap();
-    b.connect(
-        "fan.out",
-        port::<Multiplex<u64>>(),
-        "b.input",
-        port::<Input<u64>>(),
-    )
-    .unwrap();
-    b.connect(
-        "fan.out",
-        port::<Multiplex<u64>>(),
-        "merge.inputs",
-        port::<Combine<u64>>(),
-    )
-    .unwrap();
+    b.connect_named::<Output<u64>, Input<u64>>("src.out", "a.input")
+        .unwrap();
+    b.connect_named::<Multiplex<u64>, Input<u64>>("fan.out", "b.input")
+        .unwrap();
+    b.connect_named::<Multiplex<u64>, Combine<u64>>("fan.out", "merge.inputs")
+        .unwrap();
     b.build()
         .unwrap()
         .with_signal_handlers(false)

@@ -77,6 +77,6 @@ fn main() {
             ),
         ]
     );
-    let _: kernel::Port<Input<Vec<u8>>> = Mixer::__wiring_port_raw();
-    let _: kernel::Port<Multiplex<String>> = Mixer::__wiring_port_alarms();
+    let _: kernel::__private::Port<Input<Vec<u8>>> = Mixer::__wiring_port_raw();
+    let _: kernel::__private::Port<Multiplex<String>> = Mixer::__wiring_port_alarms();
 }

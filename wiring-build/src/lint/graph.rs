@@ -1,8 +1,11 @@
-//! The wiring graph: servers as nodes, pipes as edges; finds the loops.
+//! The wiring graph: servers as nodes, pipes as edges; its loops (W0601).
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{HashMap, VecDeque};
+
+use super::{Linter, Pipe, quoted_list};
+use crate::diagnostic::{Code, Finding};
 
 /// One loop: the pipe indices in order, the last one ending where the first began.
 pub type Loop = Vec<usize>;
@@ -11,7 +14,7 @@ pub type Loop = Vec<usize>;
 /// the shortest one through its first server (in file order).
 ///
 /// `edges[i]` is pipe `i` as (producer server, consumer server).
-pub fn loops(servers: usize, edges: &[(usize, usize)]) -> Vec<Loop> {
+fn loops(servers: usize, edges: &[(usize, usize)]) -> Vec<Loop> {
     let mut graph = DiGraph::<usize, usize>::with_capacity(servers, edges.len());
     for server in 0..servers {
         graph.add_node(server);
@@ -93,6 +96,47 @@ fn shortest_loop(
         }
     }
     None
+}
+
+impl Linter<'_> {
+    pub(super) fn cycles(&mut self, pipes: &[Pipe]) {
+        let edges: Vec<(usize, usize)> =
+            pipes.iter().map(|p| (p.from.server, p.to.server)).collect();
+        for found in loops(self.wiring.servers.len(), &edges) {
+            let Some(&closing) = found.last() else {
+                continue;
+            };
+            let steps: Vec<String> = found
+                .iter()
+                .map(|&i| {
+                    let pipe = &pipes[i];
+                    format!(
+                        "{} -> {}  (line {})",
+                        self.name(pipe.from),
+                        self.name(pipe.to),
+                        self.line_of(pipe.span.start)
+                    )
+                })
+                .collect();
+            let servers: Vec<String> = found
+                .iter()
+                .map(|&i| self.wiring.servers[pipes[i].from.server].name.value.clone())
+                .collect();
+            let closing_pipe = &pipes[closing];
+            let finding = Finding::new(
+                Code::Cycle,
+                closing_pipe.span.clone(),
+                format!(
+                    "pipes form a cycle through {}",
+                    quoted_list(&servers)
+                ),
+            )
+            .label("this pipe closes the loop")
+            .note(format!("the loop, one pipe per line:\n{}", steps.join("\n")))
+            .help("bounded pipes in a loop can deadlock once they are full; break the loop, or make sure a server in it never blocks");
+            self.report_lint(finding);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -32,11 +32,6 @@ pub struct Scan {
 }
 
 impl Scan {
-    /// True when `path` names a struct deriving `Manifest`, parsed or not.
-    pub fn derives_manifest(&self, path: &str) -> bool {
-        self.server(path).is_some() || self.is_broken(path)
-    }
-
     /// The server type at `path` (`servers::Sensor`), directly or through `pub use`.
     pub fn server(&self, path: &str) -> Option<&ServerType> {
         self.servers.get(path).or_else(|| {

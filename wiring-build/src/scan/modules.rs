@@ -411,7 +411,7 @@ mod tests {
         );
         assert!(matches!(root.items["Alias"], Item::Alias { .. }));
         assert!(scan.broken.contains("Broken"));
-        assert!(scan.derives_manifest("Broken"));
+        assert!(scan.is_broken("Broken"));
     }
 
     #[test]

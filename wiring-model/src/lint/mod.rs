@@ -2,7 +2,11 @@
 //! run-time checks (live modification refuses with the same codes) name
 //! them from here.
 
+mod finding;
+
 use std::fmt;
+
+pub use finding::Finding;
 
 /// Every lint code, with its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,49 +1,66 @@
 //! The closest existing name, for `help: did you mean ..?`.
+//!
+//! Only names of a sensible length get a suggestion, so that the cost stays
+//! linear in what the wiring file holds however long a name someone wrote.
 
-/// Optimal string alignment distance (Levenshtein plus adjacent transpositions),
-/// on chars.
-pub fn edit_distance(a: &str, b: &str) -> usize {
+/// Names longer than this (in chars) get no suggestion and are suggested for
+/// none: a typo in a name this long is not what the user made.
+pub const LONGEST: usize = 64;
+
+/// Optimal string alignment distance (Levenshtein plus adjacent
+/// transpositions) on chars, when it is at most `limit`; `None` beyond.
+pub fn edit_distance(a: &str, b: &str, limit: usize) -> Option<usize> {
+    if a.chars().count().abs_diff(b.chars().count()) > limit {
+        return None;
+    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let width = b.len() + 1;
-    let mut d = vec![0usize; (a.len() + 1) * width];
-    for i in 0..=a.len() {
-        d[i * width] = i;
-    }
-    for (j, cell) in d.iter_mut().enumerate().take(width) {
-        *cell = j;
-    }
+    // Three rows of the table: two back (for transpositions), one back, this one.
+    let mut before: Vec<usize> = Vec::new();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
     for i in 1..=a.len() {
+        let mut row = vec![i; b.len() + 1];
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[(i - 1) * width + j] + 1)
-                .min(d[i * width + j - 1] + 1)
-                .min(d[(i - 1) * width + j - 1] + cost);
+            let mut best = (previous[j] + 1)
+                .min(row[j - 1] + 1)
+                .min(previous[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[(i - 2) * width + j - 2] + 1);
+                best = best.min(before[j - 2] + 1);
             }
-            d[i * width + j] = best;
+            row[j] = best;
         }
+        // Every later row is at least this row's minimum.
+        if row.iter().min().is_some_and(|&m| m > limit) {
+            return None;
+        }
+        before = std::mem::replace(&mut previous, row);
     }
-    d[a.len() * width + b.len()]
+    Some(previous[b.len()]).filter(|&d| d <= limit)
 }
 
 /// The candidate closest to `name`, if one is close enough to be a likely typo:
 /// equal ignoring case, or within a third of the name's length (at least 1).
 /// Ties go to the first candidate.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1);
+    let length = name.chars().take(LONGEST + 1).count();
+    if length > LONGEST {
+        return None;
+    }
+    let limit = (length / 3).max(1);
     let mut best: Option<(usize, &'a str)> = None;
     for candidate in candidates {
         if candidate == name {
             continue;
         }
         let distance = if candidate.eq_ignore_ascii_case(name) {
-            0
+            Some(0)
         } else {
-            edit_distance(name, candidate)
+            edit_distance(name, candidate, limit)
         };
-        if distance <= limit && best.is_none_or(|(d, _)| distance < d) {
+        if let Some(distance) = distance
+            && best.is_none_or(|(d, _)| distance < d)
+        {
             best = Some((distance, candidate));
         }
     }
@@ -63,7 +80,11 @@ pub fn closest_path<'a>(
     candidates: impl IntoIterator<Item = &'a str> + Clone,
 ) -> Option<&'a str> {
     let last = last_segment(path);
-    let limit = (last.chars().count() / 3).max(1);
+    let length = last.chars().take(LONGEST + 1).count();
+    if length > LONGEST || path.chars().nth(4 * LONGEST).is_some() {
+        return None;
+    }
+    let limit = (length / 3).max(1);
     let pick = |score: &dyn Fn(&str) -> Option<usize>| {
         let mut best: Option<(usize, usize, &'a str)> = None;
         for candidate in candidates.clone() {
@@ -79,17 +100,16 @@ pub fn closest_path<'a>(
         }
         best.map(|(_, _, c)| c)
     };
-    pick(&|c| Some(edit_distance(path, c)).filter(|d| *d <= limit))
+    pick(&|c| edit_distance(path, c, limit))
         .or_else(|| pick(&|c| (last_segment(c) == last).then_some(0)))
         .or_else(|| {
             pick(&|c| {
                 let other = last_segment(c);
-                let d = if other.eq_ignore_ascii_case(last) {
-                    0
+                if other.eq_ignore_ascii_case(last) {
+                    Some(0)
                 } else {
-                    edit_distance(last, other)
-                };
-                (d <= limit).then_some(d)
+                    edit_distance(last, other, limit)
+                }
             })
         })
 }
@@ -100,11 +120,15 @@ mod tests {
 
     #[test]
     fn distances() {
-        assert_eq!(edit_distance("", ""), 0);
-        assert_eq!(edit_distance("abc", ""), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("readings", "raedings"), 1);
-        assert_eq!(edit_distance("é", "e"), 1);
+        let d = |a, b| edit_distance(a, b, usize::MAX);
+        assert_eq!(d("", ""), Some(0));
+        assert_eq!(d("abc", ""), Some(3));
+        assert_eq!(d("kitten", "sitting"), Some(3));
+        assert_eq!(d("readings", "raedings"), Some(1));
+        assert_eq!(d("é", "e"), Some(1));
+        assert_eq!(edit_distance("kitten", "sitting", 2), None);
+        assert_eq!(edit_distance("kitten", "sitting", 3), Some(3));
+        assert_eq!(edit_distance("a", "abcdef", 2), None);
     }
 
     #[test]
@@ -116,6 +140,20 @@ mod tests {
         assert_eq!(closest("zzz", names), None);
         assert_eq!(closest("readings", names), None);
         assert_eq!(closest("", names), None);
+    }
+
+    #[test]
+    fn long_names_get_no_suggestion() {
+        let long = "a".repeat(LONGEST);
+        let longer = format!("{long}b");
+        assert_eq!(
+            closest(&format!("{}b", "a".repeat(LONGEST - 2)), [long.as_str()]),
+            Some(long.as_str())
+        );
+        assert_eq!(closest(&longer, [long.as_str()]), None);
+        let huge = "x".repeat(10 << 20);
+        assert_eq!(closest(&huge, [huge.as_str(), "x"]), None);
+        assert_eq!(closest_path(&huge, [huge.as_str(), "x"]), None);
     }
 
     #[test]

@@ -1,16 +1,19 @@
-//! `wiring.toml`: its model with byte spans, the parser that fills it, and the
-//! identity syntax it refers to.
+//! `wiring.toml`, read and written in one place: the document model with
+//! byte spans ([`Wiring`]), the reader that fills it and reports every schema
+//! problem ([`parse`]), and the writer that turns a model back into text,
+//! editing the text it was read from so that comments and layout stay
+//! ([`write`]).
 
-pub mod identity;
-mod parse;
+mod read;
+mod write;
 
 use std::ops::Range;
 
-use wiring_model::Restart;
+use crate::lint::{Code, Level};
+use crate::spec::Restart;
 
-use crate::diagnostic::{Code, Level};
-
-pub use parse::parse;
+pub use read::parse;
+pub use write::write;
 
 /// A byte range in the wiring file.
 pub type Span = Range<usize>;
@@ -25,6 +28,11 @@ pub struct Spanned<T> {
 impl<T> Spanned<T> {
     pub fn new(value: T, span: Span) -> Self {
         Spanned { value, span }
+    }
+
+    /// A value that was not read from a file (made for writing).
+    pub fn unplaced(value: T) -> Self {
+        Spanned { value, span: 0..0 }
     }
 }
 
@@ -156,7 +164,35 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub const DEFAULT_CAPACITY: usize = 1024;
+    /// A connection made for writing: one endpoint or a list on each side.
+    pub fn new(from: &[&str], to: &[&str], capacity: usize) -> Self {
+        let side = |endpoints: &[&str]| Side {
+            span: 0..0,
+            list: endpoints.len() != 1,
+            endpoints: endpoints
+                .iter()
+                .map(|e| Spanned::unplaced((*e).to_string()))
+                .collect(),
+        };
+        Connection {
+            span: 0..0,
+            from: Some(side(from)),
+            to: Some(side(to)),
+            capacity,
+        }
+    }
+
+    /// Each producer-consumer pair of the connection, as `server.terminal` texts.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        fn endpoints(side: &Option<Side>) -> &[Spanned<String>] {
+            side.as_ref()
+                .map(|s| s.endpoints.as_slice())
+                .unwrap_or_default()
+        }
+        let (from, to) = (endpoints(&self.from), endpoints(&self.to));
+        from.iter()
+            .flat_map(move |f| to.iter().map(move |t| (f.value.as_str(), t.value.as_str())))
+    }
 }
 
 /// `[[routes]]`.

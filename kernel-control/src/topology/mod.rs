@@ -1,0 +1,368 @@
+//! Snapshots of the live topology and their exports: JSON-ready views
+//! (here), the graph every drawing uses ([`Graph`]), Graphviz DOT, Mermaid
+//! and `wiring.toml`.
+
+mod dot;
+mod graph;
+mod mermaid;
+mod wiring_toml;
+
+use serde::Serialize;
+
+use kernel_core::control::state::{ConnectionState, Machine};
+use kernel_core::{Connectome, Control};
+use kernel_hostess::{GuestStatus, HostessExt, TerminalUse};
+use wiring_model::{GuestIdentity, TerminalKind};
+
+pub use graph::{Edge, Graph, Node, NodeKind};
+
+/// The kernel a snapshot is about.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct KernelView {
+    pub name: String,
+    pub fqdn: String,
+    pub owner: String,
+    /// `[control] listen` of `wiring.toml`, as written.
+    pub control_listen: Option<String>,
+    /// Seconds since the kernel started running.
+    pub uptime_s: f64,
+    pub stopping: bool,
+}
+
+/// One terminal of a server.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TerminalView {
+    pub name: String,
+    /// `input`, `output`, `multiplex` or `combine`.
+    pub kind: String,
+    pub message_type: String,
+    pub doc: String,
+    /// Connections that hold the terminal now.
+    pub peers: usize,
+    /// Its use as the Hostess books it: `free`, `reserved` or `in_use`;
+    /// `None` when the Hostess does not know the terminal.
+    pub booking: Option<String>,
+    /// The connectome ids (pipe ids) the Hostess has it booked under.
+    pub connectome: Vec<String>,
+}
+
+/// One server instance.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ServerView {
+    pub name: String,
+    pub type_path: String,
+    pub uuid: String,
+    pub identity: String,
+    /// The guest identity the Hostess has registered for the server's
+    /// uuid; `None` when it is not a registered guest.
+    pub guest: Option<String>,
+    pub state: String,
+    /// `never`, `on-failure` or `always`.
+    pub restart: String,
+    pub restarts: u32,
+    pub last_error: Option<String>,
+    pub terminals: Vec<TerminalView>,
+    /// The `config` table as a TOML document, if any.
+    pub config: Option<String>,
+}
+
+/// One connection (pipe).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConnectionView {
+    pub id: String,
+    /// `server.terminal`
+    pub from: String,
+    pub to: String,
+    pub from_kind: String,
+    pub to_kind: String,
+    pub message_type: String,
+    pub state: String,
+    pub capacity: usize,
+    pub messages_in: u64,
+    pub messages_out: u64,
+    pub queue_depth: u64,
+    /// `queue_depth / capacity`, 0 to 1.
+    pub fill: f64,
+    /// Messages per second out of the pipe over about the last second.
+    pub rate: f64,
+    pub blocked_ns: u64,
+    pub drops: u64,
+    /// Made at run time rather than in `wiring.toml`.
+    pub live: bool,
+    /// Part of a fan-out: its producer is a `Multiplex` with several consumers.
+    pub fan_out: bool,
+    /// Part of a fan-in: its consumer is a `Combine` with several producers.
+    pub fan_in: bool,
+}
+
+/// One external process. Its `env` is left out: it may hold secrets (the
+/// probe's passphrase travels there).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProcessView {
+    pub name: String,
+    pub command: String,
+    pub args: Vec<String>,
+    /// `never`, `on-failure` or `always`.
+    pub restart: String,
+    pub state: String,
+    pub pid: Option<u32>,
+    pub restarts: u32,
+    pub last_exit: Option<String>,
+}
+
+/// A snapshot of the whole live topology.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Topology {
+    pub kernel: KernelView,
+    pub servers: Vec<ServerView>,
+    pub connections: Vec<ConnectionView>,
+    pub processes: Vec<ProcessView>,
+    /// The text of the wiring file the kernel was built from, if known:
+    /// what [`Topology::to_wiring_toml`] edits.
+    #[serde(skip)]
+    pub wiring_source: Option<&'static str>,
+}
+
+/// The lowercase name of a terminal kind: `input`, `output`, `multiplex`, `combine`.
+pub fn kind_str(kind: TerminalKind) -> &'static str {
+    match kind {
+        TerminalKind::Input => "input",
+        TerminalKind::Output => "output",
+        TerminalKind::Multiplex => "multiplex",
+        TerminalKind::Combine => "combine",
+    }
+}
+
+/// A snapshot of the live topology, from anything that holds a kernel.
+pub trait Snapshot {
+    /// Servers, terminals, connections and processes with their states,
+    /// counters, rates and bookings.
+    fn topology(&self) -> Topology;
+}
+
+impl Snapshot for Connectome {
+    fn topology(&self) -> Topology {
+        self.control().topology()
+    }
+}
+
+impl Snapshot for Control {
+    fn topology(&self) -> Topology {
+        self.reconcile();
+        Topology::capture(self.connectome())
+    }
+}
+
+impl Snapshot for kernel_core::Kernel {
+    fn topology(&self) -> Topology {
+        self.control().topology()
+    }
+}
+
+impl Topology {
+    fn capture(connectome: &Connectome) -> Self {
+        let spec = connectome.spec();
+        let pipes = connectome.pipes();
+        let rates = connectome.rates();
+        let terminals = connectome.terminals();
+        let holding: Vec<_> = pipes.iter().filter(|p| p.state.holds_terminals()).collect();
+        let peers = |server: &str, terminal: &str| {
+            holding
+                .iter()
+                .filter(|p| {
+                    (p.from.server == server && p.from.terminal == terminal)
+                        || (p.to.server == server && p.to.terminal == terminal)
+                })
+                .count()
+        };
+        let lookup = |server: &str, terminal: &str| {
+            terminals
+                .iter()
+                .find(|t| t.server == server && t.name == terminal)
+                .map(|t| (t.kind, t.message_type.to_owned()))
+                .unwrap_or((TerminalKind::Input, String::new()))
+        };
+        let hostess = connectome.hostess();
+        let servers = spec
+            .servers
+            .iter()
+            .zip(connectome.servers())
+            .map(|(s, status)| {
+                // The guest registered under the server's uuid, if it is
+                // this server (hand-written specs may share a uuid).
+                let guest: Option<GuestStatus> = hostess
+                    .guest(s.uuid)
+                    .filter(|g| GuestIdentity::parse(s.identity).is_ok_and(|i| i == g.identity));
+                let booking = |t: &str| {
+                    let usage = guest.as_ref().and_then(|g| g.terminal(t)).map(|t| &t.usage);
+                    let state = usage.map(|u| {
+                        match u {
+                            TerminalUse::Free => "free",
+                            TerminalUse::Reserved { .. } => "reserved",
+                            TerminalUse::InUse { .. } => "in_use",
+                        }
+                        .to_owned()
+                    });
+                    let ids = usage
+                        .map(|u| u.connectome().iter().map(|c| c.to_string()).collect())
+                        .unwrap_or_default();
+                    (state, ids)
+                };
+                ServerView {
+                    name: s.name.to_owned(),
+                    type_path: s.type_path.to_owned(),
+                    uuid: s.uuid.to_string(),
+                    identity: s.identity.to_owned(),
+                    guest: guest.as_ref().map(|g| g.identity.to_string()),
+                    state: status.state.as_str().to_owned(),
+                    restart: s.restart.as_str().to_owned(),
+                    restarts: status.restarts,
+                    last_error: status.last_error,
+                    terminals: terminals
+                        .iter()
+                        .filter(|t| t.server == s.name)
+                        .map(|t| {
+                            let (booking, connectome) = booking(t.name);
+                            TerminalView {
+                                name: t.name.to_owned(),
+                                kind: kind_str(t.kind).to_owned(),
+                                message_type: t.message_type.to_owned(),
+                                doc: t.doc.to_owned(),
+                                peers: peers(s.name, t.name),
+                                booking,
+                                connectome,
+                            }
+                        })
+                        .collect(),
+                    config: s.config.map(str::to_owned),
+                }
+            })
+            .collect();
+        let connections = pipes
+            .iter()
+            .map(|p| {
+                let (from_kind, message_type) = lookup(p.from.server, p.from.terminal);
+                let (to_kind, _) = lookup(p.to.server, p.to.terminal);
+                let holds = p.state.holds_terminals();
+                ConnectionView {
+                    id: p.id.to_string(),
+                    from: p.from.to_string(),
+                    to: p.to.to_string(),
+                    from_kind: kind_str(from_kind).to_owned(),
+                    to_kind: kind_str(to_kind).to_owned(),
+                    message_type,
+                    state: p.state.as_str().to_owned(),
+                    capacity: p.capacity,
+                    messages_in: p.messages_in,
+                    messages_out: p.messages_out,
+                    queue_depth: p.queue_depth,
+                    fill: (p.queue_depth as f64 / p.capacity.max(1) as f64).min(1.0),
+                    rate: rates.get(&p.id).copied().unwrap_or(0.0),
+                    blocked_ns: u64::try_from(p.blocked.as_nanos()).unwrap_or(u64::MAX),
+                    drops: p.drops,
+                    live: p.live,
+                    fan_out: holds
+                        && from_kind == TerminalKind::Multiplex
+                        && peers(p.from.server, p.from.terminal) > 1,
+                    fan_in: holds
+                        && to_kind == TerminalKind::Combine
+                        && peers(p.to.server, p.to.terminal) > 1,
+                }
+            })
+            .collect();
+        Topology {
+            kernel: KernelView {
+                name: spec.kernel.name.to_owned(),
+                fqdn: spec.kernel.fqdn.to_owned(),
+                owner: spec.kernel.owner.to_owned(),
+                control_listen: spec.control.map(str::to_owned),
+                uptime_s: connectome.elapsed().as_secs_f64(),
+                stopping: connectome.stopping(),
+            },
+            servers,
+            connections,
+            processes: connectome
+                .processes()
+                .into_iter()
+                .map(|p| ProcessView {
+                    name: p.name,
+                    command: p.command,
+                    args: p.args,
+                    restart: p.restart.as_str().to_owned(),
+                    state: p.state.as_str().to_owned(),
+                    pid: p.pid,
+                    restarts: p.restarts,
+                    last_exit: p.last_exit,
+                })
+                .collect(),
+            wiring_source: spec.source,
+        }
+    }
+
+    /// The server called `name`.
+    pub fn server(&self, name: &str) -> Option<&ServerView> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+
+    /// The connection with id `id`.
+    pub fn connection(&self, id: &str) -> Option<&ConnectionView> {
+        self.connections.iter().find(|c| c.id == id)
+    }
+
+    /// Connections that still hold their terminals (not closed or failed).
+    pub fn active(&self) -> impl Iterator<Item = &ConnectionView> + '_ {
+        self.connections.iter().filter(|c| {
+            ConnectionState::parse(&c.state).is_some_and(ConnectionState::holds_terminals)
+        })
+    }
+
+    /// The graph every drawing uses: servers, fan nodes and edges.
+    pub fn graph(&self) -> Graph {
+        Graph::of(self)
+    }
+}
+
+/// `12.3 msg/s`, `4.5k msg/s`, `1.2M msg/s`.
+pub fn rate_text(per_sec: f64) -> String {
+    if per_sec >= 1e6 {
+        format!("{:.1}M msg/s", per_sec / 1e6)
+    } else if per_sec >= 1e3 {
+        format!("{:.1}k msg/s", per_sec / 1e3)
+    } else {
+        format!("{per_sec:.1} msg/s")
+    }
+}
+
+/// The label of a drawn pipe: state, rate and queue.
+pub(crate) fn edge_label(c: &ConnectionView) -> String {
+    format!(
+        "{}\n{} · queue {}/{}",
+        c.state,
+        rate_text(c.rate),
+        c.queue_depth,
+        c.capacity
+    )
+}
+
+/// Colour of a server state.
+pub fn state_colour(state: &str) -> &'static str {
+    match state {
+        "running" => "#c8e6c9",
+        "booting" | "restarting" => "#fff59d",
+        "finished" | "stopped" => "#e0e0e0",
+        "failed" => "#ef9a9a",
+        _ => "#ffffff",
+    }
+}
+
+/// Colour of a pipe by queue fill (green, amber, red) or state.
+pub fn fill_colour(fill: f64, state: &str) -> &'static str {
+    match state {
+        "paused" => "#1e88e5",
+        "draining" => "#8e24aa",
+        "closed" | "failed" | "planned" | "reserved" => "#9e9e9e",
+        _ if fill >= 0.9 => "#c62828",
+        _ if fill >= 0.5 => "#f9a825",
+        _ => "#2e7d32",
+    }
+}
