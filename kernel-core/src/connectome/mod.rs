@@ -179,9 +179,10 @@ pub(crate) struct Live {
     pipes: RwLock<Vec<Arc<PipeLive>>>,
     /// Moves whenever a connection's state may have to follow its pipe.
     pub(crate) pipe_changes: Arc<PipeChanges>,
-    /// Specs of pipes made at run time, by id; each pair of endpoints gets
-    /// one for the life of the process.
-    pub(crate) live_specs: Mutex<BTreeMap<Uuid, &'static PipeSpec>>,
+    /// Specs of pipes made at run time, by id and capacity: each pair of
+    /// endpoints gets one per capacity it was ever connected with, for the
+    /// life of the process (connecting again reuses it).
+    pub(crate) live_specs: Mutex<BTreeMap<(Uuid, usize), &'static PipeSpec>>,
     pub(crate) events: EventLog,
     /// External processes, from the spec and added in code before the run.
     pub(crate) processes: Mutex<Vec<Arc<process::ProcessLive>>>,

@@ -324,7 +324,10 @@ impl Control {
         Ok(())
     }
 
-    /// One spec per pair of endpoints for the life of the process.
+    /// One spec per pair of endpoints and capacity for the life of the
+    /// process: pipes and terminals refer to their spec as `'static`, so a
+    /// spec is never freed, and connecting again with a capacity used
+    /// before must not make another.
     fn live_spec(
         &self,
         id: Uuid,
@@ -343,19 +346,14 @@ impl Control {
             .live_specs
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        match specs.get(&id) {
-            Some(spec) if spec.capacity == capacity => spec,
-            _ => {
-                let spec: &'static PipeSpec = Box::leak(Box::new(PipeSpec {
-                    id,
-                    from,
-                    to,
-                    capacity,
-                }));
-                specs.insert(id, spec);
-                spec
-            }
-        }
+        specs.entry((id, capacity)).or_insert_with(|| {
+            Box::leak(Box::new(PipeSpec {
+                id,
+                from,
+                to,
+                capacity,
+            }))
+        })
     }
 
     /// Pauses a connection: its consumer takes nothing out of it from its
