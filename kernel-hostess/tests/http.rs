@@ -141,7 +141,7 @@ fn menu_and_reservations() {
 
     // Reserve by terminals.
     let body = serde_json::json!({
-        "holder": "console",
+        "holder": "operator",
         "ttl_ms": 5000,
         "terminals": [{"guest": uuid(0).to_string(), "terminal": "in"}],
     })
@@ -149,7 +149,7 @@ fn menu_and_reservations() {
     let (status, out) = plain(a, "POST", "/reservations", &body, None);
     assert_eq!(status, 201, "{out}");
     let grant = parse::<GrantJson>(&out);
-    assert_eq!(grant.holder, "console");
+    assert_eq!(grant.holder, "operator");
     assert_eq!(grant.ttl_ms, Some(5000));
     assert!(grant.expires_in_ms.is_some_and(|ms| ms <= 5000));
     // Taken now: 409, nothing reserved.
@@ -158,7 +158,7 @@ fn menu_and_reservations() {
     assert!(
         parse::<ErrorJson>(&out)
             .error
-            .contains("is held by `console`")
+            .contains("is held by `operator`")
     );
     // The guest shows it.
     let (_, out) = plain(a, "GET", &format!("/guests/{}", uuid(0)), "", None);
@@ -277,7 +277,7 @@ fn who_may_modify() {
     );
     let (status, out) = plain(a, "POST", "/reservations", &body(0), Some("t0ken"));
     assert_eq!(status, 201, "{out}");
-    assert_eq!(parse::<GrantJson>(&out).holder, "api");
+    assert_eq!(parse::<GrantJson>(&out).holder, "operator");
 
     // A phone call from plant-b: held by `peer:plant-b`.
     let b = PhoneClient::new(a, "", "plant-a", "plant-b", "b-secret");

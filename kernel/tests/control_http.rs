@@ -74,7 +74,7 @@ fn every_endpoint_in_openapi_answers() {
         addr,
         "/api/v1/hostess/reservations",
         &format!(
-            r#"{{"holder": "test", "ttl_ms": 60000, "terminals": [{{"guest": "{words}", "terminal": "out"}}]}}"#
+            r#"{{"ttl_ms": 60000, "terminals": [{{"guest": "{words}", "terminal": "out"}}]}}"#
         ),
     );
     assert_eq!(r.status, 201, "{}", r.body);
@@ -452,26 +452,8 @@ fn uuid_of(running: &Running, name: &str) -> String {
 
 /// `(state, connectome ids)` of `terminal` of guest `uuid`, over HTTP.
 fn terminal_use(addr: SocketAddr, uuid: &str, terminal: &str) -> (String, Vec<String>) {
-    let r = get(addr, &format!("/api/v1/hostess/guests/{uuid}"));
-    assert_eq!(r.status, 200, "{}", r.body);
-    let guest = r.json();
-    let t = guest["terminals"]
-        .as_array()
-        .expect("terminals")
-        .iter()
-        .find(|t| t["name"] == terminal)
-        .cloned()
-        .expect("terminal");
-    let mut ids: Vec<String> = t["connectome"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort();
-    (t["state"].as_str().unwrap_or_default().to_owned(), ids)
+    let (state, _, ids) = control_common::http::terminal_use(addr, uuid, terminal);
+    (state, ids)
 }
 
 #[test]

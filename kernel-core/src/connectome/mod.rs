@@ -201,9 +201,10 @@ pub(crate) struct Live {
     pipes: RwLock<Vec<Arc<PipeLive>>>,
     /// Moves whenever a connection's state may have to follow its pipe.
     pub(crate) pipe_changes: Arc<PipeChanges>,
-    /// Specs of pipes made at run time, by id; each pair of endpoints gets
-    /// one for the life of the process.
-    pub(crate) live_specs: Mutex<BTreeMap<Uuid, &'static PipeSpec>>,
+    /// Specs of pipes made at run time, by id and capacity: each pair of
+    /// endpoints gets one per capacity it was ever connected with, for the
+    /// life of the process (connecting again reuses it).
+    pub(crate) live_specs: Mutex<BTreeMap<(Uuid, usize), &'static PipeSpec>>,
     pub(crate) events: EventLog,
     /// External processes, from the spec and added in code before the run.
     pub(crate) processes: Mutex<Vec<Arc<process::ProcessLive>>>,
@@ -250,6 +251,9 @@ pub(crate) struct PipeLive {
     /// producer let go, then discards what is left.
     pub(crate) held: Mutex<Option<Box<dyn ErasedEnd>>>,
     pub(crate) drop_requested: AtomicBool,
+    /// The policies were told the pipe no longer holds its terminals
+    /// (disconnected, or gone for good): they are told once.
+    released: AtomicBool,
     pub(crate) created: Instant,
     /// What earlier pipes of this connection (same id, same endpoints,
     /// disconnected and connected again) counted: a connection's counters
@@ -296,6 +300,7 @@ impl PipeLive {
             live,
             held: Mutex::new(None),
             drop_requested: AtomicBool::new(false),
+            released: AtomicBool::new(false),
             created: Instant::now(),
             earlier: PipeTotals::default(),
             previous: Vec::new(),
@@ -651,19 +656,41 @@ impl Connectome {
         pipe
     }
 
-    /// Moves `pipe` to `to` if the table allows it, logging the event.
+    /// Tells every policy that `pipe` no longer holds its terminals (what
+    /// they booked for it is given back), once per pipe.
+    pub(crate) fn release_pipe(&self, pipe: &PipeLive) {
+        if pipe.released.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        for policy in self.policies() {
+            policy.release(self, pipe.spec);
+        }
+    }
+
+    /// Moves `pipe` to `to` if the table allows it, logging the event. A
+    /// pipe going for good (closed, failed) gives its terminals back just
+    /// before: until it is final, a connection made again between the same
+    /// terminals (same id) is refused as a duplicate, so what the policies
+    /// book for the new pipe is never given back for the old one.
     pub(crate) fn transition_pipe(
         &self,
         pipe: &PipeLive,
         to: ConnectionState,
         cause: &str,
     ) -> Result<(), state::TransitionError> {
+        let check = |from| {
+            state::check(&pipe.spec.id.to_string(), from, to).inspect_err(|_| {
+                self.live.refused.fetch_add(1, Ordering::Relaxed);
+            })
+        };
+        if to.is_final() {
+            // Not under the state's lock: a policy may look at the pipes.
+            check(pipe.state())?;
+            self.release_pipe(pipe);
+        }
         let mut state = pipe.state.lock().unwrap_or_else(|e| e.into_inner());
         let from = *state;
-        if let Err(e) = state::check(&pipe.spec.id.to_string(), from, to) {
-            self.live.refused.fetch_add(1, Ordering::Relaxed);
-            return Err(e);
-        }
+        check(from)?;
         *state = to;
         self.live.pipe_changes.note();
         self.live.events.push(

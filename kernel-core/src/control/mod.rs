@@ -298,7 +298,7 @@ impl Control {
             self.connectome
                 .transition_pipe(&pipe, ConnectionState::Reserved, &self.cause)
         {
-            self.release(spec);
+            self.connectome.release_pipe(&pipe);
             return Err(e.into());
         }
         to_link.push(made.receiver);
@@ -329,14 +329,10 @@ impl Control {
         Ok(())
     }
 
-    /// Tells every policy the connection no longer holds its terminals.
-    fn release(&self, spec: &PipeSpec) {
-        for policy in self.connectome.policies() {
-            policy.release(&self.connectome, spec);
-        }
-    }
-
-    /// One spec per pair of endpoints for the life of the process.
+    /// One spec per pair of endpoints and capacity for the life of the
+    /// process: pipes and terminals refer to their spec as `'static`, so a
+    /// spec is never freed, and connecting again with a capacity used
+    /// before must not make another.
     fn live_spec(
         &self,
         id: Uuid,
@@ -355,19 +351,14 @@ impl Control {
             .live_specs
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        match specs.get(&id) {
-            Some(spec) if spec.capacity == capacity => spec,
-            _ => {
-                let spec: &'static PipeSpec = Box::leak(Box::new(PipeSpec {
-                    id,
-                    from,
-                    to,
-                    capacity,
-                }));
-                specs.insert(id, spec);
-                spec
-            }
-        }
+        specs.entry((id, capacity)).or_insert_with(|| {
+            Box::leak(Box::new(PipeSpec {
+                id,
+                from,
+                to,
+                capacity,
+            }))
+        })
     }
 
     /// Pauses a connection: its consumer takes nothing out of it from its
@@ -407,14 +398,14 @@ impl Control {
     /// when it finishes.
     ///
     /// The terminals booked with the Hostess under the connection's id
-    /// alone are freed.
+    /// alone are freed at once (a connection that ends by itself frees them
+    /// when it is closed or failed).
     pub fn disconnect(&self, id: Uuid, mode: DisconnectMode) -> Result<Disconnected, ControlError> {
         let pipe = self.pipe(id)?;
         if pipe.state() == ConnectionState::Reserved {
             // Booked but never used (the kernel has not started): let go.
             self.connectome
                 .transition_pipe(&pipe, ConnectionState::Closed, &self.cause)?;
-            self.release(pipe.spec);
             pipe.stats.close();
             drop(pipe.from.remove(&pipe.stats));
             let dropped = pipe
@@ -431,7 +422,7 @@ impl Control {
         }
         self.connectome
             .transition_pipe(&pipe, ConnectionState::Draining, &self.cause)?;
-        self.release(pipe.spec);
+        self.connectome.release_pipe(&pipe);
         // The consumer waits for a new producer once it drained what it
         // has, even if other pipes feed it now: they may be disconnected
         // too, or finish (see above). Marked before the pipe closes, so the

@@ -102,6 +102,9 @@ impl From<HostessError> for ApiError {
             HostessError::NotEnough { .. } | HostessError::Taken { .. } => StatusCode::CONFLICT,
             HostessError::UnknownReservation { .. } => StatusCode::NOT_FOUND,
             HostessError::Expired { .. } | HostessError::Released { .. } => StatusCode::GONE,
+            HostessError::KernelBooking { .. } | HostessError::KernelHolder { .. } => {
+                StatusCode::FORBIDDEN
+            }
             _ => StatusCode::BAD_REQUEST,
         };
         let mut body = ErrorJson::new(e.to_string());
@@ -243,10 +246,28 @@ async fn reservation(
     ))
 }
 
-/// Who is calling.
+/// The holder of a local caller's leases: a caller with the bearer token
+/// (or any caller of an [`Api`] that authenticates nobody) is the local
+/// operator.
+pub const OPERATOR: &str = "operator";
+
+/// Who is calling, as authenticated.
 enum Caller {
+    /// A local operator.
     Local,
+    /// A peer kernel whose signature verified.
     Peer(String),
+}
+
+impl Caller {
+    /// The name the caller holds leases under: its identity, never a name
+    /// it gives itself.
+    fn holder(&self) -> String {
+        match self {
+            Caller::Local => OPERATOR.to_owned(),
+            Caller::Peer(peer) => format!("peer:{peer}"),
+        }
+    }
 }
 
 impl Api {
@@ -297,7 +318,8 @@ impl Api {
 
     /// Authenticates a call on reservation `id` (as written in the path)
     /// and checks that a peer calling holds it: a peer may renew and
-    /// release only its own reservations.
+    /// release only its own reservations, a local operator any but the
+    /// kernel's own booking (which the Hostess refuses).
     fn authorize_holder(
         &self,
         id: &str,
@@ -308,9 +330,9 @@ impl Api {
     ) -> Result<ReservationId, ApiError> {
         let caller = self.authorize(method, uri, headers, body)?;
         let id = parse_id(id)?;
-        if let Caller::Peer(peer) = caller
+        if let Caller::Peer(peer) = &caller
             && let Ok(g) = self.hostess.grant(id)
-            && g.holder != format!("peer:{peer}")
+            && g.holder != caller.holder()
         {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -331,6 +353,7 @@ impl Api {
         (status = 201, description = "reserved", body = GrantJson),
         (status = 400, description = "malformed body, mask or uuid", body = ErrorJson),
         (status = 401, description = "neither the bearer token nor a valid peer signature; nothing changed", body = ErrorJson),
+        (status = 403, description = "`holder` names someone other than the caller (`operator` for the bearer token, `peer:<name>` for a signed call); nothing changed", body = ErrorJson),
         (status = 409, description = "a terminal is taken, or too few guests match (says how many)", body = ErrorJson),
         (status = 413, description = "body larger than 64 KiB", body = ErrorJson),
         (status = 415, description = "the body is not `application/json`", body = ErrorJson),
@@ -349,11 +372,17 @@ async fn reserve(
             format!("bad reservation request: {}", e.body.error),
         )
     })?;
-    let holder = match (&caller, request.holder) {
-        (Caller::Peer(peer), _) => format!("peer:{peer}"),
-        (Caller::Local, Some(holder)) => holder,
-        (Caller::Local, None) => "api".to_owned(),
-    };
+    let holder = caller.holder();
+    if let Some(claimed) = request.holder
+        && claimed != holder
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "this call comes from `{holder}` and cannot hold as `{claimed}`: a lease is held under the caller's authenticated name"
+            ),
+        ));
+    }
     let ttl = Some(request.ttl_ms.map_or(DEFAULT_TTL, Duration::from_millis));
     let now = || api.hostess.now();
     match (request.terminals, request.wants) {
@@ -408,7 +437,7 @@ async fn reserve(
         (status = 200, description = "renewed", body = GrantJson),
         (status = 400, description = "not a uuid", body = ErrorJson),
         (status = 401, description = "neither the bearer token nor a valid peer signature; nothing changed", body = ErrorJson),
-        (status = 403, description = "a peer may renew only its own reservations", body = ErrorJson),
+        (status = 403, description = "the kernel's own booking, or a peer renewing another's reservation", body = ErrorJson),
         (status = 404, description = "unknown reservation", body = ErrorJson),
         (status = 410, description = "expired or released", body = ErrorJson),
     ))]
@@ -431,7 +460,7 @@ async fn renew(
         (status = 200, description = "released", body = GrantJson),
         (status = 400, description = "not a uuid", body = ErrorJson),
         (status = 401, description = "neither the bearer token nor a valid peer signature; nothing changed", body = ErrorJson),
-        (status = 403, description = "a peer may release only its own reservations", body = ErrorJson),
+        (status = 403, description = "the kernel's own booking (it ends when its pipes are disconnected), or a peer releasing another's reservation", body = ErrorJson),
         (status = 404, description = "unknown reservation", body = ErrorJson),
         (status = 410, description = "expired or released already", body = ErrorJson),
     ))]

@@ -28,14 +28,18 @@
 //! `POST /reservations` body (`Content-Type: application/json`):
 //!
 //! ```json
-//! {"holder": "ops-console", "ttl_ms": 10000,
+//! {"ttl_ms": 10000,
 //!  "terminals": [{"guest": "6f1c8b1e-7d2a-4c3b-9e4f-5a6b7c8d9e0f", "terminal": "lines"}]}
 //! {"ttl_ms": 10000, "wants": [{"mask": "*:*:0x00000a00/0x0000ff00:ops:*:*:*", "count": 4, "terminals": ["lines"]}]}
 //! ```
 //!
 //! Leases made over HTTP always have a TTL (default [`DEFAULT_TTL`]): a
-//! caller that dies releases what it held. A peer's reservations are held by
-//! `peer:<name>`.
+//! caller that dies releases what it held. A lease is held under the
+//! caller's authenticated name: [`OPERATOR`] for a local caller, `peer:<name>`
+//! for a peer's phone call; a body whose `holder` names anyone else is
+//! refused (403). The kernel's own booking of its pipes (holder `control`)
+//! is neither released nor renewed here (403): it ends when its pipes are
+//! disconnected through the control surface.
 
 mod api;
 mod auth;
@@ -43,7 +47,7 @@ mod error;
 mod serve;
 mod shapes;
 
-pub use api::{Api, DEFAULT_TTL, HostessDoc, router};
+pub use api::{Api, DEFAULT_TTL, HostessDoc, OPERATOR, router};
 pub use auth::{BearerToken, bearer_credentials, require_bearer};
 pub use error::{ApiError, ErrorJson, json_errors, no_such_endpoint};
 pub use serve::{Limits, Served, serve, serve_on};

@@ -133,7 +133,7 @@ impl utoipa::PartialSchema for ReserveJson {
                     ObjectBuilder::new()
                         .schema_type(Type::String)
                         .description(Some(
-                            "who holds the lease (local calls; a peer is `peer:<name>`)",
+                            "who holds the lease: the caller's authenticated name, `operator` for the bearer token, `peer:<name>` for a signed call (optional; any other name is refused)",
                         )),
                 )
                 .property(
@@ -197,6 +197,10 @@ pub struct GrantJson {
     /// Milliseconds until the lease expires unless renewed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in_ms: Option<u64>,
+    /// The kernel's own booking of its pipes' terminals: it ends when its
+    /// pipes are disconnected, not by a release or an expiry.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kernel: bool,
     /// For a booking by wants: the guests picked for each want.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picks: Option<Vec<Vec<PickJson>>>,
@@ -317,6 +321,7 @@ impl GrantJson {
                 .collect(),
             ttl_ms: grant.ttl.map(millis),
             expires_in_ms: grant.deadline.map(|d| millis(d.saturating_sub(now))),
+            kernel: grant.kernel,
             picks: None,
         }
     }

@@ -118,3 +118,32 @@ impl Events {
         }
     }
 }
+
+/// `(state, holder, connectome ids in order)` of `terminal` of the Hostess
+/// guest `uuid`, over HTTP.
+pub fn terminal_use(addr: SocketAddr, uuid: &str, terminal: &str) -> (String, String, Vec<String>) {
+    let r = get(addr, &format!("/api/v1/hostess/guests/{uuid}"));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let guest = r.json();
+    let t = guest["terminals"]
+        .as_array()
+        .expect("terminals")
+        .iter()
+        .find(|t| t["name"] == terminal)
+        .cloned()
+        .expect("terminal");
+    let mut ids: Vec<String> = t["connectome"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    (
+        t["state"].as_str().unwrap_or_default().to_owned(),
+        t["holder"].as_str().unwrap_or_default().to_owned(),
+        ids,
+    )
+}
