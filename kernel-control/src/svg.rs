@@ -1,7 +1,8 @@
 //! The live topology as an SVG drawing with a layered layout: sources on
 //! the left, sinks on the right, fan-out and fan-in as junctions, every
 //! pipe labelled with its rate and coloured by queue fill, every server
-//! with its state. The HMI page shows it; any tool can fetch it.
+//! with its state. The HMI page shows it; any tool can fetch it. The
+//! snapshot drawn is embedded as JSON (`<metadata id="snapshot">`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -182,6 +183,13 @@ pub fn render(t: &Topology) -> String {
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" id="topology" viewBox="0 0 {width:.0} {height:.0}" width="{width:.0}" height="{height:.0}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" data-kernel="{}">"#,
         xml(&t.kernel.name)
+    );
+    // The snapshot drawn, for pages that show tables next to the drawing:
+    // one snapshot, so the same states and rates in both.
+    let _ = writeln!(
+        out,
+        r#"<metadata id="snapshot">{}</metadata>"#,
+        xml(&serde_json::to_string(t).unwrap_or_default())
     );
     out.push_str(
         r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="12" markerHeight="12" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>"##,

@@ -82,6 +82,21 @@ struct Options {
     /// A peer kernel to send adverts to; repeat for more
     #[arg(long = "peer", value_name = "IP:PORT", requires = "adverts")]
     peers: Vec<SocketAddr>,
+    /// Supervise an external process: `NAME=COMMAND LINE`, run with `sh -c`
+    /// and restarted when it fails; its output goes to the event log; repeat
+    /// for more
+    #[arg(long = "process", value_name = "NAME=COMMAND", value_parser = process_option)]
+    processes: Vec<(String, String)>,
+}
+
+/// `NAME=COMMAND LINE` of `--process`.
+fn process_option(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, command)) if !name.trim().is_empty() && !command.trim().is_empty() => {
+            Ok((name.trim().to_owned(), command.to_owned()))
+        }
+        _ => Err(format!("`{text}` is not `NAME=COMMAND LINE`")),
+    }
 }
 
 impl Options {
@@ -130,6 +145,13 @@ fn run(options: &Options) -> Result<(), Failure> {
     let passphrase = std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty());
     if options.probe {
         start_probe(&mut kernel, options, passphrase.clone())?;
+    }
+    for (name, command) in &options.processes {
+        kernel.add_process(
+            kernel::Process::new(name, "sh")
+                .args(["-c", command])
+                .restart(kernel::Restart::OnFailure),
+        )?;
     }
     let server = if serve {
         let server = kernel.serve_control(ControlOptions::from_env()?)?;
