@@ -366,11 +366,12 @@ fn topology_exports_and_metrics() {
     assert_eq!(snapshot["connections"].as_array().map(Vec::len), Some(3));
     for c in snapshot["connections"].as_array().into_iter().flatten() {
         let drawn = format!(
-            r#"data-id="{}" data-from="{}" data-to="{}" data-state="{}" data-rate="{:.3}""#,
+            r#"data-id="{}" data-from="{}" data-to="{}" data-state="{}" data-stalled="{}" data-rate="{:.3}""#,
             c["id"].as_str().unwrap_or_default(),
             c["from"].as_str().unwrap_or_default(),
             c["to"].as_str().unwrap_or_default(),
             c["state"].as_str().unwrap_or_default(),
+            c["stalled"].as_bool().unwrap_or_default(),
             c["rate"].as_f64().unwrap_or(-1.0),
         );
         assert!(svg.body.contains(&drawn), "{drawn} not drawn");

@@ -159,7 +159,8 @@ const STATE_JS: &str = r#"JSON.stringify({
   updates: +document.body.dataset.updates,
   live: document.body.dataset.live,
   servers: [...document.querySelectorAll('#graph g.server')].map(g => ({ name: g.dataset.name, state: g.dataset.state })),
-  conns: [...document.querySelectorAll('#graph g.conn')].map(g => ({ id: g.dataset.id, to: g.dataset.to, state: g.dataset.state, rate: parseFloat(g.dataset.rate) })),
+  conns: [...document.querySelectorAll('#graph g.conn')].map(g => ({ id: g.dataset.id, to: g.dataset.to, state: g.dataset.state, stalled: g.dataset.stalled === "true", label: g.querySelector('text.rate').textContent, rate: parseFloat(g.dataset.rate) })),
+  alerts: [...document.querySelectorAll('#alerts li')].map(l => ({ class: l.className, id: l.dataset.id || l.dataset.name, text: l.textContent })),
   rows: [...document.querySelectorAll('#connections tbody tr[data-id]')].map(r => ({ id: r.dataset.id, state: r.dataset.state })),
   fans: document.querySelectorAll('#graph g.fan').length,
   processes: [...document.querySelectorAll('#processes tbody tr[data-name]')].map(r => ({ name: r.dataset.name, state: r.dataset.state, pid: r.dataset.pid, text: r.textContent })),
@@ -240,6 +241,9 @@ fn the_hmi_shows_the_live_refinery_its_process_neighbour_and_events_and_pauses_t
         .arg("--serve")
         .args(["--adverts", &plant_adverts.to_string()])
         .args(["--peer", &peer_adverts.to_string()])
+        // A brisk flow (10,000 samples/s) fills the 4,096 messages of the
+        // pipe into the column in under half a second once it is paused.
+        .args(["--sample-interval-us", "200"])
         .args([
             "--process",
             "assay=n=0; while :; do n=$((n+1)); echo assay $n; sleep 0.5; done",
@@ -437,9 +441,27 @@ fn the_hmi_shows_the_live_refinery_its_process_neighbour_and_events_and_pauses_t
         .expect("the pipe into the column")
         .to_owned();
     click(&mut cdp, &session, "pause", &feed);
-    wait_for(&mut cdp, &session, "the pipe shows as paused", |s| {
-        has_state(&s["conns"], &feed, "paused") && has_state(&s["rows"], &feed, "paused")
+    let paused = Instant::now();
+    let state = wait_for(&mut cdp, &session, "the stall marked", |s| {
+        let stalled_edge = s["conns"].as_array().into_iter().flatten().any(|c| {
+            c["id"] == feed.as_str()
+                && c["stalled"] == true
+                && c["label"]
+                    .as_str()
+                    .is_some_and(|l| l.starts_with("STALLED"))
+        });
+        let alert = s["alerts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| a["class"] == "stall" && a["id"] == feed.as_str());
+        stalled_edge && alert && has_state(&s["rows"], &feed, "paused")
     });
+    let took = paused.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "the stall showed after {took:?}: {state:#}"
+    );
     assert_eq!(cdp.prompts, 1, "the page asks for the token once");
     cdp.screenshot(&session, &target.join("hmi-paused.png"));
     wait_for(&mut cdp, &session, "the pause in the event log", |s| {
@@ -452,8 +474,13 @@ fn the_hmi_shows_the_live_refinery_its_process_neighbour_and_events_and_pauses_t
 
     // Resume: it flows again.
     click(&mut cdp, &session, "resume", &feed);
-    wait_for(&mut cdp, &session, "the pipe flows again", |s| {
-        has_state(&s["conns"], &feed, "connected") && has_state(&s["rows"], &feed, "connected")
+    wait_for(&mut cdp, &session, "the pipe flows again, no stall", |s| {
+        has_state(&s["conns"], &feed, "connected")
+            && has_state(&s["rows"], &feed, "connected")
+            && s["alerts"].as_array().is_some_and(Vec::is_empty)
+            && s["conns"]
+                .as_array()
+                .is_some_and(|c| c.iter().all(|c| c["stalled"] == false))
     });
     let _ = cdp.call(None, "Browser.close", json!({}));
 

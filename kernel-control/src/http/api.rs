@@ -602,6 +602,7 @@ fn tick_json(t: &Topology) -> Value {
         "connections": t.connections.iter().map(|c| json!({
             "id": c.id, "state": c.state, "rate": c.rate, "fill": c.fill,
             "queue_depth": c.queue_depth, "messages_out": c.messages_out,
+            "stalled": c.stalled,
         })).collect::<Vec<_>>(),
     })
 }
