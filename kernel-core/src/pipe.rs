@@ -336,6 +336,16 @@ impl<T> PipeReceiver<T> {
         }
     }
 
+    /// Receives the next message, waiting at most `timeout`.
+    pub(crate) fn recv_timeout(
+        &self,
+        timeout: Duration,
+    ) -> Result<T, crossbeam_channel::RecvTimeoutError> {
+        let msg = self.rx.recv_timeout(timeout)?;
+        self.stats.count_out();
+        Ok(msg)
+    }
+
     /// Completes a receive that a `Select` over this pipe's channel chose,
     /// counting the message; `None` at end of stream.
     pub(crate) fn recv_selected(&self, oper: SelectedOperation<'_>) -> Option<T> {

@@ -7,9 +7,12 @@ use std::sync::atomic::AtomicBool;
 
 use super::{Factory, Instance, Kernel};
 use crate::Error;
-use crate::connectome::{Connectome, PipeLive, ServerParts, ServerSpec, Spec};
+use crate::connectome::{
+    Connectome, Endpoint, PipeLive, PipeSpec, RouteSpec, RouteTarget, ServerParts, ServerSpec, Spec,
+};
 use crate::manifest::{ServerManifest, TerminalKind};
 use crate::pipe::{self, ErasedEnd, PipeStats};
+use crate::route::Drain;
 use crate::server::Server;
 use crate::terminal::link::Signal;
 use crate::terminal::{Consumer, Port, Ports, Producer};
@@ -27,6 +30,10 @@ pub struct KernelBuilder {
     pipe_index: HashMap<String, usize>,
     servers: Vec<Option<Registered>>,
     pipes: Vec<Option<Connected>>,
+    /// Producer ends of routes' local pipes, by index in `spec.routes`.
+    routes: Vec<Option<(Box<dyn ErasedEnd>, TerminalKind)>>,
+    /// Input terminals that wait for producers from elsewhere.
+    awaiting: Vec<(Endpoint, TerminalKind)>,
     built: bool,
 }
 
@@ -115,6 +122,8 @@ impl KernelBuilder {
                 .collect(),
             servers: spec.servers.iter().map(|_| None).collect(),
             pipes: spec.pipes.iter().map(|_| None).collect(),
+            routes: spec.routes.iter().map(|_| None).collect(),
+            awaiting: Vec::new(),
             built: false,
         }
     }
@@ -212,6 +221,71 @@ impl KernelBuilder {
         Ok(self)
     }
 
+    /// Gives every route of the spec from `from` (`server.terminal`) its
+    /// local pipe: the terminal sends into it as into any pipe (blocking
+    /// while it holds the route's `capacity`), and the returned [`Drain`]s
+    /// (one per route, in wiring order) take the messages out. Whatever
+    /// carries the routes to the other kernels owns the drains.
+    pub fn route<P: Producer>(
+        &mut self,
+        from: &str,
+        _from_port: Port<P>,
+    ) -> Result<Vec<(&'static RouteSpec, Drain<P::Message>)>, Error> {
+        let spec = self.spec;
+        let mut drains = Vec::new();
+        for (index, route) in spec.routes.iter().enumerate() {
+            if route.from.to_string() != from {
+                continue;
+            }
+            if self.routes[index].is_some() {
+                return Err(Error::DuplicateRoute {
+                    from: from.to_owned(),
+                });
+            }
+            let (sender, receiver, _) = pipe::pipe::<P::Message>(route_pipe(route));
+            self.routes[index] = Some((Box::new(sender), P::KIND));
+            drains.push((route, Drain::new(receiver)));
+        }
+        if drains.is_empty() {
+            return Err(Error::UnknownRoute {
+                from: from.to_owned(),
+            });
+        }
+        Ok(drains)
+    }
+
+    /// Makes the input terminal `to` (`server.terminal`) wait for producers
+    /// that connect while the kernel runs (from other kernels) instead of
+    /// seeing end of stream at once when no pipe feeds it.
+    pub fn await_producers<C: Consumer>(
+        &mut self,
+        to: &str,
+        _to_port: Port<C>,
+    ) -> Result<&mut Self, Error> {
+        let endpoint = self
+            .spec
+            .servers
+            .iter()
+            .find_map(|s| {
+                let (server, terminal) = to.split_once('.')?;
+                (s.name == server).then(|| {
+                    s.manifest
+                        .terminals
+                        .iter()
+                        .find(|t| t.name == terminal)
+                        .map(|t| Endpoint {
+                            server: s.name,
+                            terminal: t.name,
+                        })
+                })?
+            })
+            .ok_or_else(|| Error::UnknownTerminal {
+                endpoint: to.to_owned(),
+            })?;
+        self.awaiting.push((endpoint, C::KIND));
+        Ok(self)
+    }
+
     /// Checks that every server and pipe of the spec was added exactly once
     /// and agrees with the servers' manifests, then builds the kernel.
     pub fn build(&mut self) -> Result<Kernel, Error> {
@@ -264,18 +338,69 @@ impl KernelBuilder {
                 }
             }
         }
+        for (r, slot) in spec.routes.iter().zip(&self.routes) {
+            let Some((_, kind)) = slot else { continue };
+            let Some(&index) = self.server_index.get(r.from.server) else {
+                problems.push(format!(
+                    "route `{}` starts at server `{}`, which the wiring does not have",
+                    r.id, r.from.server
+                ));
+                continue;
+            };
+            let Some(Some(reg)) = self.servers.get(index) else {
+                continue;
+            };
+            match reg.manifest.terminal(r.from.terminal) {
+                None => problems.push(format!(
+                    "server `{}` (type `{}`) has no terminal `{}` for route `{}`",
+                    r.from.server, spec.servers[index].type_path, r.from.terminal, r.id
+                )),
+                Some(t) if t.kind != *kind => problems.push(format!(
+                    "terminal `{}` is declared `{}` but routed as `{}`",
+                    r.from,
+                    t.kind.type_name(),
+                    kind.type_name()
+                )),
+                Some(_) => {}
+            }
+        }
+        for (endpoint, kind) in &self.awaiting {
+            let declared = self
+                .server_index
+                .get(endpoint.server)
+                .and_then(|&i| self.servers[i].as_ref())
+                .and_then(|reg| reg.manifest.terminal(endpoint.terminal));
+            if let Some(t) = declared
+                && t.kind != *kind
+            {
+                problems.push(format!(
+                    "terminal `{endpoint}` is declared `{}` but awaited as `{}`",
+                    t.kind.type_name(),
+                    kind.type_name()
+                ));
+            }
+        }
         // `Input` and `Output` take exactly one peer.
         for (s, slot) in spec.servers.iter().zip(&self.servers) {
             let Some(reg) = slot else { continue };
             for t in reg.manifest.terminals {
-                let n = spec
-                    .pipes
+                let routed = spec
+                    .routes
                     .iter()
-                    .filter(|p| {
-                        (p.from.server == s.name && p.from.terminal == t.name)
-                            || (p.to.server == s.name && p.to.terminal == t.name)
+                    .zip(&self.routes)
+                    .filter(|(r, slot)| {
+                        slot.is_some() && r.from.server == s.name && r.from.terminal == t.name
                     })
                     .count();
+                let n = routed
+                    + spec
+                        .pipes
+                        .iter()
+                        .filter(|p| {
+                            (p.from.server == s.name && p.from.terminal == t.name)
+                                || (p.to.server == s.name && p.to.terminal == t.name)
+                        })
+                        .count();
                 if n > 1 && matches!(t.kind, TerminalKind::Input | TerminalKind::Output) {
                     let (peers, instead) = if t.kind.is_producer() {
                         ("consumers", "Multiplex")
@@ -328,6 +453,22 @@ impl KernelBuilder {
             to_link.push(c.receiver);
             pipes.push(PipeLive::new(p, c.stats, from_link, to_link, false));
         }
+        for (r, slot) in spec.routes.iter().zip(std::mem::take(&mut self.routes)) {
+            let Some((sender, _)) = slot else { continue };
+            if let Some(&from) = self.server_index.get(r.from.server) {
+                ports[from].link(r.from.terminal).push(sender);
+            }
+        }
+        for (endpoint, _) in &self.awaiting {
+            if let Some(&to) = self.server_index.get(endpoint.server) {
+                let link = ports[to].link(endpoint.terminal);
+                link.change(|s| {
+                    if s.ends.is_empty() {
+                        s.dormant = true;
+                    }
+                });
+            }
+        }
         let parts = ports
             .iter()
             .map(|p| ServerParts {
@@ -353,4 +494,31 @@ impl KernelBuilder {
             .collect();
         Ok(Kernel::new(connectome, instances, stop))
     }
+}
+
+/// The spec of a route's local pipe: the route's id and capacity, from its
+/// output to the remote guest (or mask) and terminal.
+fn route_pipe(route: &'static RouteSpec) -> &'static PipeSpec {
+    static SPECS: std::sync::Mutex<Vec<&'static PipeSpec>> = std::sync::Mutex::new(Vec::new());
+    let mut specs = SPECS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(spec) = specs
+        .iter()
+        .find(|s| s.id == route.id && s.from == route.from && s.capacity == route.capacity)
+    {
+        return spec;
+    }
+    let server = match route.to {
+        RouteTarget::Guest(g) | RouteTarget::Mask(g) => g,
+    };
+    let spec: &'static PipeSpec = Box::leak(Box::new(PipeSpec {
+        id: route.id,
+        from: route.from,
+        to: Endpoint {
+            server,
+            terminal: route.terminal,
+        },
+        capacity: route.capacity.max(1),
+    }));
+    specs.push(spec);
+    spec
 }

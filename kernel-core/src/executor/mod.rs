@@ -331,7 +331,12 @@ impl Kernel {
         // period (processes are killed then and get a moment to be reaped).
         let mut stopping_since: Option<Instant> = None;
         let mut watch = PipeWatch::default();
-        while !running.is_empty() || !processes.is_empty() {
+        // A policy may keep the kernel up past its servers (a route still
+        // delivering what they sent) until the stop signal.
+        let kept_up = || {
+            !stop.load(Ordering::SeqCst) && policies.iter().any(|p| p.keeps_kernel_up(&connectome))
+        };
+        while !running.is_empty() || !processes.is_empty() || kept_up() {
             match done_rx.recv_timeout(POLL) {
                 Ok(Done::Server(index)) => {
                     running.remove(&index);
@@ -340,7 +345,13 @@ impl Kernel {
                     processes.remove(&index);
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+                // Every supervisor ended; only a policy keeps the kernel up.
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                    if !running.is_empty() || !processes.is_empty() {
+                        break;
+                    }
+                    std::thread::sleep(POLL);
+                }
             }
             control.reconcile_changes(&mut watch);
             if stopping_since.is_none() && stop.load(Ordering::SeqCst) {

@@ -1,0 +1,334 @@
+//! Routes: pipes with one end on another kernel.
+//!
+//! The core knows only the local side of a route and what a route looks
+//! like to an observer; carrying the messages between kernels (a network
+//! engine, encodings, credits) is policy, in the mesh crate.
+//!
+//! - [`Drain`]: the consumer end of a route's local pipe. The kernel puts
+//!   the producer end on the route's output terminal like any other pipe
+//!   ([`KernelBuilder::route`](crate::KernelBuilder::route)); whatever
+//!   carries the route to the other kernel takes the messages out of the
+//!   drain.
+//! - [`Feed`]: a producer end into a local input terminal, for messages that
+//!   arrive from another kernel ([`Control::feed`](crate::Control::feed)).
+//! - [`RouteStatus`] and [`RouteTable`]: the view of every route that
+//!   [`Connectome::routes`] gives; the mesh registers the table.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::RecvTimeoutError;
+use uuid::Uuid;
+
+use crate::connectome::Connectome;
+use crate::control::events::Subject;
+use crate::pipe::{PipeReceiver, PipeSender, PipeStats, TryRecv, TrySendError};
+use crate::terminal::link::Link;
+
+/// Where a route is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteState {
+    /// Waiting for the other kernel (absent, unreachable, or not yet asked).
+    Planned,
+    /// The remote terminal is booked; messages flow.
+    Connected,
+    /// The producer finished; what it sent is being delivered.
+    Draining,
+    /// Everything was delivered (or counted lost) and the route ended.
+    Closed,
+    /// The other kernel refused the route (type mismatch, not offered,
+    /// booked, bad passphrase); it is asked again now and then.
+    Failed,
+}
+
+impl RouteState {
+    /// The lowercase name used in reports and APIs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RouteState::Planned => "planned",
+            RouteState::Connected => "connected",
+            RouteState::Draining => "draining",
+            RouteState::Closed => "closed",
+            RouteState::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for RouteState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Which way a route goes, seen from this kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteDirection {
+    /// From a local output to another kernel (`[[routes]]` of this kernel).
+    Outbound,
+    /// From another kernel into a local input terminal.
+    Inbound,
+}
+
+impl RouteDirection {
+    /// `outbound` or `inbound`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RouteDirection::Outbound => "outbound",
+            RouteDirection::Inbound => "inbound",
+        }
+    }
+}
+
+/// A snapshot of one route.
+///
+/// The counters are messages, seen from the side that reports them:
+/// `sent` left the producer's kernel, `received` were taken by the
+/// consuming server, `in_flight` are neither received nor lost yet, `lost`
+/// were known to be undelivered when a kernel died or stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteStatus {
+    pub id: Uuid,
+    /// `server.terminal` here for an outbound route; `kernel/server.terminal`
+    /// of the sender for an inbound one.
+    pub from: String,
+    /// The remote guest and terminal (as wired, or the guest a mask chose)
+    /// for an outbound route; `server.terminal` here for an inbound one.
+    pub to: String,
+    pub direction: RouteDirection,
+    pub state: RouteState,
+    pub sent: u64,
+    pub received: u64,
+    pub in_flight: u64,
+    pub lost: u64,
+    /// Why the route is in its state, when that needs saying (what it
+    /// waits for, why it was refused).
+    pub reason: Option<String>,
+}
+
+/// The routes of a kernel, as whatever runs them sees them.
+pub trait RouteTable: Send + Sync + 'static {
+    /// Every route, outbound (in wiring order) then inbound.
+    fn routes(&self) -> Vec<RouteStatus>;
+}
+
+/// The registered table, kept as an extension of the connectome.
+struct Table(Arc<dyn RouteTable>);
+
+impl Connectome {
+    /// Makes `table` the source of [`routes`](Self::routes).
+    pub fn set_route_table(&self, table: Arc<dyn RouteTable>) {
+        self.extensions().insert(Table(table));
+    }
+
+    /// Every route of this kernel. Without a route table (no mesh runs this
+    /// kernel), the wiring's routes are listed as `planned`.
+    pub fn routes(&self) -> Vec<RouteStatus> {
+        if let Some(table) = self.extensions().get::<Table>() {
+            return table.0.routes();
+        }
+        self.spec()
+            .routes
+            .iter()
+            .map(|r| RouteStatus {
+                id: r.id,
+                from: r.from.to_string(),
+                to: match r.to {
+                    wiring_model::RouteTarget::Guest(g) | wiring_model::RouteTarget::Mask(g) => {
+                        format!("{g}.{}", r.terminal)
+                    }
+                },
+                direction: RouteDirection::Outbound,
+                state: RouteState::Planned,
+                sent: 0,
+                received: 0,
+                in_flight: 0,
+                lost: 0,
+                reason: Some("no mesh runs this kernel's routes".to_owned()),
+            })
+            .collect()
+    }
+
+    /// Appends a route's transition (or, with `from == to`, a note about
+    /// it) to the event log.
+    pub fn log_route(&self, id: Uuid, label: &str, from: RouteState, to: RouteState, cause: &str) {
+        self.live.events.push(
+            Subject::Route {
+                id,
+                label: label.to_owned(),
+            },
+            from.as_str(),
+            to.as_str(),
+            cause,
+        );
+    }
+}
+
+/// What [`Drain::recv_timeout`] got.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Drained<T> {
+    Message(T),
+    /// Nothing arrived within the timeout.
+    Empty,
+    /// The producer finished for good and everything was taken.
+    Closed,
+}
+
+/// The consumer end of a route's local pipe: what the route's output
+/// terminal sends comes out here, in order, under the pipe's back pressure.
+pub struct Drain<T> {
+    rx: PipeReceiver<T>,
+}
+
+impl<T> std::fmt::Debug for Drain<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Drain")
+            .field("route", &self.rx.id())
+            .field("queued", &self.rx.stats().queue_depth())
+            .finish()
+    }
+}
+
+impl<T: Send + 'static> Drain<T> {
+    pub(crate) fn new(rx: PipeReceiver<T>) -> Self {
+        Drain { rx }
+    }
+
+    /// The next message, waiting at most `timeout` for one.
+    pub fn recv_timeout(&self, timeout: Duration) -> Drained<T> {
+        match self.rx.try_recv() {
+            TryRecv::Message(msg) => return Drained::Message(msg),
+            TryRecv::Closed => return Drained::Closed,
+            TryRecv::Empty => {}
+        }
+        match self.rx.recv_timeout(timeout) {
+            Ok(msg) => Drained::Message(msg),
+            Err(RecvTimeoutError::Timeout) => Drained::Empty,
+            Err(RecvTimeoutError::Disconnected) => Drained::Closed,
+        }
+    }
+
+    /// The next message if one is waiting.
+    pub fn try_recv(&self) -> Drained<T> {
+        match self.rx.try_recv() {
+            TryRecv::Message(msg) => Drained::Message(msg),
+            TryRecv::Empty => Drained::Empty,
+            TryRecv::Closed => Drained::Closed,
+        }
+    }
+
+    /// Messages waiting in the local pipe.
+    pub fn queued(&self) -> u64 {
+        self.rx.stats().queue_depth()
+    }
+
+    /// The local pipe's counters.
+    pub fn stats(&self) -> &PipeStats {
+        self.rx.stats()
+    }
+}
+
+/// Why [`Feed::try_send`] gave a message back.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FeedError<T> {
+    /// The pipe has no room: the sender sent beyond the room it was given.
+    Full(T),
+    /// The terminal's server is gone for good.
+    Gone(T),
+}
+
+/// A producer end into a local input terminal, for messages that arrive
+/// from another kernel. The terminal reads it like any pipe.
+///
+/// [`finish`](Self::finish) ends the stream (the terminal sees end of
+/// stream once every producer finished); dropping the feed instead detaches
+/// it: the terminal takes what is queued, then waits for a new producer.
+pub struct Feed<T> {
+    tx: Option<PipeSender<T>>,
+    stats: Arc<PipeStats>,
+    link: Arc<Link>,
+    capacity: usize,
+}
+
+impl<T> std::fmt::Debug for Feed<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Feed")
+            .field(
+                "terminal",
+                &format_args!("{}.{}", self.link.server, self.link.terminal),
+            )
+            .field("capacity", &self.capacity)
+            .field("queued", &self.stats.queue_depth())
+            .finish()
+    }
+}
+
+impl<T: Send + 'static> Feed<T> {
+    pub(crate) fn new(
+        tx: PipeSender<T>,
+        stats: Arc<PipeStats>,
+        link: Arc<Link>,
+        capacity: usize,
+    ) -> Self {
+        Feed {
+            tx: Some(tx),
+            stats,
+            link,
+            capacity,
+        }
+    }
+
+    /// Puts `msg` into the pipe if it has room; never waits.
+    pub fn try_send(&self, msg: T) -> Result<(), FeedError<T>> {
+        let Some(tx) = &self.tx else {
+            return Err(FeedError::Gone(msg));
+        };
+        match tx.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(msg)) => Err(FeedError::Full(msg)),
+            Err(TrySendError::Disconnected(msg)) => Err(FeedError::Gone(msg)),
+        }
+    }
+
+    /// Room left in the pipe, in messages.
+    pub fn free(&self) -> usize {
+        let queued = usize::try_from(self.stats.queue_depth()).unwrap_or(usize::MAX);
+        self.capacity.saturating_sub(queued)
+    }
+
+    /// The pipe's counters; they stay readable after the feed is gone, so
+    /// what the terminal takes from a detached feed can still be counted.
+    pub fn stats(&self) -> Arc<PipeStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Ends the stream: the terminal takes what is queued, and sees end of
+    /// stream once no other producer feeds it.
+    pub fn finish(mut self) {
+        let Some(tx) = self.tx.take() else { return };
+        let id = tx.id();
+        self.stats.close();
+        drop(tx);
+        self.link.change(|s| {
+            let others = s
+                .ends
+                .iter()
+                .filter(|e| !e.is_sender() && e.spec().id != id)
+                .any(|e| e.stats().senders() > 0);
+            if !others {
+                s.dormant = false;
+            }
+        });
+    }
+}
+
+impl<T> Drop for Feed<T> {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            // Detached, not finished: the terminal drains the pipe, then
+            // waits for a new producer.
+            self.stats.close();
+            drop(tx);
+            self.link.change(|s| s.dormant = true);
+        }
+    }
+}
