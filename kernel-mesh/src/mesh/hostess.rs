@@ -144,7 +144,7 @@ impl Answering {
             match asked {
                 Asked::Menu(query) => {
                     let menu = MenuJson::from(&connectome.hostess().menu());
-                    reply(&query, json(&menu), None);
+                    reply(&query, &keys::menu(self.shared.kernel), json(&menu), None);
                 }
                 Asked::Guests(query) => self.guests(&query, &connectome),
                 Asked::Call(query) => self.call(&query, &connectome),
@@ -165,13 +165,14 @@ impl Answering {
                 let body = GuestsJson {
                     guests: guests.iter().map(GuestJson::from).collect(),
                 };
-                reply(query, json(&body), None);
+                reply(query, &keys::guests(self.shared.kernel), json(&body), None);
             }
             Err(e) => reply_err(query, error(e.to_string())),
         }
     }
 
     fn call(&self, query: &Query, connectome: &Connectome) {
+        let call_key = keys::call(self.shared.kernel);
         let body = query
             .payload()
             .map(|p| p.to_bytes().into_owned())
@@ -180,7 +181,7 @@ impl Answering {
             Ok(call) => call,
             Err(e) => {
                 let answer = Answer::refuse(Refusal::BadRequest, format!("unreadable call: {e}"));
-                return reply(query, json(&answer), None);
+                return reply(query, &call_key, json(&answer), None);
             }
         };
         let answer = self
@@ -198,7 +199,7 @@ impl Answering {
             .key
             .as_ref()
             .map(|k| k.sign_answer(&call.nonce, &body));
-        reply(query, body, signature);
+        reply(query, &call_key, body, signature);
     }
 
     /// With a passphrase: the call must be signed for this kernel, fresh
@@ -227,8 +228,10 @@ impl Answering {
     }
 }
 
-fn reply(query: &Query, body: Vec<u8>, signature: Option<String>) {
-    let mut r = query.reply(query.key_expr().clone(), body);
+/// Replies on this kernel's own `key`: a query may name many kernels
+/// (`wiring/hostess/*/guests`), the reply says which one answers.
+fn reply(query: &Query, key: &str, body: Vec<u8>, signature: Option<String>) {
+    let mut r = query.reply(key, body);
     if let Some(signature) = signature {
         r = r.attachment(signature);
     }

@@ -53,10 +53,6 @@ struct Seen {
     sent: u64,
     received: u64,
     lost: u64,
-    /// Messages still to deliver that its producer already sent.
-    queued: u64,
-    /// The producer finished for good.
-    finished: bool,
 }
 
 /// One outbound route: its spec and what it reports.
@@ -87,8 +83,6 @@ impl Outbound {
                 sent: 0,
                 received: 0,
                 lost: 0,
-                queued: 0,
-                finished: false,
             }),
         }
     }
@@ -113,13 +107,12 @@ impl Outbound {
         }
     }
 
-    /// True while the route holds messages its finished producer sent and
-    /// it has not given up on them.
+    /// True until the route closed: it may still hold messages its
+    /// producer sent (in its pipe, in flight, or waiting for the receiver's
+    /// last acknowledgement). A route that cannot open keeps them until the
+    /// kernel is stopped, which counts them lost.
     pub(crate) fn undelivered(&self) -> bool {
-        let seen = self.seen();
-        seen.finished
-            && !matches!(seen.state, RouteState::Closed)
-            && (seen.queued > 0 || seen.sent > seen.received + seen.lost)
+        self.seen().state != RouteState::Closed
     }
 
     /// Moves to `state` with `reason`, logging the change (a new reason in
@@ -739,8 +732,6 @@ impl Forwarder {
         seen.sent = self.sent;
         seen.received = self.consumed.saturating_sub(self.lost_to_restarts);
         seen.lost = self.lost;
-        seen.queued = self.source.queued() + (self.seq - self.consumed.min(self.seq));
-        seen.finished = self.finished;
     }
 
     /// The kernel stops: what was not delivered and will not be is lost.

@@ -15,8 +15,10 @@ use super::call::MeshKey;
 pub const ENV_LISTEN: &str = "KERNEL_MESH_LISTEN";
 /// Overrides `[mesh] peers`: comma-separated Zenoh endpoints.
 pub const ENV_PEERS: &str = "KERNEL_MESH_PEERS";
-/// `1` turns Zenoh's multicast scouting on (off by default).
-pub const ENV_MULTICAST: &str = "KERNEL_MESH_MULTICAST";
+/// `1` turns Zenoh's scouting on: multicast, and gossip (peers telling each
+/// other where further peers listen). Off by default: a kernel connects to
+/// exactly the endpoints it is given.
+pub const ENV_SCOUTING: &str = "KERNEL_MESH_SCOUTING";
 /// The shared passphrase: the mesh is authenticated when it is set.
 pub const ENV_PASSPHRASE: &str = "WIRING_PASSPHRASE";
 
@@ -30,8 +32,9 @@ pub struct MeshOptions {
     pub listen: Vec<String>,
     /// Endpoints of peer kernels it connects to.
     pub peers: Vec<String>,
-    /// Zenoh's multicast scouting (finds peers without endpoints).
-    pub multicast: bool,
+    /// Zenoh's multicast and gossip scouting (finds peers without
+    /// endpoints, connects to the peers of peers).
+    pub scouting: bool,
     /// The shared passphrase; `None` for an open mesh.
     pub passphrase: Option<String>,
 }
@@ -41,7 +44,7 @@ impl std::fmt::Debug for MeshOptions {
         f.debug_struct("MeshOptions")
             .field("listen", &self.listen)
             .field("peers", &self.peers)
-            .field("multicast", &self.multicast)
+            .field("scouting", &self.scouting)
             .field("authenticated", &self.passphrase.is_some())
             .finish()
     }
@@ -65,7 +68,7 @@ impl MeshOptions {
             peers: mesh
                 .map(|m| m.peers.iter().map(|e| (*e).to_owned()).collect())
                 .unwrap_or_default(),
-            multicast: false,
+            scouting: false,
             passphrase: None,
         };
         if let Ok(listen) = std::env::var(ENV_LISTEN) {
@@ -74,7 +77,7 @@ impl MeshOptions {
         if let Ok(peers) = std::env::var(ENV_PEERS) {
             options.peers = split(&peers);
         }
-        options.multicast = std::env::var(ENV_MULTICAST).is_ok_and(|v| v == "1");
+        options.scouting = std::env::var(ENV_SCOUTING).is_ok_and(|v| v == "1");
         options.passphrase = std::env::var(ENV_PASSPHRASE).ok().filter(|p| !p.is_empty());
         options
     }
@@ -85,7 +88,7 @@ impl MeshOptions {
     }
 
     /// The Zenoh configuration: peer mode, exactly these endpoints,
-    /// multicast scouting only when asked, user/password authentication
+    /// scouting only when asked, user/password authentication
     /// with `key`. Returns the dictionary file Zenoh reads its accepted
     /// password from, to delete once the session is open.
     fn config(&self, key: Option<&MeshKey>) -> Result<(Config, Option<Dictionary>), MeshError> {
@@ -103,7 +106,12 @@ impl MeshOptions {
         set(
             &mut config,
             "scouting/multicast/enabled",
-            self.multicast.to_string(),
+            self.scouting.to_string(),
+        )?;
+        set(
+            &mut config,
+            "scouting/gossip/enabled",
+            self.scouting.to_string(),
         )?;
         // The control surface and the Hostess answer questions about this
         // kernel; Zenoh's admin space need not.
