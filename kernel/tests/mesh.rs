@@ -67,3 +67,416 @@ fn a_route_to_an_absent_kernel_waits_then_carries_everything_in_order() {
         south.last("MESH-DONE")
     );
 }
+
+fn route0(k: &Kernel) -> serde_json::Value {
+    routes(&k.last("MESH-ROUTES").unwrap_or_default())
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("mesh-test-{}-{name}", std::process::id()))
+}
+
+fn read_log(path: &std::path::Path) -> Vec<u64> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.parse().ok())
+        .collect()
+}
+
+#[test]
+fn a_stalled_consumer_blocks_the_remote_producer_and_nothing_is_lost() {
+    let port = free_port();
+    let count = 3000u64;
+    let mut south = Kernel::start(
+        "south-sink",
+        &[
+            ("KERNEL_MESH_LISTEN", endpoint(port)),
+            ("MESH_STALL_AT", "100".into()),
+            ("MESH_STALL_MS", "10000".into()),
+        ],
+    );
+    let mut north = Kernel::start(
+        "north-exact",
+        &[
+            ("KERNEL_MESH_PEERS", endpoint(port)),
+            ("MESH_COUNT", count.to_string()),
+        ],
+    );
+    south.wait_for("MESH-STALL", LONG, |_| true);
+    std::thread::sleep(Duration::from_secs(2));
+    let before = north.last("MESH-ROUTES").unwrap_or_default();
+    std::thread::sleep(Duration::from_secs(5));
+    let after = north.last("MESH-ROUTES").unwrap_or_default();
+    let (a, b) = (&routes(&before)[0], &routes(&after)[0]);
+    // The producer is blocked: nothing more left north while south stalls,
+    // and no more than south's pipe has room for is in flight.
+    assert_eq!(u(a, "sent"), u(b, "sent"), "{a} / {b}");
+    assert!(u(b, "sent") <= 100 + 64, "{b}");
+    assert_eq!(s(b, "state"), "connected", "the transport stays open: {b}");
+    // Memory stays bounded while the producer waits.
+    let rss_growth = u(&after, "rss_kb").saturating_sub(u(&before, "rss_kb"));
+    assert!(
+        rss_growth < 4096,
+        "north grew {rss_growth} KiB while blocked"
+    );
+
+    south.wait_for("MESH-STALL-END", LONG, |_| true);
+    south.wait_exit(LONG);
+    north.wait_exit(LONG);
+    let sink = south.last("MESH-SINK").unwrap_or_default();
+    assert_eq!(
+        (u(&sink, "count"), u(&sink, "disorder")),
+        (count, 0),
+        "{sink}"
+    );
+    let route = route0(&north);
+    assert_eq!(
+        (u(&route, "sent"), u(&route, "received"), u(&route, "lost")),
+        (count, count, 0),
+        "{route}"
+    );
+    let source = north.last("MESH-SOURCE").unwrap_or_default();
+    assert!(u(&source, "longest_send_ms") >= 5000, "{source}");
+    // Never cut off while it waited.
+    let events = north.last("MESH-EVENTS").unwrap_or_default();
+    let planned_again = events
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| s(e, "to") == "planned")
+        .count();
+    assert_eq!(planned_again, 0, "{events}");
+}
+
+#[test]
+fn fan_in_from_two_kernels_keeps_each_kernels_order() {
+    let port = free_port();
+    let count = 5000u64;
+    let go = temp("fan-in-go");
+    let _ = std::fs::remove_file(&go);
+    let mut south = Kernel::start("south-merge", &[("KERNEL_MESH_LISTEN", endpoint(port))]);
+    let mut north = Vec::new();
+    for (spec, tag) in [("north-a", 1), ("north-b", 2)] {
+        north.push(Kernel::start(
+            spec,
+            &[
+                ("KERNEL_MESH_PEERS", endpoint(port)),
+                ("MESH_COUNT", count.to_string()),
+                ("MESH_TAG", tag.to_string()),
+                ("MESH_GO", go.display().to_string()),
+            ],
+        ));
+    }
+    for k in &north {
+        k.wait_route(LONG, |r| s(r, "state") == "connected");
+    }
+    // Both are booked on the `Combine` at once.
+    let inbound = south.wait_for("MESH-ROUTES", LONG, |v| {
+        routes(v)
+            .iter()
+            .filter(|r| s(r, "direction") == "inbound" && s(r, "state") == "connected")
+            .count()
+            == 2
+    });
+    assert_eq!(routes(&inbound).len(), 2, "{inbound}");
+    std::fs::write(&go, b"go").unwrap_or_else(|e| panic!("{e}"));
+    south.wait_exit(LONG);
+    for k in &mut north {
+        k.wait_exit(LONG);
+        let route = route0(k);
+        assert_eq!(
+            (u(&route, "sent"), u(&route, "received"), u(&route, "lost")),
+            (count, count, 0),
+            "{}: {route}",
+            k.name
+        );
+    }
+    let _ = std::fs::remove_file(&go);
+    let sink = south.last("MESH-SINK").unwrap_or_default();
+    assert_eq!(
+        (u(&sink, "count"), u(&sink, "disorder")),
+        (2 * count, 0),
+        "{sink}"
+    );
+    assert_eq!(
+        sink["last"],
+        serde_json::json!([[1, count - 1], [2, count - 1]]),
+        "{sink}"
+    );
+}
+
+#[test]
+fn a_killed_receiver_comes_back_and_the_route_counts_what_it_lost() {
+    let port = free_port();
+    let count = 3000u64;
+    let (log1, log2) = (temp("killed-1"), temp("killed-2"));
+    let _ = std::fs::remove_file(&log1);
+    let _ = std::fs::remove_file(&log2);
+    let mut south = Kernel::start(
+        "south-sink",
+        &[
+            ("KERNEL_MESH_LISTEN", endpoint(port)),
+            ("MESH_LOG", log1.display().to_string()),
+            ("MESH_DELAY_MS", "1".into()),
+        ],
+    );
+    let mut north = Kernel::start(
+        "north-exact",
+        &[
+            ("KERNEL_MESH_PEERS", endpoint(port)),
+            ("MESH_COUNT", count.to_string()),
+        ],
+    );
+    let started = std::time::Instant::now();
+    while read_log(&log1).len() < 500 {
+        assert!(started.elapsed() < LONG, "south never took 500 messages");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    south.kill();
+    north.wait_route(LONG, |r| s(r, "state") == "planned");
+    let restarted = std::time::Instant::now();
+    let mut south = Kernel::start(
+        "south-sink",
+        &[
+            ("KERNEL_MESH_LISTEN", endpoint(port)),
+            ("MESH_LOG", log2.display().to_string()),
+        ],
+    );
+    north.wait_route(LONG, |r| s(r, "state") != "planned");
+    eprintln!(
+        "the route reopened {:?} after south restarted",
+        restarted.elapsed()
+    );
+    south.wait_exit(LONG);
+    north.wait_exit(LONG);
+    let (got1, got2) = (read_log(&log1), read_log(&log2));
+    let _ = std::fs::remove_file(&log1);
+    let _ = std::fs::remove_file(&log2);
+    // Each run of south took its part in order, the second to the end.
+    assert!(got1.iter().copied().eq(0..got1.len() as u64), "first run");
+    let first2 = got2.first().copied().unwrap_or(count);
+    assert!(
+        got2.iter().copied().eq(first2..count),
+        "second run from {first2}"
+    );
+    let taken: std::collections::BTreeSet<u64> = got1.iter().chain(&got2).copied().collect();
+    let missing = count - taken.len() as u64;
+    let route = route0(&north);
+    assert_eq!(s(&route, "state"), "closed", "{route}");
+    assert_eq!(u(&route, "sent"), count, "{route}");
+    assert_eq!(u(&route, "received") + u(&route, "lost"), count, "{route}");
+    // Honest: every message no south took is counted lost (at most the
+    // last acknowledgement's worth more: taken by the dying south after
+    // it last reported).
+    let lost = u(&route, "lost");
+    assert!(
+        lost >= missing && lost <= missing + 8,
+        "lost {lost}, missing {missing}: {route}"
+    );
+    let events = north.last("MESH-EVENTS").unwrap_or_default().to_string();
+    assert!(events.contains("restarted"), "{events}");
+}
+
+#[test]
+fn a_cut_link_loses_nothing() {
+    let port = free_port();
+    let count = 4000u64;
+    let log = temp("cut");
+    let _ = std::fs::remove_file(&log);
+    let mut south = Kernel::start(
+        "south-sink",
+        &[
+            ("KERNEL_MESH_LISTEN", endpoint(port)),
+            ("MESH_LOG", log.display().to_string()),
+            ("MESH_DELAY_MS", "1".into()),
+        ],
+    );
+    let mut proxy = Proxy::start(port);
+    let mut north = Kernel::start(
+        "north-exact",
+        &[
+            ("KERNEL_MESH_PEERS", endpoint(proxy.port)),
+            ("MESH_COUNT", count.to_string()),
+        ],
+    );
+    let started = std::time::Instant::now();
+    while read_log(&log).len() < 1000 {
+        assert!(started.elapsed() < LONG, "south never took 1000 messages");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    proxy.cut();
+    north.wait_route(LONG, |r| s(r, "state") == "planned");
+    south.wait_for("MESH-ROUTES", LONG, |v| {
+        routes(v)
+            .iter()
+            .any(|r| s(r, "reason").contains("left the mesh"))
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    proxy.restore();
+    south.wait_exit(LONG);
+    north.wait_exit(LONG);
+    let got = read_log(&log);
+    let _ = std::fs::remove_file(&log);
+    assert!(
+        got.iter().copied().eq(0..count),
+        "{} values, not 0..{count} in order",
+        got.len()
+    );
+    let route = route0(&north);
+    assert_eq!(
+        (u(&route, "sent"), u(&route, "received"), u(&route, "lost")),
+        (count, count, 0),
+        "{route}"
+    );
+}
+
+#[test]
+fn the_mesh_admits_only_kernels_with_its_passphrase() {
+    use kernel::net::{MeshOptions, mesh::MeshKey};
+    use zenoh::Wait;
+
+    let port = free_port();
+    let right = "correct horse battery staple";
+    let mut south = Kernel::start(
+        "south-sink",
+        &[
+            ("KERNEL_MESH_LISTEN", endpoint(port)),
+            ("WIRING_PASSPHRASE", right.into()),
+        ],
+    );
+    south.wait_for("MESH-ROUTES", LONG, |_| true);
+    // A session of our own asks for south's menu: only with the passphrase.
+    let ask = |passphrase: Option<&str>| -> usize {
+        let options = MeshOptions {
+            listen: Vec::new(),
+            peers: vec![endpoint(port)],
+            scouting: false,
+            passphrase: passphrase.map(str::to_owned),
+        };
+        let key = passphrase.map(MeshKey::derive);
+        let session = options.open(key.as_ref()).unwrap_or_else(|e| panic!("{e}"));
+        std::thread::sleep(Duration::from_millis(500));
+        let replies = session
+            .get("wiring/hostess/south/menu")
+            .timeout(Duration::from_secs(2))
+            .wait()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut menus = 0;
+        while let Ok(reply) = replies.recv() {
+            if let Ok(sample) = reply.result() {
+                let body = sample.payload().to_bytes();
+                let menu: kernel::hostess::http::MenuJson =
+                    serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{e}"));
+                assert!(!menu.entries.is_empty());
+                menus += 1;
+            }
+        }
+        let _ = session.close().wait();
+        menus
+    };
+    assert_eq!(ask(Some(right)), 1, "with the passphrase");
+    assert_eq!(ask(Some("wrong horse")), 0, "with another passphrase");
+    assert_eq!(ask(None), 0, "without one");
+
+    // A kernel with another passphrase cannot reach south's sink: its
+    // route waits and says why once it could not open in time.
+    let mut wrong = Kernel::start(
+        "north-exact",
+        &[
+            ("KERNEL_MESH_PEERS", endpoint(port)),
+            ("WIRING_PASSPHRASE", "wrong horse".into()),
+            ("MESH_COUNT", "100".into()),
+        ],
+    );
+    let route = wrong.wait_route(LONG, |r| s(r, "reason").contains("cannot open within"));
+    assert_eq!(s(&route, "state"), "planned", "{route}");
+    assert!(s(&route, "reason").contains("unreachable"), "{route}");
+    wrong.terminate();
+    wrong.wait_exit(LONG);
+    let events = wrong.last("MESH-EVENTS").unwrap_or_default().to_string();
+    assert!(events.contains("cannot open within"), "{events}");
+    let route = route0(&wrong);
+    assert_eq!(
+        u(&route, "lost"),
+        100,
+        "stopped with all undelivered: {route}"
+    );
+
+    // With the passphrase, the route opens and delivers.
+    let mut north = Kernel::start(
+        "north-exact",
+        &[
+            ("KERNEL_MESH_PEERS", endpoint(port)),
+            ("WIRING_PASSPHRASE", right.into()),
+            ("MESH_COUNT", "100".into()),
+        ],
+    );
+    south.wait_exit(LONG);
+    north.wait_exit(LONG);
+    let sink = south.last("MESH-SINK").unwrap_or_default();
+    assert_eq!(u(&sink, "count"), 100, "{sink}");
+}
+
+#[test]
+fn refusals_name_their_reason_and_an_input_takes_one_kernel() {
+    let port = free_port();
+    let never = temp("never");
+    let mut south = Kernel::start("south-all", &[("KERNEL_MESH_LISTEN", endpoint(port))]);
+    let holder = Kernel::start(
+        "north-exact",
+        &[
+            ("KERNEL_MESH_PEERS", endpoint(port)),
+            ("MESH_COUNT", "10".into()),
+            ("MESH_GO", never.display().to_string()),
+        ],
+    );
+    holder.wait_route(LONG, |r| s(r, "state") == "connected");
+    let mut refused = Kernel::start(
+        "north-refused",
+        &[
+            ("KERNEL_MESH_PEERS", endpoint(port)),
+            ("MESH_COUNT", "10".into()),
+            ("MESH_GO", never.display().to_string()),
+        ],
+    );
+    let all_failed = refused.wait_for("MESH-ROUTES", LONG, |v| {
+        routes(v).iter().all(|r| s(r, "state") == "failed")
+    });
+    let reason = |id: u128| {
+        routes(&all_failed)
+            .into_iter()
+            .find(|r| s(r, "id") == mesh_common::uuid_text(id))
+            .map(|r| s(&r, "reason").to_owned())
+            .unwrap_or_default()
+    };
+    let booked = reason(0x106);
+    assert!(
+        booked.starts_with("refused:") && booked.contains("takes one producer"),
+        "{booked}"
+    );
+    let mismatch = reason(0x107);
+    assert!(
+        mismatch.starts_with("type mismatch:")
+            && mismatch.contains("north-c/words.out")
+            && mismatch.contains("alloc::string::String")
+            && mismatch.contains("south/merge.inputs")
+            && mismatch.contains("`u64`"),
+        "{mismatch}"
+    );
+    let hidden = reason(0x108);
+    assert!(hidden.starts_with("not offered:"), "{hidden}");
+    refused.terminate();
+    refused.wait_exit(LONG);
+    let events = refused.last("MESH-EVENTS").unwrap_or_default().to_string();
+    for word in ["takes one producer", "type mismatch", "not offered"] {
+        assert!(events.contains(word), "{word}: {events}");
+    }
+    // The holder still holds south's sink.
+    assert_eq!(s(&route0(&holder), "state"), "connected");
+    south.terminate();
+    south.wait_exit(LONG);
+}

@@ -838,6 +838,18 @@ impl Kernel {
 
 impl Drop for Kernel {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // What the kernel said last, for the failure's report.
+            let lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+            let said: Vec<&String> = lines
+                .iter()
+                .filter(|l| !l.contains("MESH-ROUTES"))
+                .rev()
+                .take(5)
+                .collect();
+            let routes = lines.iter().rev().find(|l| l.contains("MESH-ROUTES"));
+            eprintln!("--- {} said last: {said:#?}\n{routes:?}", self.name);
+        }
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
@@ -937,4 +949,9 @@ pub fn u(v: &Value, field: &str) -> u64 {
 
 pub fn s<'a>(v: &'a Value, field: &str) -> &'a str {
     v[field].as_str().unwrap_or("")
+}
+
+/// A uuid of the specs as text.
+pub fn uuid_text(n: u128) -> String {
+    Uuid::from_u128(n).to_string()
 }
