@@ -339,16 +339,6 @@ impl Control {
             to: to_ep.to_string(),
             violation,
         };
-        if let Some(kind) = ty.map(|t| t.kind).or(declared) {
-            check_direction(TerminalKind::Output, kind).map_err(rule)?;
-            let producers = to_link
-                .lock()
-                .ends
-                .iter()
-                .filter(|e| !e.is_sender() && e.stats().senders() > 0)
-                .count();
-            check_fan(kind, producers + 1).map_err(rule)?;
-        }
         if let Some(ty) = ty
             && ty.type_id != TypeId::of::<T>()
         {
@@ -358,6 +348,16 @@ impl Control {
                 to: to_ep.to_string(),
                 to_type: ty.type_name.to_owned(),
             });
+        }
+        if let Some(kind) = ty.map(|t| t.kind).or(declared) {
+            check_direction(TerminalKind::Output, kind).map_err(rule)?;
+            let producers = to_link
+                .lock()
+                .ends
+                .iter()
+                .filter(|e| !e.is_sender() && e.stats().senders() > 0)
+                .count();
+            check_fan(kind, producers + 1).map_err(rule)?;
         }
         self.require_live_server(
             to_ep.server,

@@ -32,8 +32,9 @@ pub struct KernelBuilder {
     pipes: Vec<Option<Connected>>,
     /// Producer ends of routes' local pipes, by index in `spec.routes`.
     routes: Vec<Option<(Box<dyn ErasedEnd>, TerminalKind)>>,
-    /// Input terminals that wait for producers from elsewhere.
-    awaiting: Vec<(Endpoint, TerminalKind)>,
+    /// Input terminals that wait for producers from elsewhere: server
+    /// index, terminal name.
+    awaiting: Vec<(usize, String, TerminalKind)>,
     built: bool,
 }
 
@@ -262,27 +263,12 @@ impl KernelBuilder {
         to: &str,
         _to_port: Port<C>,
     ) -> Result<&mut Self, Error> {
-        let endpoint = self
-            .spec
-            .servers
-            .iter()
-            .find_map(|s| {
-                let (server, terminal) = to.split_once('.')?;
-                (s.name == server).then(|| {
-                    s.manifest
-                        .terminals
-                        .iter()
-                        .find(|t| t.name == terminal)
-                        .map(|t| Endpoint {
-                            server: s.name,
-                            terminal: t.name,
-                        })
-                })?
-            })
-            .ok_or_else(|| Error::UnknownTerminal {
-                endpoint: to.to_owned(),
-            })?;
-        self.awaiting.push((endpoint, C::KIND));
+        let unknown = || Error::UnknownTerminal {
+            endpoint: to.to_owned(),
+        };
+        let (server, terminal) = to.split_once('.').ok_or_else(unknown)?;
+        let index = *self.server_index.get(server).ok_or_else(unknown)?;
+        self.awaiting.push((index, terminal.to_owned(), C::KIND));
         Ok(self)
     }
 
@@ -364,20 +350,22 @@ impl KernelBuilder {
                 Some(_) => {}
             }
         }
-        for (endpoint, kind) in &self.awaiting {
-            let declared = self
-                .server_index
-                .get(endpoint.server)
-                .and_then(|&i| self.servers[i].as_ref())
-                .and_then(|reg| reg.manifest.terminal(endpoint.terminal));
-            if let Some(t) = declared
-                && t.kind != *kind
-            {
-                problems.push(format!(
-                    "terminal `{endpoint}` is declared `{}` but awaited as `{}`",
+        for (index, terminal, kind) in &self.awaiting {
+            let Some(reg) = &self.servers[*index] else {
+                continue;
+            };
+            let server = spec.servers[*index].name;
+            match reg.manifest.terminal(terminal) {
+                None => problems.push(format!(
+                    "server `{server}` (type `{}`) has no terminal `{terminal}` to await producers on",
+                    spec.servers[*index].type_path
+                )),
+                Some(t) if t.kind != *kind => problems.push(format!(
+                    "terminal `{server}.{terminal}` is declared `{}` but awaited as `{}`",
                     t.kind.type_name(),
                     kind.type_name()
-                ));
+                )),
+                Some(_) => {}
             }
         }
         // `Input` and `Output` take exactly one peer.
@@ -459,15 +447,19 @@ impl KernelBuilder {
                 ports[from].link(r.from.terminal).push(sender);
             }
         }
-        for (endpoint, _) in &self.awaiting {
-            if let Some(&to) = self.server_index.get(endpoint.server) {
-                let link = ports[to].link(endpoint.terminal);
-                link.change(|s| {
-                    if s.ends.is_empty() {
-                        s.dormant = true;
-                    }
-                });
-            }
+        for (index, terminal, _) in &self.awaiting {
+            let Some(name) = self.servers[*index]
+                .as_ref()
+                .and_then(|reg| reg.manifest.terminal(terminal))
+                .map(|t| t.name)
+            else {
+                continue;
+            };
+            ports[*index].link(name).change(|s| {
+                if s.ends.is_empty() {
+                    s.dormant = true;
+                }
+            });
         }
         let parts = ports
             .iter()
