@@ -480,3 +480,101 @@ fn refusals_name_their_reason_and_an_input_takes_one_kernel() {
     south.terminate();
     south.wait_exit(LONG);
 }
+
+/// Python's `eclipse-zenoh`, when installed (`.ci/run` installs it; on CI
+/// its absence fails the test).
+fn python_zenoh() -> bool {
+    let found = std::process::Command::new("python3")
+        .args(["-c", "import zenoh"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have python3 with eclipse-zenoh (pip install eclipse-zenoh)"
+        );
+        eprintln!("skipped: python3 with eclipse-zenoh is not installed");
+    }
+    found
+}
+
+#[test]
+fn a_python_zenoh_client_sees_guests_the_menu_and_a_json_route() {
+    use std::io::BufRead;
+
+    if !python_zenoh() {
+        return;
+    }
+    let (south_port, north_port) = (free_port(), free_port());
+    let count = 20;
+    let mut south = Kernel::start(
+        "south-sink",
+        &[("KERNEL_MESH_LISTEN", endpoint(south_port))],
+    );
+    south.wait_for("MESH-ROUTES", LONG, |_| true);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mesh_client.py");
+    let mut python = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(count.to_string())
+        .arg(endpoint(south_port))
+        .arg(endpoint(north_port))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    let mut lines =
+        std::io::BufReader::new(python.stdout.take().unwrap_or_else(|| panic!())).lines();
+    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert_eq!(ready, "READY");
+    let go = temp("python-go");
+    let _ = std::fs::remove_file(&go);
+    let mut north = Kernel::start(
+        "north-json",
+        &[
+            ("KERNEL_MESH_LISTEN", endpoint(north_port)),
+            ("KERNEL_MESH_PEERS", endpoint(south_port)),
+            ("MESH_COUNT", count.to_string()),
+            ("MESH_GO", go.display().to_string()),
+        ],
+    );
+    // North sends once the client hears it (so it reads the whole route).
+    let seen = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert_eq!(seen, "SEES north");
+    std::fs::write(&go, b"go").unwrap_or_else(|e| panic!("{e}"));
+    north.wait_exit(LONG);
+    let _ = std::fs::remove_file(&go);
+    south.wait_exit(LONG);
+    let report = lines
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("REPORT ").map(str::to_owned))
+        .unwrap_or_default();
+    let _ = python.wait();
+    let report: serde_json::Value =
+        serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}: {report}"));
+    // South's guest as a liveliness token, its menu as the Hostess's JSON.
+    let tokens = report["tokens"].to_string();
+    assert!(
+        tokens.contains("wiring/hostess/south/guests/00000000-0000-0000-0000-000000000011"),
+        "{tokens}"
+    );
+    let menu = &report["menus"][0];
+    assert_eq!(menu["key"], "wiring/hostess/south/menu", "{report}");
+    assert_eq!(menu["menu"]["entries"][0]["class"], "0x00000001", "{menu}");
+    // North's guest appeared, south's went when south stopped.
+    let changes = report["changes"].to_string();
+    assert!(
+        changes.contains("SampleKind.PUT\",\"wiring/hostess/north/guests/"),
+        "{changes}"
+    );
+    assert!(
+        changes.contains("SampleKind.DELETE\",\"wiring/hostess/south/guests/"),
+        "{changes}"
+    );
+    // The JSON route, read as it went by.
+    let values: Vec<u64> = report["values"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_u64())
+        .collect();
+    assert_eq!(values, (0..count).collect::<Vec<u64>>(), "{report}");
+}

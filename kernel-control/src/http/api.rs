@@ -51,6 +51,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/servers/{name}", get(server))
         .route("/api/v1/processes", get(processes))
         .route("/api/v1/processes/{name}", get(process))
+        .route("/api/v1/routes", get(routes))
         .route("/api/v1/probe", get(probe))
         .route("/api/v1/neighbours", get(neighbours))
         .route("/api/v1/connections", get(connections))
@@ -206,6 +207,21 @@ async fn processes(State(state): State<AppState>) -> Response {
         StatusCode::OK,
         &to_value(&state.control.topology().processes),
     )
+}
+
+async fn routes(State(state): State<AppState>) -> Response {
+    let routes: Vec<Value> = state
+        .control
+        .connectome()
+        .routes()
+        .iter()
+        .map(|r| {
+            json!({"id": r.id.to_string(), "from": r.from, "to": r.to, "direction": r.direction.as_str(),
+                   "state": r.state.as_str(), "sent": r.sent, "received": r.received,
+                   "in_flight": r.in_flight, "lost": r.lost, "reason": r.reason})
+        })
+        .collect();
+    json_response(StatusCode::OK, &Value::Array(routes))
 }
 
 async fn process(State(state): State<AppState>, Path(name): Path<String>) -> Response {

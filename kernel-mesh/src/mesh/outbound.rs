@@ -322,6 +322,11 @@ impl Forwarder {
                 Next::Message(bytes) => {
                     let payload = ZBytes::from(bytes);
                     self.publish(self.seq, payload.clone())?;
+                    if self.unacked.is_empty() {
+                        // The resend timer runs from the oldest message
+                        // not acknowledged.
+                        self.last_progress = Instant::now();
+                    }
                     self.unacked.push_back((self.seq, payload));
                     self.seq += 1;
                     self.sent += 1;
