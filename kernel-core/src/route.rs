@@ -163,6 +163,9 @@ impl Connectome {
     }
 }
 
+/// The drains of the routes from one output, each with its route.
+pub type RouteDrains<T> = Vec<(&'static wiring_model::RouteSpec, Drain<T>)>;
+
 /// What [`Drain::recv_timeout`] got.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Drained<T> {

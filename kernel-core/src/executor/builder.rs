@@ -12,7 +12,7 @@ use crate::connectome::{
 };
 use crate::manifest::{ServerManifest, TerminalKind};
 use crate::pipe::{self, ErasedEnd, PipeStats};
-use crate::route::Drain;
+use crate::route::{Drain, RouteDrains};
 use crate::server::Server;
 use crate::terminal::link::Signal;
 use crate::terminal::{Consumer, Port, Ports, Producer};
@@ -231,7 +231,7 @@ impl KernelBuilder {
         &mut self,
         from: &str,
         _from_port: Port<P>,
-    ) -> Result<Vec<(&'static RouteSpec, Drain<P::Message>)>, Error> {
+    ) -> Result<RouteDrains<P::Message>, Error> {
         let spec = self.spec;
         let mut drains = Vec::new();
         for (index, route) in spec.routes.iter().enumerate() {

@@ -234,7 +234,14 @@ impl MeshKey {
 /// Nonces of signed calls seen within the window.
 #[derive(Default)]
 pub struct Replays {
-    seen: Mutex<(HashMap<String, u64>, VecDeque<(u64, String)>)>,
+    seen: Mutex<Seen>,
+}
+
+/// Each nonce's expiry, and the nonces in order of expiry.
+#[derive(Default)]
+struct Seen {
+    expiry: HashMap<String, u64>,
+    order: VecDeque<(u64, String)>,
 }
 
 /// Why a signed call's freshness was refused.
@@ -257,7 +264,7 @@ impl Replays {
             return Err(Stale::Skew(skew));
         }
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let (map, order) = &mut *seen;
+        let Seen { expiry: map, order } = &mut *seen;
         while order.front().is_some_and(|(expiry, _)| *expiry <= now_ms) {
             if let Some((_, old)) = order.pop_front() {
                 map.remove(&old);

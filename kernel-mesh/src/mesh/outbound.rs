@@ -39,7 +39,7 @@ const TURN: Duration = Duration::from_millis(20);
 const BATCH: usize = 256;
 /// Retry pause after a failed open: from the first to the last.
 const RETRY_FIRST: Duration = Duration::from_millis(200);
-const RETRY_MAX: Duration = Duration::from_secs(2);
+const RETRY_MAX: Duration = Duration::from_secs(1);
 /// A route still not open after this long says why in the event log.
 pub(crate) const OPEN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -743,14 +743,9 @@ impl Forwarder {
     fn give_up(&mut self) {
         let mut lost = 0;
         // Messages the producer sent that never left this kernel.
-        loop {
-            match self.source.next(Duration::ZERO) {
-                Next::Message(_) | Next::Unencodable(_) => {
-                    self.sent += 1;
-                    lost += 1;
-                }
-                Next::Empty | Next::Closed => break,
-            }
+        while let Next::Message(_) | Next::Unencodable(_) = self.source.next(Duration::ZERO) {
+            self.sent += 1;
+            lost += 1;
         }
         // Sent but not known to have arrived: never sent again.
         lost += self.seq.saturating_sub(self.acked);

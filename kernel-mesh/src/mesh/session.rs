@@ -113,6 +113,18 @@ impl MeshOptions {
             "scouting/gossip/enabled",
             self.scouting.to_string(),
         )?;
+        // A peer that comes back is found again within a second or two,
+        // not Zenoh's default of up to four.
+        set(
+            &mut config,
+            "connect/retry/period_init_ms",
+            "200".to_owned(),
+        )?;
+        set(
+            &mut config,
+            "connect/retry/period_max_ms",
+            "2000".to_owned(),
+        )?;
         // The control surface and the Hostess answer questions about this
         // kernel; Zenoh's admin space need not.
         set(&mut config, "adminspace/enabled", "false".to_owned())?;
