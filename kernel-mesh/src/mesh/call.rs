@@ -200,36 +200,33 @@ impl MeshKey {
 
     /// The signature (hex) of a call to `call_key` with `body`.
     pub fn sign_call(&self, call_key: &str, body: &[u8]) -> String {
-        hex(&self
-            .key
-            .tag(&[b"wiring-mesh-call", call_key.as_bytes(), body]))
+        hex(&self.key.tag(&[CALL, call_key.as_bytes(), body]))
     }
 
     pub fn verify_call(&self, call_key: &str, body: &[u8], signature: &[u8]) -> bool {
-        unhex(signature).is_some_and(|tag| {
-            tag.len() == TAG_LEN
-                && self
-                    .key
-                    .verify(&[b"wiring-mesh-call", call_key.as_bytes(), body], &tag)
-        })
+        self.verify(CALL, call_key, body, signature)
     }
 
     /// The signature (hex) of an answer to the call with `nonce`.
     pub fn sign_answer(&self, nonce: &str, body: &[u8]) -> String {
-        hex(&self
-            .key
-            .tag(&[b"wiring-mesh-answer", nonce.as_bytes(), body]))
+        hex(&self.key.tag(&[ANSWER, nonce.as_bytes(), body]))
     }
 
     pub fn verify_answer(&self, nonce: &str, body: &[u8], signature: &[u8]) -> bool {
+        self.verify(ANSWER, nonce, body, signature)
+    }
+
+    /// Whether `signature` (hex) signs `body` for `scope` in `domain`.
+    fn verify(&self, domain: &[u8], scope: &str, body: &[u8], signature: &[u8]) -> bool {
         unhex(signature).is_some_and(|tag| {
-            tag.len() == TAG_LEN
-                && self
-                    .key
-                    .verify(&[b"wiring-mesh-answer", nonce.as_bytes(), body], &tag)
+            tag.len() == TAG_LEN && self.key.verify(&[domain, scope.as_bytes(), body], &tag)
         })
     }
 }
+
+/// What a signature is for: a call, or the answer to one.
+const CALL: &[u8] = b"wiring-mesh-call";
+const ANSWER: &[u8] = b"wiring-mesh-answer";
 
 /// Nonces of signed calls seen within the window.
 #[derive(Default)]
