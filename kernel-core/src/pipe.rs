@@ -66,6 +66,13 @@ pub struct PipeStats {
 }
 
 impl PipeStats {
+    /// True when both are the counters of one pipe. A pipe reconnected
+    /// between the same terminals keeps its id but is a new pipe: ends are
+    /// matched by this, never by id.
+    pub(crate) fn same_pipe(&self, other: &PipeStats) -> bool {
+        std::ptr::eq(self, other)
+    }
+
     /// Messages a producer put into the pipe.
     pub fn messages_in(&self) -> u64 {
         self.producer.messages_in.load(Ordering::Relaxed)
@@ -276,8 +283,8 @@ impl<T> PipeSender<T> {
         &self.tx
     }
 
-    pub(crate) fn id(&self) -> uuid::Uuid {
-        self.spec.id
+    pub(crate) fn stats(&self) -> &PipeStats {
+        &self.stats
     }
 }
 
@@ -356,10 +363,6 @@ impl<T> PipeReceiver<T> {
 
     pub(crate) fn channel(&self) -> &Receiver<T> {
         &self.rx
-    }
-
-    pub(crate) fn id(&self) -> uuid::Uuid {
-        self.spec.id
     }
 
     pub(crate) fn stats(&self) -> &PipeStats {

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::connectome::Connectome;
 use crate::control::events::Subject;
-use crate::pipe::{PipeReceiver, PipeSender, PipeStats, TryRecv, TrySendError};
+use crate::pipe::{ErasedEnd, PipeReceiver, PipeSender, PipeStats, TryRecv, TrySendError};
 use crate::terminal::link::Link;
 
 /// Where a route is in its life.
@@ -182,10 +182,10 @@ pub struct Drain<T> {
     rx: PipeReceiver<T>,
 }
 
-impl<T> std::fmt::Debug for Drain<T> {
+impl<T: Send + 'static> std::fmt::Debug for Drain<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Drain")
-            .field("route", &self.rx.id())
+            .field("route", &ErasedEnd::spec(&self.rx).id)
             .field("queued", &self.rx.stats().queue_depth())
             .finish()
     }
@@ -308,14 +308,13 @@ impl<T: Send + 'static> Feed<T> {
     /// stream once no other producer feeds it.
     pub fn finish(mut self) {
         let Some(tx) = self.tx.take() else { return };
-        let id = tx.id();
         self.stats.close();
         drop(tx);
         self.link.change(|s| {
             let others = s
                 .ends
                 .iter()
-                .filter(|e| !e.is_sender() && e.spec().id != id)
+                .filter(|e| !e.is_sender() && !e.stats().same_pipe(&self.stats))
                 .any(|e| e.stats().senders() > 0);
             if !others {
                 s.dormant = false;

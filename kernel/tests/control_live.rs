@@ -210,8 +210,9 @@ fn restart_keeps_the_pipes_and_stop_ends_the_stream() {
                 .pipe(SRC_A)
                 .is_some_and(|p| p.state == ConnectionState::Closed)
     });
+    // Ended: it cannot be stopped again (an operator may restart it).
     assert!(matches!(
-        running.control.restart("src"),
+        running.control.stop("src"),
         Err(ControlError::ServerState { .. })
     ));
     running.finish().unwrap();

@@ -54,7 +54,8 @@ impl ServerState {
         }
     }
 
-    /// True for `finished`, `failed` and `stopped`.
+    /// True for `finished`, `failed` and `stopped`: the server has ended,
+    /// and only an operator's restart leaves the state.
     pub const fn is_final(self) -> bool {
         matches!(
             self,
@@ -226,6 +227,19 @@ pub(crate) struct PipeLive {
     pub(crate) held: Mutex<Option<Box<dyn ErasedEnd>>>,
     pub(crate) drop_requested: AtomicBool,
     pub(crate) created: Instant,
+    /// What earlier pipes of this connection (same id, same endpoints,
+    /// disconnected and connected again) counted: a connection's counters
+    /// never go back, and nothing they dropped is forgotten.
+    earlier: PipeTotals,
+}
+
+/// Counters of the finished pipes of one connection.
+#[derive(Debug, Clone, Copy, Default)]
+struct PipeTotals {
+    messages_in: u64,
+    messages_out: u64,
+    drops: u64,
+    blocked: Duration,
 }
 
 impl PipeLive {
@@ -246,6 +260,7 @@ impl PipeLive {
             held: Mutex::new(None),
             drop_requested: AtomicBool::new(false),
             created: Instant::now(),
+            earlier: PipeTotals::default(),
         }
     }
 
@@ -257,7 +272,18 @@ impl PipeLive {
         format!("{} -> {}", self.spec.from, self.spec.to)
     }
 
+    /// This pipe's counters plus those of the earlier pipes of its connection.
+    fn totals(&self) -> PipeTotals {
+        PipeTotals {
+            messages_in: self.earlier.messages_in + self.stats.messages_in(),
+            messages_out: self.earlier.messages_out + self.stats.messages_out(),
+            drops: self.earlier.drops + self.stats.drops(),
+            blocked: self.earlier.blocked + self.stats.blocked(),
+        }
+    }
+
     fn status(&self) -> PipeStatus {
+        // Out and drops before in: a message counted out is already in.
         let messages_out = self.stats.messages_out();
         let drops = self.stats.drops();
         let messages_in = self.stats.messages_in();
@@ -266,11 +292,11 @@ impl PipeLive {
             from: self.spec.from,
             to: self.spec.to,
             capacity: self.spec.capacity,
-            messages_in,
-            messages_out,
+            messages_in: self.earlier.messages_in + messages_in,
+            messages_out: self.earlier.messages_out + messages_out,
             queue_depth: messages_in.saturating_sub(messages_out + drops),
-            blocked: self.stats.blocked(),
-            drops,
+            blocked: self.earlier.blocked + self.stats.blocked(),
+            drops: self.earlier.drops + drops,
             state: self.state(),
             live: self.live,
             age: self.created.elapsed(),
@@ -548,11 +574,16 @@ impl Connectome {
     }
 
     /// Adds a pipe made at run time, replacing a final one with the same id.
-    pub(crate) fn add_pipe(&self, pipe: PipeLive) -> Arc<PipeLive> {
+    /// The new pipe carries the counters of the one it replaces.
+    pub(crate) fn add_pipe(&self, mut pipe: PipeLive) -> Arc<PipeLive> {
+        let mut pipes = self.live.pipes.write().unwrap_or_else(|e| e.into_inner());
+        let replaced = pipes.iter().position(|p| p.spec.id == pipe.spec.id);
+        if let Some(i) = replaced {
+            pipe.earlier = pipes[i].totals();
+        }
         let pipe = Arc::new(pipe);
         pipe.stats.watch(&self.live.pipe_changes);
-        let mut pipes = self.live.pipes.write().unwrap_or_else(|e| e.into_inner());
-        match pipes.iter().position(|p| p.spec.id == pipe.spec.id) {
+        match replaced {
             Some(i) => pipes[i] = Arc::clone(&pipe),
             None => pipes.push(Arc::clone(&pipe)),
         }

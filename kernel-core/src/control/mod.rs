@@ -462,6 +462,14 @@ impl Control {
     /// counted as drops ([`DisconnectMode::Drop`]). The connection is
     /// `draining` until empty and let go by both sides, then `closed`.
     ///
+    /// Both terminals then wait for a new peer rather than end: a consumer
+    /// that lost a producer this way does not reach end of stream when its
+    /// other producers finish, and a producer does not fail for want of a
+    /// consumer, since a live connect may still give them the peer the
+    /// operator intends. They end when the kernel stops, when their server
+    /// is asked to stop or restart, or, after a new peer was connected,
+    /// when it finishes.
+    ///
     /// The terminals booked with the Hostess under the connection's id
     /// alone are freed.
     pub fn disconnect(&self, id: Uuid, mode: DisconnectMode) -> Result<Disconnected, ControlError> {
@@ -472,8 +480,12 @@ impl Control {
                 .transition_pipe(&pipe, ConnectionState::Closed, &self.cause)?;
             self.release(pipe.spec);
             pipe.stats.close();
-            drop(pipe.from.remove(id));
-            let dropped = pipe.to.remove(id).map(|end| end.discard()).unwrap_or(0);
+            drop(pipe.from.remove(&pipe.stats));
+            let dropped = pipe
+                .to
+                .remove(&pipe.stats)
+                .map(|end| end.discard())
+                .unwrap_or(0);
             return Ok(Disconnected {
                 id,
                 state: pipe.state(),
@@ -484,23 +496,19 @@ impl Control {
         self.connectome
             .transition_pipe(&pipe, ConnectionState::Draining, &self.cause)?;
         self.release(pipe.spec);
-        let producer = pipe.from.remove(id);
+        // The consumer waits for a new producer once it drained what it
+        // has, even if other pipes feed it now: they may be disconnected
+        // too, or finish (see above). Marked before the pipe closes, so the
+        // consumer never sees it closed while it may still end.
+        pipe.to.change(|s| s.dormant = true);
+        let producer = pipe.from.remove(&pipe.stats);
         pipe.stats.close();
         drop(producer);
         match mode {
-            DisconnectMode::Drain => {
-                pipe.stats.set_paused(false);
-                // The consumer waits for a new producer once this one is
-                // drained, unless another pipe still feeds it.
-                pipe.to.change(|s| {
-                    if s.ends.iter().filter(|e| !e.is_sender()).count() <= 1 {
-                        s.dormant = true;
-                    }
-                });
-            }
+            DisconnectMode::Drain => pipe.stats.set_paused(false),
             DisconnectMode::Drop => {
                 pipe.drop_requested.store(true, Ordering::Release);
-                if let Some(end) = pipe.to.remove(id) {
+                if let Some(end) = pipe.to.remove(&pipe.stats) {
                     end.discard();
                     *pipe.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(end);
                 }
@@ -525,11 +533,14 @@ impl Control {
                     server: server.to_owned(),
                 })?;
         let state = s.state();
-        if state.is_final() || !self.connectome.is_running() {
+        // An ended server can be restarted (the kernel builds it afresh),
+        // not stopped again.
+        let ended_restart = state.is_final() && request == Request::Restart;
+        if (state.is_final() && !ended_restart) || !self.connectome.is_running() {
             return Err(ControlError::ServerState {
                 server: server.to_owned(),
                 state,
-                what: "only a server of a running kernel that is not finished can be restarted or stopped",
+                what: "only a server of a running kernel can be restarted, and only one that has not ended can be stopped",
             });
         }
         if !s.signal.ask(request) {
@@ -646,10 +657,10 @@ impl Control {
                 pipe.to.touch();
             }
         }
-        if stats.senders() == 0
-            && stats.queue_depth() == 0
-            && pipe.state() == ConnectionState::Draining
-        {
+        // Drained, and no producer can feed it any more: gone, or cut off by
+        // a disconnect (a producer's terminal drops its end of a closed pipe
+        // before its next send, but one blocked receiving never sends).
+        if producer_done && stats.queue_depth() == 0 && pipe.state() == ConnectionState::Draining {
             let _ = self
                 .connectome
                 .transition_pipe(pipe, ConnectionState::Closed, "drained");

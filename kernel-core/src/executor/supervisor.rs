@@ -79,11 +79,14 @@ pub(crate) struct Supervisor {
     done: DoneGuard,
 }
 
-/// Tells the kernel the instance is done, whatever happens to the thread.
+/// Tells the kernel the instance is done, whatever happens to the thread;
+/// hands the instance back when it ended normally, so that an operator can
+/// restart it.
 struct DoneGuard {
     index: usize,
     ctx: Context,
     tx: Sender<Done>,
+    ended: Option<Instance>,
 }
 
 impl Drop for DoneGuard {
@@ -94,7 +97,7 @@ impl Drop for DoneGuard {
             connectome.set_error(self.index, reason.to_owned());
             connectome.set_state(self.index, ServerState::Failed, reason);
         }
-        let _ = self.tx.send(Done::Server(self.index));
+        let _ = self.tx.send(Done::Server(self.index, self.ended.take()));
     }
 }
 
@@ -120,6 +123,7 @@ impl Supervisor {
             index: instance.index,
             ctx: ctx.clone(),
             tx: done,
+            ended: None,
         };
         Supervisor {
             instance,
@@ -137,7 +141,7 @@ impl Supervisor {
             instance,
             ctx,
             limit,
-            done,
+            mut done,
         } = self;
         let index = instance.index;
         let name = instance.spec.name;
@@ -266,13 +270,13 @@ impl Supervisor {
         // Drop the kernel's pipe ends before reporting done.
         instance.ports.close_outputs();
         instance.ports.release();
-        drop(instance);
+        done.ended = Some(instance);
         drop(done);
     }
 }
 
 /// A restart someone asked for: no back-off, no intensity limit.
-fn restart_now(
+pub(crate) fn restart_now(
     instance: &Instance,
     connectome: &Connectome,
     signal: &crate::terminal::link::Signal,

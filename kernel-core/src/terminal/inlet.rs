@@ -161,8 +161,11 @@ impl<T: 'static> Inlet<T> {
         self.epoch = link.epoch();
         let mut pipes = Vec::with_capacity(state.ends.len());
         for end in state.ends.iter().filter(|e| !e.is_sender()) {
-            let id = end.spec().id;
-            let rx = match self.pipes.iter().position(|p| p.rx.id() == id) {
+            let rx = match self
+                .pipes
+                .iter()
+                .position(|p| p.rx.stats().same_pipe(end.stats()))
+            {
                 Some(i) => self.pipes.swap_remove(i).rx,
                 None => match end.clone_end().into_any().downcast::<PipeReceiver<T>>() {
                     Ok(rx) => *rx,
@@ -200,7 +203,7 @@ impl<T: 'static> Inlet<T> {
                 TryRecv::Closed => {
                     let pipe = self.pipes.remove(i);
                     if let Some(link) = &self.link {
-                        link.retire(pipe.rx.id());
+                        link.retire(pipe.rx.stats());
                     }
                 }
             }

@@ -14,11 +14,10 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crossbeam_channel::{Receiver, Sender};
-use uuid::Uuid;
 
 use crate::connectome::PipeSpec;
 use crate::manifest::TerminalKind;
-use crate::pipe::{ErasedEnd, ErasedPipe};
+use crate::pipe::{ErasedEnd, ErasedPipe, PipeStats};
 
 /// What the kernel asks of one server instance besides the kernel-wide stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,8 +105,9 @@ pub(crate) struct LinkState {
     /// The kernel's own copy of every pipe end of the terminal; every
     /// (re)started terminal gets clones.
     pub(crate) ends: Vec<Box<dyn ErasedEnd>>,
-    /// The terminal lost its last peer to a live disconnect: it waits for a
-    /// new one instead of reporting end of stream (or failing to send).
+    /// The terminal lost a peer to a live disconnect and got no new one
+    /// since: with no pipe left it waits for one instead of reporting end of
+    /// stream (or failing to send).
     pub(crate) dormant: bool,
     pub(crate) ty: Option<TerminalType>,
 }
@@ -201,22 +201,21 @@ impl Link {
         });
     }
 
-    /// Removes the end of pipe `id`; returns it.
-    pub(crate) fn remove(&self, id: Uuid) -> Option<Box<dyn ErasedEnd>> {
+    /// Removes the end of pipe `id` for a live disconnect; returns it. The
+    /// terminal waits for a new peer from now on instead of ending when its
+    /// other peers do (see `Control::disconnect`).
+    pub(crate) fn remove(&self, pipe: &PipeStats) -> Option<Box<dyn ErasedEnd>> {
         self.change(|s| {
-            let i = s.ends.iter().position(|e| e.spec().id == id)?;
-            let end = s.ends.remove(i);
-            if s.ends.is_empty() {
-                s.dormant = true;
-            }
-            Some(end)
+            let i = s.ends.iter().position(|e| e.stats().same_pipe(pipe))?;
+            s.dormant = true;
+            Some(s.ends.remove(i))
         })
     }
 
     /// Removes the end of a pipe the terminal found finished (no sender left,
     /// drained), without waking the terminal.
-    pub(crate) fn retire(&self, id: Uuid) {
-        self.lock().ends.retain(|e| e.spec().id != id);
+    pub(crate) fn retire(&self, pipe: &PipeStats) {
+        self.lock().ends.retain(|e| !e.stats().same_pipe(pipe));
     }
 
     /// Drops every end: the instance is finished for good.

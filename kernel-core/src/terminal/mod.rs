@@ -344,17 +344,19 @@ impl PortEnds {
         self.downcast::<PipeReceiver<T>>("a receiving end")
     }
 
-    /// Fails unless at most one pipe is attached (for `Input` and `Output`).
+    /// Fails unless at most one open pipe is attached (for `Input` and
+    /// `Output`); pipes a disconnect closed and that still drain do not
+    /// count, their messages are delivered first.
     pub(crate) fn at_most_one(&self, kind: TerminalKind) -> Result<(), Error> {
-        if crate::manifest::check_fan(kind, self.ends.len()).is_err() {
+        let open = self.ends.iter().filter(|e| !e.stats().is_closed()).count();
+        if crate::manifest::check_fan(kind, open).is_err() {
             let peers = if kind.is_producer() {
                 "consumers"
             } else {
                 "producers"
             };
             return Err(self.error(format!(
-                "{} {peers} are connected but the terminal is an `{}`; declare it as `{}`",
-                self.ends.len(),
+                "{open} {peers} are connected but the terminal is an `{}`; declare it as `{}`",
                 kind.type_name(),
                 kind.fan_kind().type_name()
             )));

@@ -107,8 +107,11 @@ impl<T: 'static> Outlet<T> {
         self.epoch = link.epoch();
         let mut pipes = Vec::with_capacity(state.ends.len());
         for end in state.ends.iter().filter(|e| e.is_sender()) {
-            let id = end.spec().id;
-            let pipe = match self.pipes.iter().position(|p| p.tx.id() == id) {
+            let pipe = match self
+                .pipes
+                .iter()
+                .position(|p| p.tx.stats().same_pipe(end.stats()))
+            {
                 Some(i) => self.pipes.swap_remove(i),
                 None => match end.clone_end().into_any().downcast::<PipeSender<T>>() {
                     Ok(tx) => OutPipe::new(*tx),
@@ -147,7 +150,7 @@ impl<T: 'static> Outlet<T> {
     fn forget(&mut self, i: usize) {
         let pipe = self.pipes.remove(i);
         if let Some(link) = &self.link {
-            link.retire(pipe.tx.id());
+            link.retire(pipe.tx.stats());
         }
     }
 

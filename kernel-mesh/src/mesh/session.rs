@@ -117,13 +117,8 @@ impl MeshOptions {
         // not Zenoh's default of up to four.
         set(
             &mut config,
-            "connect/retry/period_init_ms",
-            "200".to_owned(),
-        )?;
-        set(
-            &mut config,
-            "connect/retry/period_max_ms",
-            "2000".to_owned(),
+            "connect/retry",
+            "{period_init_ms: 200, period_max_ms: 2000, period_increase_factor: 2}".to_owned(),
         )?;
         // The control surface and the Hostess answer questions about this
         // kernel; Zenoh's admin space need not.
