@@ -399,7 +399,11 @@ fn the_mesh_admits_only_kernels_with_its_passphrase() {
     wrong.wait_exit(LONG);
     let events = wrong.last("MESH-EVENTS").unwrap_or_default().to_string();
     assert!(events.contains("cannot open within"), "{events}");
+    // Stopped with nothing delivered: what its source sent is lost.
     let route = route0(&wrong);
+    assert!(u(&route, "sent") >= 64, "{route}");
+    assert_eq!(u(&route, "lost"), u(&route, "sent"), "{route}");
+    assert_eq!(u(&route, "received"), 0, "{route}");
     assert_eq!(
         u(&route, "lost"),
         100,

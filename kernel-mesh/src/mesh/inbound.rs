@@ -318,7 +318,9 @@ impl Inbound {
         let _ = self.gone_tx.send(zid);
     }
 
-    /// Lets go of every route (the kernel stops).
+    /// Lets go of every route (the kernel stops), telling each sender
+    /// where its route stands last: a sender whose route closed learns
+    /// that its last messages were taken before this kernel went.
     pub(crate) fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
         let routes = std::mem::take(&mut *self.routes());
@@ -326,6 +328,11 @@ impl Inbound {
             let mut st = route.lock();
             st.data = None;
             st.feed = None;
+            let credit = st.credit(route.receiver);
+            drop(st);
+            if let Err(e) = route.credit.put(credit.to_bytes()).wait() {
+                tracing::debug!(route = %route.id, "last credit not sent: {e}");
+            }
         }
     }
 

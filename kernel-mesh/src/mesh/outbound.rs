@@ -280,6 +280,21 @@ impl Forwarder {
                 }
             }
             if let Err(why) = self.turn() {
+                if self.closed {
+                    // The receiver ended the stream and went: what it had
+                    // not acknowledged as taken is in flight for good.
+                    let open = self.seq.saturating_sub(self.consumed);
+                    self.publish_counts();
+                    self.route.set(
+                        &self.shared,
+                        RouteState::Closed,
+                        Some(format!(
+                            "{why} after the route closed; {open} messages were in its \
+                             terminal's pipe, not acknowledged as taken"
+                        )),
+                    );
+                    return;
+                }
                 self.lose_link(&why);
             }
             self.publish_counts();
