@@ -410,11 +410,6 @@ fn the_mesh_admits_only_kernels_with_its_passphrase() {
     assert!(u(&route, "sent") >= 64, "{route}");
     assert_eq!(u(&route, "lost"), u(&route, "sent"), "{route}");
     assert_eq!(u(&route, "received"), 0, "{route}");
-    assert_eq!(
-        u(&route, "lost"),
-        100,
-        "stopped with all undelivered: {route}"
-    );
 
     // With the passphrase, the route opens and delivers.
     let mut north = Kernel::start(
