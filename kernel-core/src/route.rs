@@ -15,7 +15,7 @@
 //!   [`Connectome::routes`] gives; the mesh registers the table.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
@@ -207,13 +207,20 @@ impl<T: Send + 'static> Drain<T> {
 
     /// The next message, waiting at most `timeout` for one.
     pub fn recv_timeout(&mut self, timeout: Duration) -> Drained<T> {
-        match self.try_recv() {
-            Drained::Empty => {}
-            got => return got,
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.try_recv() {
+                Drained::Empty => {}
+                got => return got,
+            }
+            // Woken without a message (the kernel rang: a producer end
+            // came or went): wait on for what is left of the time.
+            let left = deadline.saturating_duration_since(Instant::now());
+            let reader = &self.reader;
+            if left.is_zero() || !self.waker.sleep_for(left, || reader.is_ready()) {
+                return self.try_recv();
+            }
         }
-        let reader = &self.reader;
-        self.waker.sleep_for(timeout, || reader.is_ready());
-        self.try_recv()
     }
 
     /// The next message if one is waiting.
@@ -350,10 +357,11 @@ impl<T> Drop for Feed<T> {
             .take();
         if let Some(writer) = writer {
             // Detached, not finished: the terminal drains the pipe, then
-            // waits for a new producer.
+            // waits for a new producer. Dormant before the end goes, or the
+            // terminal could see end of stream in between.
+            self.link.change(|s| s.dormant = true);
             self.stats.close();
             drop(writer);
-            self.link.change(|s| s.dormant = true);
         }
     }
 }
