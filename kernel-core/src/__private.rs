@@ -9,6 +9,8 @@ use crate::terminal::{Consumer, Producer};
 
 pub use crate::Error;
 pub use crate::manifest::{Auth, Manifest, ServerManifest, TerminalKind, TerminalManifest};
+pub use crate::server::Stage;
+pub use crate::terminal::SendError;
 pub use crate::terminal::Terminal;
 pub use crate::terminal::ports::{Port, Ports};
 

@@ -56,6 +56,7 @@ fn expand(def: &ManifestDef) -> TokenStream {
         .terminals
         .iter()
         .map(|t| port_fn(&private, &t.name, &t.ty, t.field.span()));
+    let stage = stage(&private, def);
     quote! {
         #[automatically_derived]
         impl #private::Manifest for #ident {
@@ -85,11 +86,44 @@ fn expand(def: &ManifestDef) -> TokenStream {
             #(#ports)*
         }
 
+        #stage
+
         // The wiring lints read a terminal's kind from its type's name; make sure
         // the type really is that kind of terminal.
         const _: () = {
             #(#kind_checks)*
         };
+    }
+}
+
+/// `Stage` for a server with exactly one input and one output terminal, so
+/// that it can be a `Transform` (fused, or on its own thread); nothing else.
+fn stage(private: &TokenStream, def: &ManifestDef) -> TokenStream {
+    let (inputs, outputs): (Vec<&TerminalDef>, Vec<&TerminalDef>) =
+        def.terminals.iter().partition(|t| !t.kind.is_producer());
+    let ([input], [output]) = (&inputs[..], &outputs[..]) else {
+        return TokenStream::new();
+    };
+    let ident = &def.ident;
+    let (in_field, in_ty) = (&input.field, &input.ty);
+    let (out_field, out_ty) = (&output.field, &output.ty);
+    quote! {
+        #[automatically_derived]
+        impl #private::Stage for #ident {
+            type In = <#in_ty as #private::Terminal>::Message;
+            type Out = <#out_ty as #private::Terminal>::Message;
+            #[inline]
+            fn recv(&mut self) -> ::core::option::Option<Self::In> {
+                self.#in_field.recv()
+            }
+            #[inline]
+            fn send(
+                &mut self,
+                msg: Self::Out,
+            ) -> ::core::result::Result<(), #private::SendError<Self::Out>> {
+                self.#out_field.send(msg)
+            }
+        }
     }
 }
 
