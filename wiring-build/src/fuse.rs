@@ -113,8 +113,8 @@ pub fn chains(plan: &Plan, wiring: &Wiring, scan: &Scan) -> Vec<ChainPlan> {
         );
         let one_to_one = consumers.get(&(&pipe.from.server, &pipe.from.terminal)) == Some(&1)
             && producers.get(&(&pipe.to.server, &pipe.to.terminal)) == Some(&1);
-        let output = kind(scan, &plan.servers[producer], &pipe.from.terminal)
-            == Some(TerminalKind::Output);
+        let output =
+            kind(scan, &plan.servers[producer], &pipe.from.terminal) == Some(TerminalKind::Output);
         let input = kind(scan, &plan.servers[consumer], &pipe.to.terminal)
             .is_some_and(|k| !k.is_producer());
         (producer != consumer && transforms[consumer] && one_to_one && output && input)
@@ -127,7 +127,10 @@ pub fn chains(plan: &Plan, wiring: &Wiring, scan: &Scan) -> Vec<ChainPlan> {
         let Some(first) = *first else { continue };
         let host = &plan.pipes[start].from.server;
         // A producer fused into another chain continues that chain instead.
-        if index.get(host.as_str()).is_some_and(|h| members.contains(h)) {
+        if index
+            .get(host.as_str())
+            .is_some_and(|h| members.contains(h))
+        {
             continue;
         }
         let mut chain = ChainPlan {
@@ -162,4 +165,137 @@ pub fn chains(plan: &Plan, wiring: &Wiring, scan: &Scan) -> Vec<ChainPlan> {
         chains.push(chain);
     }
     chains
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// A crate root holding `text`, removed on drop.
+    struct Root(PathBuf);
+
+    impl Root {
+        fn new(name: &str, text: &str) -> Root {
+            let dir = std::env::temp_dir()
+                .join(format!("wiring-build-fuse-{name}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+            fs::write(dir.join("lib.rs"), text).unwrap_or_else(|e| panic!("{e}"));
+            Root(dir)
+        }
+    }
+
+    impl Drop for Root {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const SERVERS: &str = "use kernel::prelude::*;\n\
+        #[derive(Manifest)]\n#[manifest(class = 1, owner = \"o\")]\n\
+        pub struct Source { pub out: Output<u64> }\n\
+        #[derive(Manifest)]\n#[manifest(class = 2, owner = \"o\")]\n\
+        pub struct Fan { pub out: Multiplex<u64> }\n\
+        #[derive(Manifest)]\n#[manifest(class = 3, owner = \"o\")]\n\
+        pub struct Sink { pub input: Combine<u64> }\n\
+        pub mod stages {\n\
+            use kernel::prelude::*;\n\
+            #[derive(Manifest)]\n#[manifest(class = 4, owner = \"o\")]\n\
+            pub struct Scale { pub input: Input<u64>, pub output: Output<u64> }\n\
+            impl Transform for Scale {\n\
+                type Config = (); type In = u64; type Out = u64;\n\
+                fn new(_: ()) -> Self { todo!() }\n\
+                fn process(&mut self, x: u64) -> Result<Option<u64>, ServerError> { Ok(Some(x)) }\n\
+            }\n\
+            #[derive(Manifest)]\n#[manifest(class = 5, owner = \"o\")]\n\
+            pub struct Relay { pub input: Input<u64>, pub output: Output<u64> }\n\
+        }\n";
+
+    fn plan(wiring_text: &str) -> Plan {
+        let root = Root::new("plan", SERVERS);
+        let scan =
+            crate::scan::scan(&[root.0.join("lib.rs")], &[]).unwrap_or_else(|e| panic!("{e}"));
+        let (wiring, findings) = crate::lint::lint(wiring_text, &scan);
+        assert!(
+            findings.iter().all(|f| f.level != crate::Level::Error),
+            "{findings:?}"
+        );
+        Plan::build(wiring_text, &wiring, &scan).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn described(plan: &Plan) -> Vec<String> {
+        plan.chains.iter().map(|c| c.describe(plan)).collect()
+    }
+
+    const CHAIN: &str = "[kernel]\nname = \"k\"\n\
+        [servers.src]\ntype = \"Source\"\n\
+        [servers.a]\ntype = \"stages::Scale\"\n\
+        [servers.b]\ntype = \"stages::Scale\"\n\
+        [servers.c]\ntype = \"stages::Scale\"\n\
+        [servers.sink]\ntype = \"Sink\"\n\
+        [[connections]]\nfrom = \"src.out\"\nto = \"a.input\"\n\
+        [[connections]]\nfrom = \"a.output\"\nto = \"b.input\"\n\
+        [[connections]]\nfrom = \"b.output\"\nto = \"c.input\"\n\
+        [[connections]]\nfrom = \"c.output\"\nto = \"sink.input\"\n";
+
+    #[test]
+    fn fuses_a_chain_of_transforms_into_its_source() {
+        let plan = plan(CHAIN);
+        assert_eq!(described(&plan), ["src.out -> a -> b -> c"]);
+        assert_eq!(plan.chains[0].pipes, [0, 1, 2]);
+        assert_eq!(plan.chains[0].host(&plan), Some("src"));
+    }
+
+    #[test]
+    fn fuse_false_splits_the_chain() {
+        let text = CHAIN.replace(
+            "[servers.b]\ntype = \"stages::Scale\"\n",
+            "[servers.b]\ntype = \"stages::Scale\"\nfuse = false\n",
+        );
+        let plan = plan(&text);
+        // `b` runs on its own thread and hosts `c`.
+        assert_eq!(described(&plan), ["src.out -> a", "b.output -> c"]);
+    }
+
+    #[test]
+    fn only_transforms_fuse_and_never_after_a_fan_out() {
+        let text = CHAIN
+            .replace("type = \"Source\"", "type = \"Fan\"")
+            .replace(
+                "[servers.c]\ntype = \"stages::Scale\"\n",
+                "[servers.c]\ntype = \"stages::Relay\"\n",
+            );
+        let plan = plan(&text);
+        // `a` follows a multiplexer: own thread, hosting `b`; `c` is no transform.
+        assert_eq!(described(&plan), ["a.output -> b"]);
+    }
+
+    #[test]
+    fn a_transform_before_a_fan_in_ends_its_chain() {
+        let text = format!(
+            "{CHAIN}[servers.src2]\ntype = \"Source\"\n\
+             [[connections]]\nfrom = \"src2.out\"\nto = \"sink.input\"\n"
+        );
+        let plan = plan(&text);
+        assert_eq!(described(&plan), ["src.out -> a -> b -> c"]);
+        let generated = crate::generate(&plan);
+        for needle in [
+            "builder.connect_fused(0,",
+            "builder.connect(3,",
+            "builder.fuse(0, ::kernel::__private::member_default::<servers::a>(\"a\").then(",
+        ] {
+            let squeeze = |t: &str| t.split_whitespace().collect::<String>();
+            assert!(
+                squeeze(&generated).contains(&squeeze(needle)),
+                "no `{needle}` in {generated}"
+            );
+        }
+        assert!(
+            !generated.contains("server_default::<servers::b>"),
+            "{generated}"
+        );
+    }
 }

@@ -278,29 +278,39 @@ fn file(plan: &Plan) -> syn::File {
             ],
         )
     });
-    let fused_members: std::collections::HashSet<usize> =
-        plan.chains.iter().flat_map(|c| c.members.iter().copied()).collect();
-    let fused_pipes: std::collections::HashSet<usize> =
-        plan.chains.iter().flat_map(|c| c.pipes.iter().copied()).collect();
-    let registrations = servers.iter().enumerate().filter(|(i, _)| !fused_members.contains(i)).map(|(_, server)| {
-        let method = if server.plan.config.is_some() {
-            &words.server
-        } else {
-            &words.server_default
-        };
-        match server.ty(&words) {
-            Some(ty) => try_method_stmt(
-                &words.builder,
-                method,
-                Some(ty),
-                [str_lit(&server.plan.name)],
-            ),
-            None => Stmt::Expr(
-                compile_error("wiring-build: a server type that is not a path"),
-                Some(Default::default()),
-            ),
-        }
-    });
+    let fused_members: std::collections::HashSet<usize> = plan
+        .chains
+        .iter()
+        .flat_map(|c| c.members.iter().copied())
+        .collect();
+    let fused_pipes: std::collections::HashSet<usize> = plan
+        .chains
+        .iter()
+        .flat_map(|c| c.pipes.iter().copied())
+        .collect();
+    let registrations = servers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !fused_members.contains(i))
+        .map(|(_, server)| {
+            let method = if server.plan.config.is_some() {
+                &words.server
+            } else {
+                &words.server_default
+            };
+            match server.ty(&words) {
+                Some(ty) => try_method_stmt(
+                    &words.builder,
+                    method,
+                    Some(ty),
+                    [str_lit(&server.plan.name)],
+                ),
+                None => Stmt::Expr(
+                    compile_error("wiring-build: a server type that is not a path"),
+                    Some(Default::default()),
+                ),
+            }
+        });
     let connects = plan.pipes.iter().enumerate().map(|(index, pipe)| {
         let port = |name: &str, terminal: &str| match by_name.get(name) {
             Some(server) => server.port(&words, ports.get(terminal).and_then(Option::as_ref)),
@@ -325,7 +335,10 @@ fn file(plan: &Plan) -> syn::File {
             [int_lit(&index.to_string()), ends],
         )
     });
-    let fusions = plan.chains.iter().map(|chain| fuse_stmt(chain, &servers, &words));
+    let fusions = plan
+        .chains
+        .iter()
+        .map(|chain| fuse_stmt(chain, &servers, &words));
 
     let mut file: syn::File = syn::parse_quote! {
         use ::kernel::__private::{ends, pipe_spec, server_spec};
@@ -401,7 +414,9 @@ fn fuse_stmt(chain: &ChainPlan, servers: &[Server], words: &Words) -> Stmt {
         let name = &server.plan.name;
         let ty = match server.ty(words) {
             Some(ty) => ty.into_token_stream(),
-            None => compile_error("wiring-build: a server type that is not a path").into_token_stream(),
+            None => {
+                compile_error("wiring-build: a server type that is not a path").into_token_stream()
+            }
         };
         let make = if server.plan.config.is_some() {
             quote!(member)

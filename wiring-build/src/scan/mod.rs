@@ -82,9 +82,12 @@ impl Scan {
         let Some(defined) = resolver.definition(path) else {
             return false;
         };
-        self.transform_impls
-            .iter()
-            .any(|(module, ty)| resolver.canonical(module, ty).as_deref() == Some(&defined))
+        // Canonical texts of crate types start with `crate::`.
+        self.transform_impls.iter().any(|(module, ty)| {
+            resolver
+                .canonical(module, ty)
+                .is_some_and(|t| t.strip_prefix("crate::") == Some(&defined))
+        })
     }
 
     /// True when `path` (`a::B`) names a struct or an enum in the scanned sources.
