@@ -136,9 +136,16 @@ fn main() -> ExitCode {
     for r in Runner::ALL {
         let t = &times[r.name()];
         let rate = median_duration(t).map_or(f64::NAN, |d| o.messages as f64 / d.as_secs_f64());
-        println!("{:<8} {:>10} msg/s (source messages per second, median)", r.name(), si(rate));
+        println!(
+            "{:<8} {:>10} msg/s (source messages per second, median)",
+            r.name(),
+            si(rate)
+        );
     }
-    for (a, b) in [(Runner::Fused, Runner::Inline), (Runner::Fused, Runner::Unfused)] {
+    for (a, b) in [
+        (Runner::Fused, Runner::Inline),
+        (Runner::Fused, Runner::Unfused),
+    ] {
         let r: Vec<f64> = times[a.name()]
             .iter()
             .zip(&times[b.name()])

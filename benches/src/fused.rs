@@ -129,9 +129,11 @@ impl Server for Checked {
     }
     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
         let mut tally = Tally::default();
-        while self.input.recv_each(crate::servers::BATCH, |m| tally.add(&m)) > 0 {}
-        tally
-            .check(expected(messages()))
-            .map_err(ServerError::from)
+        while self
+            .input
+            .recv_each(crate::servers::BATCH, |m| tally.add(&m))
+            > 0
+        {}
+        tally.check(expected(messages())).map_err(ServerError::from)
     }
 }
