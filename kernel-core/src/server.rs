@@ -60,7 +60,7 @@ pub trait Transform: Manifest {
 /// end of stream.
 impl<T> Server for T
 where
-    T: Transform + Stage<In = <T as Transform>::In, Out = <T as Transform>::Out>,
+    T: Transform + Stage<<T as Transform>::In, <T as Transform>::Out>,
 {
     type Config = <T as Transform>::Config;
 
@@ -81,13 +81,13 @@ where
 /// The one input and one output terminal of a server, as
 /// `#[derive(Manifest)]` implements it for a struct that has exactly one of
 /// each; what lets a [`Transform`] run on its own thread and end a fused
-/// chain. Only generated code implements it.
+/// chain. Only generated code implements it. The message types are
+/// parameters, not associated types, so that a server whose messages are
+/// private to its crate keeps a private impl.
 #[doc(hidden)]
-pub trait Stage {
-    type In;
-    type Out;
-    fn recv(&mut self) -> Option<Self::In>;
-    fn send(&mut self, msg: Self::Out) -> Result<(), SendError<Self::Out>>;
+pub trait Stage<In, Out> {
+    fn recv(&mut self) -> Option<In>;
+    fn send(&mut self, msg: Out) -> Result<(), SendError<Out>>;
 }
 
 /// A running server's window on its kernel.

@@ -105,22 +105,20 @@ fn stage(private: &TokenStream, def: &ManifestDef) -> TokenStream {
         return TokenStream::new();
     };
     let ident = &def.ident;
-    let (in_field, in_ty) = (&input.field, &input.ty);
-    let (out_field, out_ty) = (&output.field, &output.ty);
+    let (in_field, in_msg) = (&input.field, &input.message);
+    let (out_field, out_msg) = (&output.field, &output.message);
     quote! {
         #[automatically_derived]
-        impl #private::Stage for #ident {
-            type In = <#in_ty as #private::Terminal>::Message;
-            type Out = <#out_ty as #private::Terminal>::Message;
+        impl #private::Stage<#in_msg, #out_msg> for #ident {
             #[inline]
-            fn recv(&mut self) -> ::core::option::Option<Self::In> {
+            fn recv(&mut self) -> ::core::option::Option<#in_msg> {
                 self.#in_field.recv()
             }
             #[inline]
             fn send(
                 &mut self,
-                msg: Self::Out,
-            ) -> ::core::result::Result<(), #private::SendError<Self::Out>> {
+                msg: #out_msg,
+            ) -> ::core::result::Result<(), #private::SendError<#out_msg>> {
                 self.#out_field.send(msg)
             }
         }

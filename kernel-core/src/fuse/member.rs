@@ -336,12 +336,12 @@ where
     }
 }
 
-impl<T> Chain<<T as Transform>::In> for Member<T>
+impl<T> Chain<T::In> for Member<T>
 where
-    T: Transform + Stage<Out = <T as Transform>::Out>,
+    T: Transform + Stage<T::In, T::Out>,
 {
     #[inline]
-    fn push(&mut self, x: <T as Transform>::In) -> Result<(), <T as Transform>::In> {
+    fn push(&mut self, x: T::In) -> Result<(), T::In> {
         if let Some(y) = self.process(x)? {
             let sent = match &mut self.live {
                 Some(live) => match &mut live.transform {
@@ -371,6 +371,6 @@ where
     }
 
     fn park(self: Box<Self>) -> Box<dyn Parked> {
-        park::<<T as Transform>::In, Self>(self)
+        park::<T::In, Self>(self)
     }
 }

@@ -340,9 +340,15 @@ to = { guest = "g", terminal = "lines" }
     fn fuse_is_a_boolean_and_defaults_to_true() {
         let base = "[kernel]\nname = \"k\"\n[servers.a]\ntype = \"A\"\n";
         let (wiring, findings) = parse(base);
-        assert!(findings.is_empty() && wiring.servers[0].fuse, "{findings:?}");
+        assert!(
+            findings.is_empty() && wiring.servers[0].fuse,
+            "{findings:?}"
+        );
         let (wiring, findings) = parse(&format!("{base}fuse = false\n"));
-        assert!(findings.is_empty() && !wiring.servers[0].fuse, "{findings:?}");
+        assert!(
+            findings.is_empty() && !wiring.servers[0].fuse,
+            "{findings:?}"
+        );
         assert_eq!(
             codes(&format!("{base}fuse = \"no\"\n")),
             [(Code::Schema, "\"no\"".to_string())]
