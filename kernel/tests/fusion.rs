@@ -140,3 +140,68 @@ fn a_transform_given_up_ends_its_chain_and_counts_the_message_it_held() {
         connectome.pipes()
     );
 }
+
+static LIMIT: Spec = Spec {
+    kernel: kernel("limit"),
+    servers: &[
+        server("src", "Source", Restart::Never, Some("count = 10")),
+        server("a", "Picky", Restart::OnFailure, Some("fail_at = 3")),
+        server("sink", "Sink", Restart::Never, None),
+    ],
+    pipes: &[
+        pipe(1, ("src", "out"), ("a", "input"), 4),
+        pipe(2, ("a", "output"), ("sink", "input"), 4),
+    ],
+    control: None,
+    processes: &[],
+    mesh: None,
+    routes: &[],
+    source: None,
+};
+
+#[test]
+fn a_fused_transform_is_restarted_by_its_policy_up_to_the_limit_and_shows_as_fused() {
+    let mut b = KernelBuilder::new(&LIMIT);
+    b.server::<Source>("src")
+        .unwrap()
+        .server_default::<Sink>("sink")
+        .unwrap()
+        .connect_fused(0, fused_ends())
+        .unwrap()
+        .connect_named::<Output<u64>, Input<u64>>("a.output", "sink.input")
+        .unwrap()
+        .fuse(0, kernel::__private::member::<Picky>("a"))
+        .unwrap();
+    let kernel = b
+        .build()
+        .unwrap()
+        .with_signal_handlers(false)
+        .with_restart_limit(2, std::time::Duration::from_secs(60));
+    let connectome = kernel.connectome();
+    // The topology marks the fused connection, and only that one.
+    let fused: Vec<(String, bool)> = kernel
+        .control()
+        .topology()
+        .connections
+        .into_iter()
+        .map(|c| (c.from, c.fused))
+        .collect();
+    assert_eq!(
+        fused,
+        [
+            ("src.out".to_string(), true),
+            ("a.output".to_string(), false)
+        ]
+    );
+    let err = kernel.run().unwrap_err().to_string();
+    assert!(err.contains("gave up after 2 restarts"), "{err}");
+    // Handed 3 again after each of its two restarts, then given up holding it.
+    let a = connectome.servers().into_iter().find(|s| s.name == "a");
+    assert_eq!(
+        a.as_ref().map(|s| (s.state, s.restarts)),
+        Some((ServerState::Failed, 2))
+    );
+    assert_eq!(received("limit", "sink"), [0, 1, 2]);
+    let p = &connectome.pipes()[0];
+    assert_eq!((p.messages_in, p.messages_out, p.drops), (4, 3, 1));
+}
