@@ -4,7 +4,7 @@
 //! Only these small kernels are generated here. The large synthetic wirings
 //! of the scaling benchmarks are generated at bench time under `target/`.
 
-const KERNELS: [&str; 13] = [
+const KERNELS: [&str; 15] = [
     "chain_1_u64",
     "chain_1_kib",
     "chain_1_frame",
@@ -18,6 +18,8 @@ const KERNELS: [&str; 13] = [
     "fanin_2_kib",
     "fanin_2_frame",
     "latency_u64",
+    "fused_3_u64",
+    "unfused_3_u64",
 ];
 
 fn main() {

@@ -260,6 +260,25 @@ pub fn chain_1<P: Payload>(messages: u64) -> Outcome {
     ])
 }
 
+/// source computing `f` inline -> sink: the survivors of `f` over
+/// `0..messages`, batched over one ring; what a fused chain does, by hand.
+pub fn chain_1_inline(messages: u64, f: fn(u64) -> Option<u64>, expected: Tally) -> Outcome {
+    let p = parks(2);
+    let (mut tx, rx) = link::<u64>(&p[0], &p[1]).split();
+    join(vec![
+        thread::spawn(move || sink(vec![rx], expected)),
+        thread::spawn(move || {
+            let mut msgs = (0..messages).filter_map(f);
+            while tx.send_batch(&mut msgs) {
+                if tx.ring.is_abandoned() {
+                    return Err("the consumer is gone".to_string());
+                }
+            }
+            Ok(())
+        }),
+    ])
+}
+
 /// source -> a -> b -> sink.
 pub fn chain_3<P: Payload>(messages: u64) -> Outcome {
     let p = parks(4);

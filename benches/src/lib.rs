@@ -11,6 +11,7 @@
 
 pub mod baseline;
 pub mod floor;
+pub mod fused;
 pub mod latency;
 pub mod payload;
 pub mod servers;
@@ -35,6 +36,8 @@ pub mod kernels {
     kernel::include_wiring!(fanin_2_kib);
     kernel::include_wiring!(fanin_2_frame);
     kernel::include_wiring!(latency_u64);
+    kernel::include_wiring!(fused_3_u64);
+    kernel::include_wiring!(unfused_3_u64);
 }
 
 /// The messages each benchmark source sends (the 1,000,000).

@@ -8,7 +8,10 @@ use crate::server::Server;
 use crate::terminal::{Consumer, Producer};
 
 pub use crate::Error;
+pub use crate::fuse::{member, member_default};
 pub use crate::manifest::{Auth, Manifest, ServerManifest, TerminalKind, TerminalManifest};
+pub use crate::server::Stage;
+pub use crate::terminal::SendError;
 pub use crate::terminal::Terminal;
 pub use crate::terminal::ports::{Port, Ports};
 

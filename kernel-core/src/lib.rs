@@ -29,6 +29,8 @@ pub mod control;
 mod error;
 pub mod executor;
 pub mod frame;
+#[doc(hidden)]
+pub mod fuse;
 pub mod manifest;
 pub mod pipe;
 pub mod policy;
@@ -47,7 +49,7 @@ pub use frame::{Frame, FrameMut, FramePool};
 pub use manifest::{Auth, Manifest, RuleViolation, ServerManifest, TerminalKind, TerminalManifest};
 pub use policy::{Extensions, Policy, PolicyError};
 pub use route::{RouteDirection, RouteState, RouteStatus, RouteTable};
-pub use server::{Context, Server, ServerError};
+pub use server::{Context, Server, ServerError, Transform};
 pub use terminal::{Combine, Input, Multiplex, Output, SendError};
 pub use uuid::{self, Uuid};
 
@@ -58,6 +60,6 @@ pub use manifest_macros::Manifest;
 pub mod prelude {
     pub use crate::{
         Combine, Context, Frame, FrameMut, FramePool, Input, Manifest, Multiplex, Output,
-        SendError, Server, ServerError,
+        SendError, Server, ServerError, Transform,
     };
 }

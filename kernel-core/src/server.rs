@@ -27,6 +27,69 @@ pub trait Server: Manifest {
     fn run(&mut self, ctx: &Context) -> Result<(), ServerError>;
 }
 
+/// A server whose work is one message in, at most one message out: no loop
+/// and no thread of its own.
+///
+/// Declare its terminals with `#[derive(Manifest)]` as for any server (one
+/// `Input<In>` or `Combine<In>`, one `Output<Out>` or `Multiplex<Out>`) and
+/// wire it the same way. The build step fuses each chain of transforms
+/// joined by one-to-one pipes into the thread of the server that feeds it,
+/// as direct calls; `fuse = false` on the instance in `wiring.toml` gives it
+/// a thread of its own, where it runs as a server that receives, processes
+/// and sends.
+///
+/// A fused transform that returns `Err` or panics is restarted by its
+/// policy and handed the message it failed on again (hence `In: Clone`);
+/// its host server is not disturbed.
+pub trait Transform: Manifest {
+    /// Deserialized from the instance's `config` table in `wiring.toml`.
+    type Config: serde::de::DeserializeOwned;
+    /// The message the input terminal takes.
+    type In: Clone + Send + 'static;
+    /// The message the output terminal sends.
+    type Out: Send + 'static;
+
+    /// Builds the transform from its config; terminals start unattached.
+    fn new(config: Self::Config) -> Self;
+
+    /// Processes one message: `Some` is sent on, `None` filters it out.
+    fn process(&mut self, x: Self::In) -> Result<Option<Self::Out>, ServerError>;
+}
+
+/// An unfused transform runs as a server: receive, process, send, until
+/// end of stream.
+impl<T> Server for T
+where
+    T: Transform + Stage<<T as Transform>::In, <T as Transform>::Out>,
+{
+    type Config = <T as Transform>::Config;
+
+    fn new(config: Self::Config) -> Self {
+        <T as Transform>::new(config)
+    }
+
+    fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
+        while let Some(x) = Stage::recv(self) {
+            if let Some(y) = self.process(x)? {
+                Stage::send(self, y)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The one input and one output terminal of a server, as
+/// `#[derive(Manifest)]` implements it for a struct that has exactly one of
+/// each; what lets a [`Transform`] run on its own thread and end a fused
+/// chain. Only generated code implements it. The message types are
+/// parameters, not associated types, so that a server whose messages are
+/// private to its crate keeps a private impl.
+#[doc(hidden)]
+pub trait Stage<In, Out> {
+    fn recv(&mut self) -> Option<In>;
+    fn send(&mut self, msg: Out) -> Result<(), SendError<Out>>;
+}
+
 /// A running server's window on its kernel.
 #[derive(Debug, Clone)]
 pub struct Context {

@@ -146,6 +146,26 @@ impl KernelBuilder {
         Ok(self)
     }
 
+    /// See [`kernel_core::KernelBuilder::connect_fused`].
+    pub fn connect_fused<P: terminal::Producer, C: terminal::Consumer<Message = P::Message>>(
+        &mut self,
+        pipe: usize,
+        ends: __private::Pipe<P, C>,
+    ) -> Result<&mut Self, Error> {
+        self.inner.connect_fused(pipe, ends)?;
+        Ok(self)
+    }
+
+    /// See [`kernel_core::KernelBuilder::fuse`].
+    pub fn fuse<X: 'static, C: kernel_core::fuse::Chain<X> + 'static>(
+        &mut self,
+        pipe: usize,
+        chain: C,
+    ) -> Result<&mut Self, Error> {
+        self.inner.fuse(pipe, chain)?;
+        Ok(self)
+    }
+
     /// Routes output `from` (`server.terminal`) to the other kernels its
     /// `[[routes]]` name: the mesh encodes what the terminal sends
     /// (postcard or JSON, so the message type needs serde).

@@ -56,6 +56,7 @@ fn expand(def: &ManifestDef) -> TokenStream {
         .terminals
         .iter()
         .map(|t| port_fn(&private, &t.name, &t.ty, t.field.span()));
+    let stage = stage(&private, def);
     quote! {
         #[automatically_derived]
         impl #private::Manifest for #ident {
@@ -85,11 +86,42 @@ fn expand(def: &ManifestDef) -> TokenStream {
             #(#ports)*
         }
 
+        #stage
+
         // The wiring lints read a terminal's kind from its type's name; make sure
         // the type really is that kind of terminal.
         const _: () = {
             #(#kind_checks)*
         };
+    }
+}
+
+/// `Stage` for a server with exactly one input and one output terminal, so
+/// that it can be a `Transform` (fused, or on its own thread); nothing else.
+fn stage(private: &TokenStream, def: &ManifestDef) -> TokenStream {
+    let (inputs, outputs): (Vec<&TerminalDef>, Vec<&TerminalDef>) =
+        def.terminals.iter().partition(|t| !t.kind.is_producer());
+    let ([input], [output]) = (&inputs[..], &outputs[..]) else {
+        return TokenStream::new();
+    };
+    let ident = &def.ident;
+    let (in_field, in_msg) = (&input.field, &input.message);
+    let (out_field, out_msg) = (&output.field, &output.message);
+    quote! {
+        #[automatically_derived]
+        impl #private::Stage<#in_msg, #out_msg> for #ident {
+            #[inline]
+            fn recv(&mut self) -> ::core::option::Option<#in_msg> {
+                self.#in_field.recv()
+            }
+            #[inline]
+            fn send(
+                &mut self,
+                msg: #out_msg,
+            ) -> ::core::result::Result<(), #private::SendError<#out_msg>> {
+                self.#out_field.send(msg)
+            }
+        }
     }
 }
 

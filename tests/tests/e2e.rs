@@ -180,3 +180,36 @@ fn every_golden_lint_fires_in_a_real_cargo_build() {
         );
     }
 }
+
+#[test]
+fn fused_chain_delivers_in_order_keeps_counters_and_survives_failing_transforms() {
+    let (ok, output) = cargo(&fixture("fused"), &["run"], &[]);
+    assert!(ok, "`cargo run` of the fused fixture failed:\n{output}");
+    for needle in [
+        // The build names the chain it fused.
+        "note: fused `source.out -> triple -> flaky -> odd -> bump` into the thread of `source`",
+        // 3x + 1 for every odd x in 1..=1000, each once, in order: the
+        // message `flaky` failed on and the one `bump` panicked on were
+        // handed again to their restarted transforms.
+        "fused: 500 messages, sum 750500, in order: true",
+        "solo: 100 messages, sum 10100, in order: true",
+        // Every logical pipe keeps its counters; the last one is a real pipe.
+        "pipe source.out -> triple.input: fused=true in=1000 out=1000 drops=0 state=closed",
+        "pipe triple.output -> flaky.input: fused=true in=1000 out=1000 drops=0 state=closed",
+        "pipe flaky.output -> odd.input: fused=true in=1000 out=1000 drops=0 state=closed",
+        "pipe odd.output -> bump.input: fused=true in=500 out=500 drops=0 state=closed",
+        "pipe bump.output -> sink.input: fused=false in=500 out=500 drops=0 state=closed",
+        "pipe source2.out -> solo.input: fused=false in=100 out=100 drops=0",
+        "server flaky: finished restarts=1",
+        "server bump: finished restarts=1",
+        "server source: finished restarts=0",
+        // Fused transforms run in their source's thread; `fuse = false` on its own.
+        "thread of triple: source",
+        "thread of solo: solo",
+        // A fused pipe cannot be paused.
+        "pause source.out -> triple.input: refused: connection `source.out -> triple.input` is fused into the thread of `source`",
+    ] {
+        assert!(output.contains(needle), "no `{needle}` in:\n{output}");
+    }
+    assert!(!output.contains(": accepted"), "{output}");
+}

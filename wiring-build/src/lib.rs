@@ -14,6 +14,7 @@
 
 pub mod diagnostic;
 mod error;
+pub mod fuse;
 mod generate;
 pub mod lint;
 mod plan;
@@ -161,7 +162,11 @@ impl Config {
         if self.cargo_output {
             self.print_cargo(&analysis);
         }
-        let code = self.code(&analysis)?;
+        let plan = self.plan(&analysis)?;
+        if self.cargo_output {
+            print_lines(fused_notes(&plan));
+        }
+        let code = self.render(&plan);
         let target = out_dir.join(&self.out_file);
         let unchanged = fs::read(&target).is_ok_and(|old| old == code.as_bytes());
         if !unchanged {
@@ -175,19 +180,25 @@ impl Config {
     }
 
     fn code(&self, analysis: &Analysis) -> Result<String, Error> {
+        Ok(self.render(&self.plan(analysis)?))
+    }
+
+    fn plan(&self, analysis: &Analysis) -> Result<Plan, Error> {
         if analysis.findings.has_errors() {
             return Err(Error::Lint(Box::new(analysis.findings.clone())));
         }
-        let plan = Plan::build(analysis.findings.source(), &analysis.wiring, &analysis.scan)?;
-        Ok(if self.format {
-            generate(&plan)
+        Plan::build(analysis.findings.source(), &analysis.wiring, &analysis.scan)
+    }
+
+    fn render(&self, plan: &Plan) -> String {
+        if self.format {
+            generate(plan)
         } else {
-            generate::generate_unformatted(&plan)
-        })
+            generate::generate_unformatted(plan)
+        }
     }
 
     fn print_cargo(&self, analysis: &Analysis) {
-        let mut out = std::io::stdout().lock();
         let mut lines = Vec::new();
         if let Some(path) = &analysis.wiring_path {
             lines.push(format!("cargo::rerun-if-changed={}", path.display()));
@@ -208,10 +219,7 @@ impl Config {
                 lines.push(format!("cargo::{kind}={line}"));
             }
         }
-        for line in lines {
-            let _ = writeln!(out, "{line}");
-        }
-        let _ = out.flush();
+        print_lines(lines);
     }
 
     fn scan(&self, wiring_path: Option<&Path>) -> Result<scan::Scan, Error> {
@@ -283,6 +291,40 @@ impl Config {
             wiring_path: None,
         }
     }
+}
+
+/// How many fused chains the build names one by one; the rest are counted.
+const NOTED_CHAINS: usize = 20;
+
+/// The build's note on every chain it fused, as `cargo::warning` lines.
+fn fused_notes(plan: &Plan) -> Vec<String> {
+    let mut lines: Vec<String> = plan
+        .chains
+        .iter()
+        .take(NOTED_CHAINS)
+        .map(|chain| {
+            format!(
+                "cargo::warning=note: fused `{}` into the thread of `{}`",
+                chain.describe(plan),
+                chain.host(plan).unwrap_or_default()
+            )
+        })
+        .collect();
+    if plan.chains.len() > NOTED_CHAINS {
+        lines.push(format!(
+            "cargo::warning=note: and {} more fused chains",
+            plan.chains.len() - NOTED_CHAINS
+        ));
+    }
+    lines
+}
+
+fn print_lines(lines: Vec<String>) {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use wiring_model::{Restart, Uuid};
 
 use crate::error::Error;
+use crate::fuse::ChainPlan;
 use crate::scan::Scan;
 use wiring_model::identity::{class_hex, parse_uuid};
 use wiring_model::wiring::{Kernel, Wiring, split_endpoint};
@@ -22,6 +23,8 @@ pub struct Plan {
     pub processes: Vec<ProcessPlan>,
     /// The text of the wiring file, embedded in the kernel.
     pub source: String,
+    /// The chains of transforms fused into the threads of their hosts.
+    pub chains: Vec<ChainPlan>,
 }
 
 /// One external process.
@@ -158,7 +161,7 @@ impl Plan {
                 }
             }
         }
-        Ok(Plan {
+        let mut plan = Plan {
             kernel,
             servers,
             pipes,
@@ -179,7 +182,10 @@ impl Plan {
                 })
                 .collect(),
             source: source.to_string(),
-        })
+            chains: Vec::new(),
+        };
+        plan.chains = crate::fuse::chains(&plan, wiring, scan);
+        Ok(plan)
     }
 }
 

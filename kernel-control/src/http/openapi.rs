@@ -241,6 +241,9 @@ struct ConnectionSchema {
     fan_out: bool,
     /// Part of a fan-in: its consumer is a `Combine` with several producers.
     fan_in: bool,
+    /// Fused by the build step: direct calls in its producer's thread carry
+    /// its messages, no ring; it keeps its id and counters.
+    fused: bool,
 }
 
 /// One external process (its environment is not shown: it may hold
@@ -376,6 +379,7 @@ mod tests {
             live: false,
             fan_out: false,
             fan_in: false,
+            fused: false,
         };
         assert_eq!(
             declared(&doc, "Connection"),

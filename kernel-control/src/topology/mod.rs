@@ -99,6 +99,9 @@ pub struct ConnectionView {
     pub fan_out: bool,
     /// Part of a fan-in: its consumer is a `Combine` with several producers.
     pub fan_in: bool,
+    /// Fused by the build step: direct calls in its producer's thread carry
+    /// its messages, no ring; it keeps its id and counters.
+    pub fused: bool,
 }
 
 /// One external process. Its `env` is left out: it may hold secrets (the
@@ -284,6 +287,7 @@ impl Topology {
                     fan_in: holds
                         && to_kind == TerminalKind::Combine
                         && peers(p.to.server, p.to.terminal) > 1,
+                    fused: p.fused,
                 }
             })
             .collect();
@@ -352,6 +356,9 @@ pub fn rate_text(per_sec: f64) -> String {
 
 /// The label of a drawn pipe: state, rate and queue.
 pub(crate) fn edge_label(c: &ConnectionView) -> String {
+    if c.fused {
+        return format!("{} (fused)\n{}", c.state, rate_text(c.rate));
+    }
     let flow = if c.stalled {
         format!("STALLED {:.1} s", c.since_taken_ns as f64 / 1e9)
     } else {

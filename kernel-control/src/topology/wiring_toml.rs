@@ -76,6 +76,7 @@ impl Topology {
                     config: None,
                     uuid: None,
                     restart: Restart::Never,
+                    fuse: true,
                 });
                 keep_or_set(&mut server.ty, &live.type_path, None);
                 let config = live
@@ -310,6 +311,7 @@ to = "a.input"
             live: false,
             fan_out: false,
             fan_in: false,
+            fused: false,
         }
     }
 

@@ -160,6 +160,9 @@ pub struct PipeStatus {
     pub state: ConnectionState,
     /// True when the connection was made at run time (not in `wiring.toml`).
     pub live: bool,
+    /// Fused by the build step into the thread of its producer: no ring,
+    /// same id and counters.
+    pub fused: bool,
     /// Time since the pipe was made.
     pub age: Duration,
 }
@@ -248,6 +251,8 @@ pub(crate) struct ServerLive {
     pub(crate) request_cause: Mutex<String>,
     /// Every terminal's link, by terminal name.
     pub(crate) links: BTreeMap<&'static str, Arc<Link>>,
+    /// The server whose thread runs this transform, when it is fused.
+    pub(crate) host: Option<&'static str>,
 }
 
 /// One connection as the control surface holds it.
@@ -258,6 +263,9 @@ pub(crate) struct PipeLive {
     pub(crate) from: Arc<Link>,
     pub(crate) to: Arc<Link>,
     pub(crate) live: bool,
+    /// Fused by the build step: a chain of direct calls carries its
+    /// messages, no ring; it cannot be paused or disconnected.
+    pub(crate) fused: bool,
     /// A disconnect in `drop` mode holds the consumer end here until the
     /// producer let go, then discards what is left.
     pub(crate) held: Mutex<Option<Box<dyn ErasedEnd>>>,
@@ -309,6 +317,7 @@ impl PipeLive {
             from,
             to,
             live,
+            fused: false,
             held: Mutex::new(None),
             drop_requested: AtomicBool::new(false),
             released: AtomicBool::new(false),
@@ -370,6 +379,7 @@ impl PipeLive {
             drops: earlier.drops + drops,
             state: self.state(),
             live: self.live,
+            fused: self.fused,
             age: self.created.elapsed(),
         }
     }
@@ -389,6 +399,8 @@ impl fmt::Debug for Connectome {
 pub(crate) struct ServerParts {
     pub(crate) signal: Arc<Signal>,
     pub(crate) links: BTreeMap<&'static str, Arc<Link>>,
+    /// The server whose thread runs this transform, when it is fused.
+    pub(crate) host: Option<&'static str>,
 }
 
 impl Connectome {
@@ -414,6 +426,7 @@ impl Connectome {
                 signal: parts.signal,
                 request_cause: Mutex::new(String::new()),
                 links: parts.links,
+                host: parts.host,
             })
             .collect();
         let pipe_changes = Arc::new(PipeChanges::default());

@@ -73,6 +73,22 @@ pub enum ControlError {
     Transition(#[from] TransitionError),
     #[error("the kernel is not running")]
     NotRunning,
+    /// The build step fused the connection or transform into the thread of
+    /// the server that feeds it: it has no pipe or thread of its own.
+    #[error(
+        "{subject} is fused into the thread of `{host}`: it cannot be {action} at run time; \
+         set `fuse = false` on `{transform}` in wiring.toml to give it a pipe and a thread"
+    )]
+    Fused {
+        /// `connection a.out -> t.input`, `transform t`.
+        subject: String,
+        /// The server whose thread runs the chain.
+        host: String,
+        /// The transform to set `fuse = false` on.
+        transform: String,
+        /// `paused`, `resumed`, `disconnected`, `connected`, `restarted`, `stopped`.
+        action: &'static str,
+    },
     /// A policy of the kernel (the Hostess, say) refused the connection.
     #[error("cannot connect `{from}` to `{to}`: {reason}")]
     Refused {
@@ -184,6 +200,31 @@ impl Control {
         ))
     }
 
+    /// Connection `id`, refused when the build step fused it.
+    fn unfused_pipe(&self, id: Uuid, action: &'static str) -> Result<Arc<PipeLive>, ControlError> {
+        let pipe = self.pipe(id)?;
+        if pipe.fused {
+            return Err(self.fused(&pipe, action));
+        }
+        Ok(pipe)
+    }
+
+    /// Why `action` is refused on the fused connection `pipe`.
+    fn fused(&self, pipe: &PipeLive, action: &'static str) -> ControlError {
+        let transform = pipe.spec.to.server;
+        let host = self
+            .connectome
+            .server_live(transform)
+            .and_then(|(_, s)| s.host)
+            .unwrap_or(pipe.spec.from.server);
+        ControlError::Fused {
+            subject: format!("connection `{}`", pipe.label()),
+            host: host.to_owned(),
+            transform: transform.to_owned(),
+            action,
+        }
+    }
+
     fn pipe(&self, id: Uuid) -> Result<Arc<PipeLive>, ControlError> {
         self.connectome
             .pipe_live(id)
@@ -241,6 +282,16 @@ impl Control {
         }
         let (from_ep, from_link) = self.link(from)?;
         let (to_ep, to_link) = self.link(to)?;
+        for end in [from_ep, to_ep] {
+            let fused = self
+                .connectome
+                .pipes_live()
+                .into_iter()
+                .find(|p| p.fused && (p.spec.from == end || p.spec.to == end));
+            if let Some(pipe) = fused {
+                return Err(self.fused(&pipe, "connected"));
+            }
+        }
         let from_ty = from_link.ty().ok_or_else(|| ControlError::NotAttached {
             endpoint: from_ep.to_string(),
         })?;
@@ -434,7 +485,7 @@ impl Control {
     /// next receive on; the messages stay queued and the producer blocks
     /// once the pipe is full.
     pub fn pause(&self, id: Uuid) -> Result<(), ControlError> {
-        let pipe = self.pipe(id)?;
+        let pipe = self.unfused_pipe(id, "paused")?;
         self.connectome
             .transition_pipe(&pipe, ConnectionState::Paused, &self.cause)?;
         pipe.stats.set_paused(true);
@@ -444,7 +495,7 @@ impl Control {
 
     /// Resumes a paused connection.
     pub fn resume(&self, id: Uuid) -> Result<(), ControlError> {
-        let pipe = self.pipe(id)?;
+        let pipe = self.unfused_pipe(id, "resumed")?;
         self.connectome
             .transition_pipe(&pipe, ConnectionState::Connected, &self.cause)?;
         pipe.stats.set_paused(false);
@@ -470,7 +521,7 @@ impl Control {
     /// alone are freed at once (a connection that ends by itself frees them
     /// when it is closed or failed).
     pub fn disconnect(&self, id: Uuid, mode: DisconnectMode) -> Result<Disconnected, ControlError> {
-        let pipe = self.pipe(id)?;
+        let pipe = self.unfused_pipe(id, "disconnected")?;
         if pipe.state() == ConnectionState::Reserved {
             // Booked but never used (the kernel has not started): let go.
             self.connectome
@@ -528,6 +579,17 @@ impl Control {
                 .ok_or_else(|| ControlError::UnknownServer {
                     server: server.to_owned(),
                 })?;
+        if let Some(host) = s.host {
+            return Err(ControlError::Fused {
+                subject: format!("transform `{server}`"),
+                host: host.to_owned(),
+                transform: server.to_owned(),
+                action: match request {
+                    Request::Stop => "stopped",
+                    _ => "restarted",
+                },
+            });
+        }
         let state = s.state();
         // An ended server can be restarted (the kernel builds it afresh),
         // not stopped again.

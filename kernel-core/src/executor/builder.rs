@@ -11,6 +11,7 @@ use crate::Error;
 use crate::connectome::{
     Connectome, Endpoint, PipeLive, PipeSpec, RouteSpec, RouteTarget, ServerParts, ServerSpec, Spec,
 };
+use crate::fuse::{Chain, Fusion, MemberEnv, Parked, park};
 use crate::manifest::{ServerManifest, TerminalKind};
 use crate::pipe::{self, ErasedEnd, PipeStats};
 use crate::route::{Drain, RouteDrains};
@@ -30,6 +31,9 @@ pub struct KernelBuilder {
     server_index: HashMap<&'static str, usize>,
     servers: Vec<Option<Registered>>,
     pipes: Vec<Option<Connected>>,
+    /// Fused chains: the index of the pipe that feeds each, the chain, and
+    /// its members' names in order.
+    fusions: Vec<(usize, Box<dyn Parked>, Vec<&'static str>)>,
     /// Producer ends of routes' local pipes, by index in `spec.routes`.
     routes: Vec<Option<(Box<dyn ErasedEnd>, TerminalKind)>>,
     /// Input terminals that wait for producers from elsewhere: server
@@ -40,12 +44,14 @@ pub struct KernelBuilder {
 
 struct Registered {
     manifest: ServerManifest,
-    factory: Factory,
+    /// `None` for a transform fused into a chain: it gets no thread.
+    factory: Option<Factory>,
 }
 
 struct Connected {
-    sender: Box<dyn ErasedEnd>,
-    receiver: Box<dyn ErasedEnd>,
+    /// Both `None` for a fused pipe: no ring, only counters.
+    sender: Option<Box<dyn ErasedEnd>>,
+    receiver: Option<Box<dyn ErasedEnd>>,
     stats: Arc<PipeStats>,
     from_kind: TerminalKind,
     to_kind: TerminalKind,
@@ -69,7 +75,15 @@ impl std::fmt::Debug for KernelBuilder {
 
 /// Deserializes `S::Config` from the TOML document `source`.
 pub(crate) fn parse_config<S: Server>(spec: &ServerSpec, source: &str) -> Result<S::Config, Error> {
-    toml::from_str::<S::Config>(source).map_err(|e| Error::Config {
+    parse_config_of::<S::Config>(spec, source)
+}
+
+/// Deserializes a config of type `C` from the TOML document `source`.
+pub(crate) fn parse_config_of<C: serde::de::DeserializeOwned>(
+    spec: &ServerSpec,
+    source: &str,
+) -> Result<C, Error> {
+    toml::from_str::<C>(source).map_err(|e| Error::Config {
         server: spec.name.to_owned(),
         type_path: spec.type_path.to_owned(),
         message: e.to_string().trim_end().to_owned(),
@@ -108,6 +122,7 @@ impl KernelBuilder {
                 .collect(),
             servers: spec.servers.iter().map(|_| None).collect(),
             pipes: spec.pipes.iter().map(|_| None).collect(),
+            fusions: Vec::new(),
             routes: spec.routes.iter().map(|_| None).collect(),
             awaiting: Vec::new(),
             built: false,
@@ -150,7 +165,7 @@ impl KernelBuilder {
             Box::new(move |ports| build_server::<S>(parse_config::<S>(spec, source)?, ports));
         self.servers[index] = Some(Registered {
             manifest: S::MANIFEST,
-            factory,
+            factory: Some(factory),
         });
         Ok(self)
     }
@@ -172,7 +187,7 @@ impl KernelBuilder {
         };
         self.servers[index] = Some(Registered {
             manifest: S::MANIFEST,
-            factory,
+            factory: Some(factory),
         });
         Ok(self)
     }
@@ -182,7 +197,49 @@ impl KernelBuilder {
     pub fn connect<P: Producer, C: Consumer<Message = P::Message>>(
         &mut self,
         pipe: usize,
+        ends: Pipe<P, C>,
+    ) -> Result<&mut Self, Error> {
+        self.add_pipe(pipe, ends, false)
+    }
+
+    /// Records pipe `pipe` of `spec.pipes` as fused: its counters, no ring;
+    /// the chain that [`fuse`](Self::fuse) adds carries its messages.
+    pub fn connect_fused<P: Producer, C: Consumer<Message = P::Message>>(
+        &mut self,
+        pipe: usize,
+        ends: Pipe<P, C>,
+    ) -> Result<&mut Self, Error> {
+        self.add_pipe(pipe, ends, true)
+    }
+
+    /// Adds the transforms of `chain` (each once, as with
+    /// [`server`](Self::server)), fused into the thread of the server that
+    /// feeds pipe `pipe`, the chain's first fused pipe.
+    pub fn fuse<X: 'static, C: Chain<X> + 'static>(
+        &mut self,
+        pipe: usize,
+        chain: C,
+    ) -> Result<&mut Self, Error> {
+        let mut members = Vec::new();
+        chain.members(&mut members);
+        for (name, manifest) in &members {
+            let index = self.slot(name)?;
+            self.servers[index] = Some(Registered {
+                manifest: *manifest,
+                factory: None,
+            });
+        }
+        let names = members.into_iter().map(|(name, _)| name).collect();
+        self.fusions
+            .push((pipe, park::<X, C>(Box::new(chain)), names));
+        Ok(self)
+    }
+
+    fn add_pipe<P: Producer, C: Consumer<Message = P::Message>>(
+        &mut self,
+        pipe: usize,
         _ends: Pipe<P, C>,
+        fused: bool,
     ) -> Result<&mut Self, Error> {
         let spec = self.spec.pipes.get(pipe).ok_or(Error::UnknownPipe {
             index: pipe,
@@ -195,13 +252,23 @@ impl KernelBuilder {
                 to: spec.to.to_string(),
             });
         }
-        let (sender, receiver, stats) = pipe::pipe::<P::Message>(spec);
-        *slot = Some(Connected {
-            sender: Box::new(sender),
-            receiver: Box::new(receiver),
-            stats,
-            from_kind: P::KIND,
-            to_kind: C::KIND,
+        *slot = Some(if fused {
+            Connected {
+                sender: None,
+                receiver: None,
+                stats: PipeStats::fused(),
+                from_kind: P::KIND,
+                to_kind: C::KIND,
+            }
+        } else {
+            let (sender, receiver, stats) = pipe::pipe::<P::Message>(spec);
+            Connected {
+                sender: Some(Box::new(sender)),
+                receiver: Some(Box::new(receiver)),
+                stats,
+                from_kind: P::KIND,
+                to_kind: C::KIND,
+            }
         });
         Ok(self)
     }
@@ -377,6 +444,30 @@ impl KernelBuilder {
                 }
             }
         }
+        // A fused chain starts at a fused pipe and every member is fed by one.
+        let fed: HashMap<&str, usize> = spec
+            .pipes
+            .iter()
+            .zip(&self.pipes)
+            .enumerate()
+            .filter(|(_, (_, c))| c.as_ref().is_some_and(|c| c.sender.is_none()))
+            .map(|(i, (p, _))| (p.to.server, i))
+            .collect();
+        for (pipe, _, members) in &self.fusions {
+            if members.first().and_then(|m| fed.get(m)) != Some(pipe) {
+                problems.push(format!(
+                    "the fused chain of `{}` does not start at fused pipe {pipe}",
+                    members.join(" -> ")
+                ));
+            }
+            for member in members {
+                if !fed.contains_key(member) {
+                    problems.push(format!(
+                        "transform `{member}` is fused but no fused pipe feeds it"
+                    ));
+                }
+            }
+        }
         if !problems.is_empty() {
             return Err(Error::Incomplete {
                 kernel: spec.kernel.name.to_owned(),
@@ -409,10 +500,45 @@ impl KernelBuilder {
                 continue;
             };
             let from_link = ports[from].link(p.from.terminal);
-            from_link.push(c.sender);
             let to_link = ports[to].link(p.to.terminal);
-            to_link.push(c.receiver);
-            pipes.push(PipeLive::new(p, c.stats, from_link, to_link, false));
+            let fused = c.sender.is_none();
+            if let (Some(sender), Some(receiver)) = (c.sender, c.receiver) {
+                from_link.push(sender);
+                to_link.push(receiver);
+            }
+            let mut live = PipeLive::new(p, c.stats, from_link, to_link, false);
+            live.fused = fused;
+            pipes.push(live);
+        }
+        let mut hosts: Vec<Option<&'static str>> = vec![None; spec.servers.len()];
+        let mut fusions = Vec::with_capacity(self.fusions.len());
+        for (pipe, chain, members) in std::mem::take(&mut self.fusions) {
+            let host = spec.pipes[pipe].from;
+            let Some(&host_index) = self.server_index.get(host.server) else {
+                continue;
+            };
+            let mut envs = Vec::with_capacity(members.len());
+            for member in members {
+                let (Some(&index), Some(feed)) = (
+                    self.server_index.get(member),
+                    fed.get(member)
+                        .and_then(|&i| pipes.iter().find(|p| p.spec == &spec.pipes[i])),
+                ) else {
+                    continue;
+                };
+                hosts[index] = Some(host.server);
+                envs.push(MemberEnv {
+                    index,
+                    spec: &spec.servers[index],
+                    ports: ports[index].clone_ends(),
+                    feed: Arc::clone(&feed.stats),
+                });
+            }
+            fusions.push(Fusion {
+                link: ports[host_index].link(host.terminal),
+                chain: Some(chain),
+                members: envs,
+            });
         }
         for (r, slot) in spec.routes.iter().zip(std::mem::take(&mut self.routes)) {
             let Some((sender, _)) = slot else { continue };
@@ -436,9 +562,11 @@ impl KernelBuilder {
         }
         let parts = ports
             .iter()
-            .map(|p| ServerParts {
+            .zip(hosts)
+            .map(|(p, host)| ServerParts {
                 signal: Arc::clone(p.signal()),
                 links: p.links().clone(),
+                host,
             })
             .collect();
         let connectome = Connectome::new(spec, parts, pipes, Arc::clone(&stop));
@@ -449,15 +577,15 @@ impl KernelBuilder {
             .zip(ports)
             .enumerate()
             .filter_map(|(index, ((spec, reg), ports))| {
-                reg.map(|reg| Instance {
+                reg.and_then(|reg| reg.factory).map(|factory| Instance {
                     index,
                     spec,
-                    factory: reg.factory,
+                    factory,
                     ports,
                 })
             })
             .collect();
-        Ok(Kernel::new(connectome, instances, stop))
+        Ok(Kernel::new(connectome, instances, fusions, stop))
     }
 }
 

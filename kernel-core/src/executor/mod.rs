@@ -14,17 +14,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub use builder::KernelBuilder;
-pub(crate) use builder::parse_config;
+pub(crate) use builder::{parse_config, parse_config_of};
+pub(crate) use supervisor::{
+    INITIAL_BACKOFF, MAX_BACKOFF, RestartLimit, RestartWindow, panic_message,
+};
 
 use builder::Runnable;
 use order::boot_order;
 use process::ProcessSupervisor;
-use supervisor::{RestartLimit, RestartWindow, Supervisor, panic_message};
+use supervisor::Supervisor;
 
 use crate::Error;
 use crate::connectome::{Connectome, Process, ServerSpec, ServerState};
 use crate::control::PipeWatch;
 use crate::error::ServerFailure;
+use crate::fuse::Fusion;
 use crate::server::Context;
 use crate::terminal::Ports;
 use crate::terminal::link::Request;
@@ -80,6 +84,8 @@ impl StopHandle {
 pub struct Kernel {
     pub(crate) connectome: Connectome,
     instances: Vec<Instance>,
+    /// Chains of transforms fused into the threads of their hosts.
+    fusions: Vec<Fusion>,
     stop: Arc<AtomicBool>,
     limit: RestartLimit,
     grace: Duration,
@@ -102,11 +108,13 @@ impl Kernel {
     pub(crate) fn new(
         connectome: Connectome,
         instances: Vec<Instance>,
+        fusions: Vec<Fusion>,
         stop: Arc<AtomicBool>,
     ) -> Self {
         Kernel {
             connectome,
             instances,
+            fusions,
             stop,
             limit: RestartLimit::default(),
             grace: Duration::from_secs(5),
@@ -181,6 +189,7 @@ impl Kernel {
         let Kernel {
             connectome,
             instances,
+            mut fusions,
             stop,
             limit,
             grace,
@@ -222,6 +231,12 @@ impl Kernel {
             }
         }
         let mut instances = slots;
+        // Fused chains first: their hosts take them when they attach.
+        for fusion in &mut fusions {
+            if let Err(failure) = fusion.boot(&connectome, limit) {
+                failures.push(failure);
+            }
+        }
         let present: Vec<bool> = instances.iter().map(Option::is_some).collect();
         for i in boot_order(connectome.spec(), &present) {
             let Some(instance) = instances[i].take() else {
@@ -243,6 +258,9 @@ impl Kernel {
         }
         if !failures.is_empty() {
             let spec = connectome.spec();
+            for fusion in &fusions {
+                fusion.end(ServerState::Stopped, "another server failed to boot");
+            }
             for (instance, _) in &booted {
                 connectome.set_state(
                     instance.index,

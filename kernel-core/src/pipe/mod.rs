@@ -187,6 +187,33 @@ impl PipeStats {
         self.changed();
     }
 
+    /// Counters for a pipe the build step fused away: no ring, one
+    /// producer and one consumer (the fused chain) until [`end_fused`](Self::end_fused).
+    pub(crate) fn fused() -> Arc<PipeStats> {
+        let stats = Arc::new(PipeStats::default());
+        stats.senders.store(1, Ordering::Release);
+        stats.receivers.store(1, Ordering::Release);
+        stats
+    }
+
+    /// A fused pipe's counts, written by the one thread that runs its chain:
+    /// plain stores, no read-modify-write per message.
+    #[inline]
+    pub(crate) fn set_fused_counts(&self, messages_in: u64, messages_out: u64) {
+        self.producer
+            .messages_in
+            .store(messages_in, Ordering::Relaxed);
+        self.messages_out.store(messages_out, Ordering::Relaxed);
+    }
+
+    /// The fused chain of this pipe ended: closed, no end left.
+    pub(crate) fn end_fused(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.senders.store(0, Ordering::Release);
+        self.receivers.store(0, Ordering::Release);
+        self.changed();
+    }
+
     /// Reports this pipe's end changes to `changes` from now on.
     pub(crate) fn watch(&self, changes: &Arc<PipeChanges>) {
         let _ = self.changes.set(Arc::clone(changes));

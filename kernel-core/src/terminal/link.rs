@@ -22,7 +22,8 @@ use std::time::{Instant, SystemTime};
 
 use uuid::Uuid;
 
-use crate::connectome::PipeSpec;
+use crate::connectome::{PipeSpec, ServerState};
+use crate::fuse::Parked;
 use crate::manifest::TerminalKind;
 use crate::pipe::wake::Waker;
 use crate::pipe::{ErasedEnd, ErasedPipe, Parcel, PipeStats};
@@ -140,6 +141,9 @@ pub(crate) struct LinkState {
     /// message that can go nowhere while the terminal waits for a new peer
     /// (the server is asked to end meanwhile) is counted there as dropped.
     pub(crate) lost_peer: Option<Arc<PipeStats>>,
+    /// The fused chain this output terminal feeds, between runs of its
+    /// server (a running terminal holds it).
+    pub(crate) fused: Option<Box<dyn Parked>>,
 }
 
 /// One message the kernel keeps for one pipe of a terminal.
@@ -223,6 +227,7 @@ impl Link {
                 ty: None,
                 stash: Vec::new(),
                 lost_peer: None,
+                fused: None,
             }),
             waker: Arc::new(Waker::default()),
             wait: Mutex::new(None),
@@ -303,12 +308,27 @@ impl Link {
         self.lock().ends.retain(|e| !e.stats().same_pipe(pipe));
     }
 
-    /// Drops every end: the instance is finished for good.
+    /// Drops every end: the instance is finished for good; so is the fused
+    /// chain it fed.
     pub(crate) fn release(&self) {
         self.change(|s| {
             s.ends.clear();
             s.dormant = false;
         });
+        let state = if self.signal.kernel_stopping() {
+            ServerState::Stopped
+        } else {
+            ServerState::Finished
+        };
+        self.end_fused(state, &format!("its host `{}` ended", self.server));
+    }
+
+    /// Ends the fused chain the terminal feeds, if it has one.
+    pub(crate) fn end_fused(&self, state: ServerState, why: &str) {
+        let chain = self.lock().fused.take();
+        if let Some(mut chain) = chain {
+            chain.end(state, why);
+        }
     }
 
     /// The instance is finished for good: every message still stashed goes

@@ -18,6 +18,7 @@ use super::link::{Link, Request, Stashed, Wait, WaitKind, wall_clock};
 use super::{PortEnds, SendError};
 use crate::Error;
 use crate::connectome::Endpoint;
+use crate::fuse::Hosted;
 use crate::pipe::wake::Spin;
 use crate::pipe::{PipeSender, Writer};
 
@@ -52,6 +53,8 @@ pub(crate) struct Outlet<T> {
     /// This run already left a message with the kernel.
     stashed: bool,
     spin: Spin,
+    /// The fused chain the terminal feeds instead of a pipe.
+    fused: Option<Hosted<T>>,
 }
 
 impl<T> Default for Outlet<T> {
@@ -64,6 +67,7 @@ impl<T> Default for Outlet<T> {
             dormant: false,
             stashed: false,
             spin: Spin::default(),
+            fused: None,
         }
     }
 }
@@ -87,7 +91,9 @@ impl<T: Send + 'static> Outlet<T> {
         if link.as_ref().is_some_and(|l| !l.lock().stash.is_empty()) {
             epoch = STASHED;
         }
+        let fused = link.as_ref().and_then(Hosted::take);
         Ok(Outlet {
+            fused,
             link,
             epoch,
             pipes: ends
@@ -113,9 +119,9 @@ enum Stuck {
 }
 
 impl<T> Outlet<T> {
-    /// Pipes still connected.
+    /// Pipes still connected (a fused chain counts as one).
     pub(crate) fn len(&self) -> usize {
-        self.pipes.len()
+        self.pipes.len() + usize::from(self.fused.is_some())
     }
 
     #[inline]
@@ -128,6 +134,9 @@ impl<T: Send + 'static> Outlet<T> {
     /// Sends `msg` to the first (only) pipe, blocking while it is full.
     #[inline]
     pub(crate) fn send_one(&mut self, msg: T) -> Result<(), SendError<T>> {
+        if let Some(chain) = &mut self.fused {
+            return chain.push(msg).map_err(SendError);
+        }
         if self.fresh()
             && let [pipe] = &mut self.pipes[..]
             && !pipe.writer.is_gone()
@@ -149,6 +158,14 @@ impl<T: Send + 'static> Outlet<T> {
         &mut self,
         mut msgs: I,
     ) -> Result<(), SendError<(T, I)>> {
+        if let Some(chain) = &mut self.fused {
+            for msg in msgs.by_ref() {
+                if let Err(msg) = chain.push(msg) {
+                    return Err(SendError((msg, msgs)));
+                }
+            }
+            return Ok(());
+        }
         loop {
             if self.fresh()
                 && let [pipe] = &mut self.pipes[..]

@@ -14,6 +14,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens as _, quote};
 use syn::{Expr, Ident, Item, Stmt, Type};
 
+use crate::fuse::ChainPlan;
 use crate::plan::{Plan, ServerPlan};
 use syntax::{
     call, int_lit, path, path_expr, path_type, qualified, reference, str_lit, try_method_stmt,
@@ -73,6 +74,7 @@ struct Words {
     server: Ident,
     server_default: Ident,
     connect: Ident,
+    connect_fused: Ident,
 }
 
 impl Words {
@@ -92,6 +94,7 @@ impl Words {
             server: ident("server"),
             server_default: ident("server_default"),
             connect: ident("connect"),
+            connect_fused: ident("connect_fused"),
         }
     }
 
@@ -275,25 +278,39 @@ fn file(plan: &Plan) -> syn::File {
             ],
         )
     });
-    let registrations = servers.iter().map(|server| {
-        let method = if server.plan.config.is_some() {
-            &words.server
-        } else {
-            &words.server_default
-        };
-        match server.ty(&words) {
-            Some(ty) => try_method_stmt(
-                &words.builder,
-                method,
-                Some(ty),
-                [str_lit(&server.plan.name)],
-            ),
-            None => Stmt::Expr(
-                compile_error("wiring-build: a server type that is not a path"),
-                Some(Default::default()),
-            ),
-        }
-    });
+    let fused_members: std::collections::HashSet<usize> = plan
+        .chains
+        .iter()
+        .flat_map(|c| c.members.iter().copied())
+        .collect();
+    let fused_pipes: std::collections::HashSet<usize> = plan
+        .chains
+        .iter()
+        .flat_map(|c| c.pipes.iter().copied())
+        .collect();
+    let registrations = servers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !fused_members.contains(i))
+        .map(|(_, server)| {
+            let method = if server.plan.config.is_some() {
+                &words.server
+            } else {
+                &words.server_default
+            };
+            match server.ty(&words) {
+                Some(ty) => try_method_stmt(
+                    &words.builder,
+                    method,
+                    Some(ty),
+                    [str_lit(&server.plan.name)],
+                ),
+                None => Stmt::Expr(
+                    compile_error("wiring-build: a server type that is not a path"),
+                    Some(Default::default()),
+                ),
+            }
+        });
     let connects = plan.pipes.iter().enumerate().map(|(index, pipe)| {
         let port = |name: &str, terminal: &str| match by_name.get(name) {
             Some(server) => server.port(&words, ports.get(terminal).and_then(Option::as_ref)),
@@ -306,13 +323,22 @@ fn file(plan: &Plan) -> syn::File {
                 port(&pipe.to.server, &pipe.to.terminal),
             ],
         );
+        let method = if fused_pipes.contains(&index) {
+            &words.connect_fused
+        } else {
+            &words.connect
+        };
         try_method_stmt(
             &words.builder,
-            &words.connect,
+            method,
             None,
             [int_lit(&index.to_string()), ends],
         )
     });
+    let fusions = plan
+        .chains
+        .iter()
+        .map(|chain| fuse_stmt(chain, &servers, &words));
 
     let mut file: syn::File = syn::parse_quote! {
         use ::kernel::__private::{ends, pipe_spec, server_spec};
@@ -354,7 +380,7 @@ fn file(plan: &Plan) -> syn::File {
     kernel
         .block
         .stmts
-        .extend(registrations.chain(connects).chain(build));
+        .extend(registrations.chain(connects).chain(fusions).chain(build));
     let source = source_literal(&plan.source);
     let source_const: syn::ItemConst = syn::parse_quote! {
         /// The wiring file this kernel was generated from.
@@ -375,6 +401,37 @@ fn file(plan: &Plan) -> syn::File {
         });
     }
     file
+}
+
+/// `builder.fuse(<first pipe>, member::<t1>("t1").then(member::<t2>("t2")))?;`:
+/// the chain's transforms, nested so that the whole chain is one type.
+fn fuse_stmt(chain: &ChainPlan, servers: &[Server], words: &Words) -> Stmt {
+    let mut nested: Option<TokenStream> = None;
+    for &member in chain.members.iter().rev() {
+        let Some(server) = servers.get(member) else {
+            continue;
+        };
+        let name = &server.plan.name;
+        let ty = match server.ty(words) {
+            Some(ty) => ty.into_token_stream(),
+            None => {
+                compile_error("wiring-build: a server type that is not a path").into_token_stream()
+            }
+        };
+        let make = if server.plan.config.is_some() {
+            quote!(member)
+        } else {
+            quote!(member_default)
+        };
+        let node = quote!(::kernel::__private::#make::<#ty>(#name));
+        nested = Some(match nested {
+            Some(rest) => quote!(#node.then(#rest)),
+            None => node,
+        });
+    }
+    let first = chain.pipes.first().copied().unwrap_or_default();
+    let first = syn::Index::from(first);
+    syn::parse_quote!(builder.fuse(#first, #nested)?;)
 }
 
 /// `text` as a string literal, raw (`r#"..."#`, its lines as written) unless
@@ -462,6 +519,7 @@ mod tests {
             control: Some("127.0.0.1:0".into()),
             processes: Vec::new(),
             source: "[kernel]\nname = \"refinery\"\n".into(),
+            chains: Vec::new(),
         }
     }
 

@@ -29,6 +29,8 @@ pub struct Scan {
     pub broken: BTreeSet<String>,
     /// Every scanned file, for `cargo::rerun-if-changed`.
     pub files: Vec<PathBuf>,
+    /// `impl .. Transform for X` blocks: the module they are in and `X`.
+    pub transform_impls: Vec<(ModPath, syn::Type)>,
 }
 
 impl Scan {
@@ -70,6 +72,22 @@ impl Scan {
             || crate::lint::types::Resolver::new(self)
                 .definition(path)
                 .is_some_and(|defined| self.broken.contains(&defined))
+    }
+
+    /// True when the server type at `path` (`stages::Scale`, or a path that
+    /// re-exports it) implements `Transform`: an `impl` block whose trait
+    /// path ends in `Transform` names it.
+    pub fn is_transform(&self, path: &str) -> bool {
+        let resolver = crate::lint::types::Resolver::new(self);
+        let Some(defined) = resolver.definition(path) else {
+            return false;
+        };
+        // Canonical texts of crate types start with `crate::`.
+        self.transform_impls.iter().any(|(module, ty)| {
+            resolver
+                .canonical(module, ty)
+                .is_some_and(|t| t.strip_prefix("crate::") == Some(&defined))
+        })
     }
 
     /// True when `path` (`a::B`) names a struct or an enum in the scanned sources.

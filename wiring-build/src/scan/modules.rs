@@ -198,6 +198,19 @@ impl Walker {
                     children.push(m);
                 }
                 syn::Item::Use(u) => use_tree(&u.tree, Vec::new(), &mut info),
+                syn::Item::Impl(i) => {
+                    let transform = match &i.trait_ {
+                        Some((path, _)) => {
+                            path.segments.last().is_some_and(|s| s.ident == "Transform")
+                        }
+                        _ => false,
+                    };
+                    if transform {
+                        self.scan
+                            .transform_impls
+                            .push((module.clone(), (*i.self_ty).clone()));
+                    }
+                }
                 _ => {}
             }
         }

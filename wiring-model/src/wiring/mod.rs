@@ -126,6 +126,8 @@ pub struct Server {
     pub config: Option<Spanned<toml::Table>>,
     pub uuid: Option<Spanned<String>>,
     pub restart: Restart,
+    /// `fuse = false` keeps a transform on its own thread; default `true`.
+    pub fuse: bool,
 }
 
 /// `[processes.<name>]`: an external program the executor supervises.

@@ -266,6 +266,14 @@ fn servers(doc: &mut DocumentMut, old: &[Server], new: &[Server]) {
             written(server.restart).as_ref(),
             |r| string(r.as_str()),
         );
+        // Only `fuse = false` is written: fusing is the default.
+        set(
+            entry,
+            "fuse",
+            before.and_then(|b| (!b.fuse).then_some(false)).as_ref(),
+            (!server.fuse).then_some(false).as_ref(),
+            |f| Value::from(*f),
+        );
     }
 }
 

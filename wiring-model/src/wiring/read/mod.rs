@@ -337,6 +337,32 @@ to = { guest = "g", terminal = "lines" }
     }
 
     #[test]
+    fn fuse_is_a_boolean_and_defaults_to_true() {
+        let base = "[kernel]\nname = \"k\"\n[servers.a]\ntype = \"A\"\n";
+        let (wiring, findings) = parse(base);
+        assert!(
+            findings.is_empty() && wiring.servers[0].fuse,
+            "{findings:?}"
+        );
+        let (wiring, findings) = parse(&format!("{base}fuse = false\n"));
+        assert!(
+            findings.is_empty() && !wiring.servers[0].fuse,
+            "{findings:?}"
+        );
+        assert_eq!(
+            codes(&format!("{base}fuse = \"no\"\n")),
+            [(Code::Schema, "\"no\"".to_string())]
+        );
+        // A misspelling is an unknown key, with the suggestion.
+        let (_, findings) = parse(&format!("{base}fuze = false\n"));
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(
+            findings[0].help.iter().any(|h| h.contains("fuse")),
+            "{findings:?}"
+        );
+    }
+
+    #[test]
     fn control_listen_is_a_socket_address() {
         for listen in ["127.0.0.1:0", "[::1]:8080", "0.0.0.0:9000"] {
             let source = format!("[kernel]\nname = \"k\"\n[control]\nlisten = \"{listen}\"\n");

@@ -8,7 +8,7 @@ use crate::names::closest;
 use crate::spec::Restart;
 use crate::wiring::{Process, Server, Spanned, is_instance_name};
 
-const SERVER_KEYS: &[&str] = &["type", "config", "uuid", "restart"];
+const SERVER_KEYS: &[&str] = &["type", "config", "uuid", "restart", "fuse"];
 const PROCESS_KEYS: &[&str] = &["command", "args", "env", "restart"];
 const RESTARTS: &[&str] = &["never", "on-failure", "always"];
 
@@ -30,6 +30,7 @@ impl Walker<'_> {
                 config: None,
                 uuid: None,
                 restart: Restart::Never,
+                fuse: true,
             };
             let mut type_seen = false;
             for (sk, sv) in entries(server_table) {
@@ -58,6 +59,10 @@ impl Walker<'_> {
                     }
                     "uuid" => server.uuid = self.string("`uuid`", sv),
                     "restart" => server.restart = self.restart(sv),
+                    "fuse" => match sv.get_ref() {
+                        DeValue::Boolean(fuse) => server.fuse = *fuse,
+                        _ => self.wrong_type("`fuse`", "a boolean", sv),
+                    },
                     _ => self.unknown_key(&sk, &context, SERVER_KEYS),
                 }
             }
