@@ -29,10 +29,15 @@ pub fn lint(source: &str, scan: &Scan) -> (Wiring, Vec<Finding>) {
     if findings.iter().any(|f| f.code == Code::Syntax) {
         return (wiring, findings);
     }
-    let mut linter = Linter::new(source, &wiring, scan);
-    linter.run();
-    findings.extend(linter.findings);
+    findings.extend(check(source, &wiring, scan));
     (wiring, findings)
+}
+
+/// The lints' findings on a wiring file parsed without syntax errors.
+pub fn check(source: &str, wiring: &Wiring, scan: &Scan) -> Vec<Finding> {
+    let mut linter = Linter::new(source, wiring, scan);
+    linter.run();
+    linter.findings
 }
 
 /// A terminal of a server instance: indices into `wiring.servers` and the

@@ -1,32 +1,42 @@
 //! Follows `mod` declarations from the crate roots, like rustc does.
 
-use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use syn::ext::IdentExt as _;
+use syn::spanned::Spanned as _;
 
-use super::{Item, ModPath, Module, Scan, ServerType};
+use super::{Item, MacroCall, ModPath, Module, Scan, ServerType};
 use crate::error::Error;
 
 /// Scans the crate `roots` (`src/lib.rs`, `src/main.rs`) following `mod`
-/// declarations, then every `.rs` file under `extra_dirs` not reached yet.
+/// declarations, then every `.rs` file under `extra_dirs` not reached yet;
+/// all of them make up the crate the kernel is included in.
 pub fn scan(roots: &[PathBuf], extra_dirs: &[PathBuf]) -> Result<Scan, Error> {
-    let mut walker = Walker::default();
+    let mut scan = Scan::default();
     for root in roots {
-        walker.file(root, Vec::new(), true)?;
+        add_crate(&mut scan, root, Vec::new())?;
     }
     for dir in extra_dirs {
         let mut files = Vec::new();
         rust_files(dir, &mut files)?;
         files.sort();
+        let mut walker = Walker::new(&mut scan, dir);
         for file in files {
             let relative = file.strip_prefix(dir).unwrap_or(&file);
             let (module, mod_rs) = module_of(relative);
             walker.file(&file, module, mod_rs)?;
         }
     }
-    Ok(walker.scan)
+    Ok(scan)
+}
+
+/// Adds the crate whose root file is `root` to `scan`, its modules under
+/// `prefix` (empty for the crate the kernel is included in, `["::name"]`
+/// for another crate).
+pub fn add_crate(scan: &mut Scan, root: &Path, prefix: ModPath) -> Result<(), Error> {
+    let base = root.parent().map_or_else(PathBuf::new, Path::to_path_buf);
+    Walker::new(scan, &base).file(root, prefix, true)
 }
 
 /// The module path of a file found under an extra source folder, and whether it
@@ -76,10 +86,10 @@ struct Dirs {
     path_base: PathBuf,
 }
 
-#[derive(Default)]
-struct Walker {
-    scan: Scan,
-    seen: HashSet<PathBuf>,
+struct Walker<'s> {
+    scan: &'s mut Scan,
+    /// Files are named relative to this folder in messages.
+    base: PathBuf,
 }
 
 fn join(module: &ModPath, name: &str) -> String {
@@ -90,11 +100,18 @@ fn join(module: &ModPath, name: &str) -> String {
     }
 }
 
-impl Walker {
+impl<'s> Walker<'s> {
+    fn new(scan: &'s mut Scan, base: &Path) -> Self {
+        Walker {
+            scan,
+            base: base.to_path_buf(),
+        }
+    }
+
     /// Scans one file holding module `module`.
     fn file(&mut self, path: &Path, module: ModPath, mod_rs: bool) -> Result<(), Error> {
         let key = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        if !self.seen.insert(key) {
+        if !self.scan.seen.insert(key) {
             return Ok(());
         }
         let text = fs::read_to_string(path).map_err(|source| Error::Io {
@@ -198,6 +215,23 @@ impl Walker {
                     children.push(m);
                 }
                 syn::Item::Use(u) => use_tree(&u.tree, Vec::new(), &mut info),
+                // A macro that may write items the scan cannot see.
+                syn::Item::Macro(m) if m.ident.is_none() => {
+                    let name = m
+                        .mac
+                        .path
+                        .segments
+                        .iter()
+                        .map(|s| s.ident.unraw().to_string())
+                        .collect::<Vec<_>>()
+                        .join("::");
+                    let shown = file.strip_prefix(&self.base).unwrap_or(file);
+                    info.macros.push(MacroCall {
+                        name,
+                        file: shown.display().to_string(),
+                        line: m.mac.path.span().start().line,
+                    });
+                }
                 _ => {}
             }
         }
@@ -208,6 +242,7 @@ impl Walker {
         entry.items.extend(info.items);
         entry.uses.extend(info.uses);
         entry.globs.extend(info.globs);
+        entry.macros.extend(info.macros);
         for child in children {
             self.module(child, &module, dirs, file)?;
         }
