@@ -1,21 +1,24 @@
-//! Pipe throughput: every shape and payload as a generated kernel and as the
-//! hand-written crossbeam baseline, in alternation, in one run.
+//! Pipe throughput: every shape and payload as a generated kernel (its
+//! servers calling `send`/`recv` per message, and using the batch calls),
+//! as the hand-written crossbeam baseline and as the hand-written batched
+//! SPSC floor, in alternation, in one run.
 //!
 //! ```sh
-//! cargo bench -p wiring-benches --bench pipes                 # all cases, 11 pairs each
+//! cargo bench -p wiring-benches --bench pipes                 # all cases, 11 rounds each
 //! cargo bench -p wiring-benches --bench pipes -- --runs 21 chain-1
 //! ```
 //!
 //! A custom harness rather than divan: one iteration moves 1,000,000
-//! messages (0.05 to 2 s), and on a small shared machine the load drifts
-//! over a run, so kernel and baseline runs alternate (ABBA order) and the
-//! ratio is taken per pair, then the median over the pairs.
+//! messages (0.01 to 2 s), and on a small shared machine the load drifts
+//! over a run, so the runners alternate (each round in another rotation)
+//! and every ratio is taken within a round, then the median over the rounds.
 //!
-//! Options: `--runs N` (pairs per case, default 11), `--messages N` (per
+//! Options: `--runs N` (rounds per case, default 11), `--messages N` (per
 //! source, default 1,000,000), `--select` (also the fan-in baseline with one
 //! channel per producer and a `Select`), and filters: only cases whose name
 //! (`chain-1 u64`, ...) contains one of them.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -56,58 +59,68 @@ fn options() -> Result<Options, String> {
     Ok(options)
 }
 
-struct Row {
-    case: String,
-    kernel: f64,
-    baseline: f64,
-    ratio: f64,
-    spread: (f64, f64),
-}
-
-/// Runs `a` and `b` in ABBA order `runs` times; their durations.
-fn pairs(
+/// Runs every runner once per round, in a rotation that changes every
+/// round, `runs` rounds after one warm-up each; their durations by runner.
+fn rounds(
     case: Case,
-    a: Runner,
-    b: Runner,
+    runners: &[Runner],
     o: &Options,
-) -> Result<(Vec<Duration>, Vec<Duration>), String> {
-    // One warm-up of each: page faults of fresh channels, thread stacks.
-    case.run(a, o.messages)?;
-    case.run(b, o.messages)?;
-    let (mut ta, mut tb) = (Vec::new(), Vec::new());
-    for r in 0..o.runs {
-        if r % 2 == 0 {
-            ta.push(case.run(a, o.messages)?);
-            tb.push(case.run(b, o.messages)?);
-        } else {
-            tb.push(case.run(b, o.messages)?);
-            ta.push(case.run(a, o.messages)?);
+) -> Result<BTreeMap<&'static str, Vec<Duration>>, String> {
+    // One warm-up of each: page faults of fresh rings, thread stacks.
+    for &r in runners {
+        case.run(r, o.messages)?;
+    }
+    let mut times: BTreeMap<&'static str, Vec<Duration>> = BTreeMap::new();
+    for round in 0..o.runs {
+        for k in 0..runners.len() {
+            let r = runners[(round + k) % runners.len()];
+            times
+                .entry(r.name())
+                .or_default()
+                .push(case.run(r, o.messages)?);
         }
     }
-    Ok((ta, tb))
+    Ok(times)
 }
 
-fn row(
+/// Median rate of a runner, and the median and range of the per-round
+/// ratio `a / b` of two runners' rates.
+struct Figures {
+    rates: BTreeMap<&'static str, f64>,
+    ratios: Vec<(String, f64, (f64, f64))>,
+}
+
+fn figures(
     case: Case,
-    label: String,
-    kernel: &[Duration],
-    baseline: &[Duration],
+    times: &BTreeMap<&'static str, Vec<Duration>>,
+    pairs: &[(Runner, Runner)],
     messages: u64,
-) -> Row {
+) -> Figures {
     let delivered = case.shape.delivered(messages) as f64;
-    let rate = |d: Duration| delivered / d.as_secs_f64();
-    let ratios: Vec<f64> = kernel
+    let rates = times
         .iter()
-        .zip(baseline)
-        .map(|(k, b)| b.as_secs_f64() / k.as_secs_f64())
+        .map(|(name, t)| {
+            let rate = median_duration(t).map_or(f64::NAN, |d| delivered / d.as_secs_f64());
+            (*name, rate)
+        })
         .collect();
-    Row {
-        case: label,
-        kernel: median_duration(kernel).map_or(f64::NAN, rate),
-        baseline: median_duration(baseline).map_or(f64::NAN, rate),
-        ratio: median(&ratios).unwrap_or(f64::NAN),
-        spread: range(&ratios).unwrap_or((f64::NAN, f64::NAN)),
-    }
+    let ratios = pairs
+        .iter()
+        .filter_map(|(a, b)| {
+            let (ta, tb) = (times.get(a.name())?, times.get(b.name())?);
+            let r: Vec<f64> = ta
+                .iter()
+                .zip(tb)
+                .map(|(x, y)| y.as_secs_f64() / x.as_secs_f64())
+                .collect();
+            Some((
+                format!("{}/{}", a.name(), b.name()),
+                median(&r).unwrap_or(f64::NAN),
+                range(&r).unwrap_or((f64::NAN, f64::NAN)),
+            ))
+        })
+        .collect();
+    Figures { rates, ratios }
 }
 
 fn main() -> ExitCode {
@@ -126,62 +139,93 @@ fn main() -> ExitCode {
         .collect();
     let load_before = load_average();
     eprintln!(
-        "pipes: {} cases, {} kernel/baseline pairs each, {} messages per source, load {:.2}",
+        "pipes: {} cases, {} rounds each, {} messages per source, load {:.2}",
         cases.len(),
         o.runs,
         o.messages,
         load_before.unwrap_or(f64::NAN)
     );
+    let shown = [
+        Runner::Kernel,
+        Runner::KernelBatched,
+        Runner::Baseline,
+        Runner::Floor,
+        Runner::BaselineSelect,
+    ];
+    let pairs = [
+        (Runner::KernelBatched, Runner::Floor),
+        (Runner::Kernel, Runner::Floor),
+        (Runner::Kernel, Runner::Baseline),
+        (Runner::Kernel, Runner::BaselineSelect),
+    ];
     let mut rows = Vec::new();
     for case in cases {
-        let mut variants = vec![(Runner::Baseline, case.to_string())];
+        let mut runners = vec![
+            Runner::Kernel,
+            Runner::KernelBatched,
+            Runner::Baseline,
+            Runner::Floor,
+        ];
         if o.select && case.shape == Shape::Fanin2 {
-            variants.push((
-                Runner::BaselineSelect,
-                format!("{case} (vs select baseline)"),
-            ));
+            runners.push(Runner::BaselineSelect);
         }
-        for (baseline, label) in variants {
-            match pairs(case, Runner::Kernel, baseline, &o) {
-                Ok((k, b)) => {
-                    let r = row(case, label, &k, &b, o.messages);
-                    eprintln!(
-                        "  {:<34} kernel {:>9}msg/s  baseline {:>9}msg/s  ratio {:.3} [{:.3} .. {:.3}]",
-                        r.case,
-                        si(r.kernel),
-                        si(r.baseline),
-                        r.ratio,
-                        r.spread.0,
-                        r.spread.1
-                    );
-                    rows.push(r);
-                }
-                Err(e) => {
-                    eprintln!("error: {case}: {e}");
-                    return ExitCode::FAILURE;
-                }
+        match rounds(case, &runners, &o) {
+            Ok(times) => {
+                let f = figures(case, &times, &pairs, o.messages);
+                let rates: Vec<String> = f
+                    .rates
+                    .iter()
+                    .map(|(n, r)| format!("{n} {}msg/s", si(*r)))
+                    .collect();
+                let ratios: Vec<String> = f
+                    .ratios
+                    .iter()
+                    .map(|(n, m, (lo, hi))| format!("{n} {m:.3} [{lo:.3} .. {hi:.3}]"))
+                    .collect();
+                eprintln!(
+                    "  {case:<14} {}\n  {:<14} {}",
+                    rates.join("  "),
+                    "",
+                    ratios.join("  ")
+                );
+                rows.push((case, f));
+            }
+            Err(e) => {
+                eprintln!("error: {case}: {e}");
+                return ExitCode::FAILURE;
             }
         }
     }
     println!();
-    println!(
-        "| shape, payload | kernel msg/s | baseline msg/s | ratio kernel/baseline (median of pairs) | ratio min .. max |"
-    );
-    println!("|---|---:|---:|---:|---:|");
-    for r in &rows {
-        println!(
-            "| {} | {} | {} | {:.3} | {:.3} .. {:.3} |",
-            r.case,
-            si(r.kernel),
-            si(r.baseline),
-            r.ratio,
-            r.spread.0,
-            r.spread.1
-        );
+    print!("| shape, payload |");
+    for r in shown {
+        print!(" {} msg/s |", r.name());
+    }
+    for (a, b) in pairs {
+        print!(" {}/{} (min .. max) |", a.name(), b.name());
+    }
+    println!();
+    println!("|---|{}", "---:|".repeat(shown.len() + pairs.len()));
+    for (case, f) in &rows {
+        print!("| {case} |");
+        for r in shown {
+            match f.rates.get(r.name()) {
+                Some(rate) => print!(" {} |", si(*rate)),
+                None => print!(" - |"),
+            }
+        }
+        for (a, b) in pairs {
+            let name = format!("{}/{}", a.name(), b.name());
+            match f.ratios.iter().find(|(n, ..)| *n == name) {
+                Some((_, m, (lo, hi))) => print!(" {m:.3} ({lo:.2} .. {hi:.2}) |"),
+                None => print!(" - |"),
+            }
+        }
+        println!();
     }
     println!();
     println!(
-        "{} pairs per case, {} messages per source; msg/s counts messages delivered to sinks; load average {:.2} before, {:.2} after",
+        "{} rounds per case, {} messages per source; msg/s counts messages delivered to sinks (median of the rounds); ratios are of rates within a round, median over the rounds; load average {:.2} before, {:.2} after",
         o.runs,
         o.messages,
         load_before.unwrap_or(f64::NAN),

@@ -10,6 +10,7 @@
 use std::thread;
 
 use crossbeam_channel::{Receiver, Select, Sender, bounded};
+use kernel::FramePool;
 
 use crate::payload::{Payload, Tally};
 
@@ -18,9 +19,9 @@ pub const CAPACITY: usize = 1024;
 
 type Outcome = Result<(), String>;
 
-fn source<P: Payload>(tx: Sender<P>, messages: u64) -> Outcome {
+fn source<P: Payload>(tx: Sender<P>, messages: u64, pool: FramePool) -> Outcome {
     for seq in 0..messages {
-        tx.send(P::make(seq))
+        tx.send(P::make(seq, &pool))
             .map_err(|_| "the consumer is gone".to_string())?;
     }
     Ok(())
@@ -56,7 +57,7 @@ pub fn chain_1<P: Payload>(messages: u64) -> Outcome {
     let (tx, rx) = bounded::<P>(CAPACITY);
     join(vec![
         thread::spawn(move || sink(rx, Tally::expected(messages, 1))),
-        thread::spawn(move || source(tx, messages)),
+        thread::spawn(move || source(tx, messages, FramePool::new())),
     ])
 }
 
@@ -69,7 +70,7 @@ pub fn chain_3<P: Payload>(messages: u64) -> Outcome {
         thread::spawn(move || sink(rx2, Tally::expected(messages, 1))),
         thread::spawn(move || stage(rx1, tx2)),
         thread::spawn(move || stage(rx0, tx1)),
-        thread::spawn(move || source(tx0, messages)),
+        thread::spawn(move || source(tx0, messages, FramePool::new())),
     ])
 }
 
@@ -77,9 +78,10 @@ pub fn chain_3<P: Payload>(messages: u64) -> Outcome {
 pub fn fanout_2<P: Payload>(messages: u64) -> Outcome {
     let (tx_left, rx_left) = bounded::<P>(CAPACITY);
     let (tx_right, rx_right) = bounded::<P>(CAPACITY);
+    let pool = FramePool::new();
     let broadcast = move || -> Outcome {
         for seq in 0..messages {
-            let msg = P::make(seq);
+            let msg = P::make(seq, &pool);
             tx_left
                 .send(msg.clone())
                 .map_err(|_| "the left consumer is gone".to_string())?;
@@ -100,15 +102,19 @@ pub fn fanout_2<P: Payload>(messages: u64) -> Outcome {
 pub fn fanin_2<P: Payload>(messages: u64) -> Outcome {
     let (tx, rx) = bounded::<P>(CAPACITY);
     let tx2 = tx.clone();
+    let pool = FramePool::new();
+    let pool2 = pool.clone();
     join(vec![
         thread::spawn(move || sink(rx, Tally::expected(messages, 2))),
-        thread::spawn(move || source(tx, messages)),
-        thread::spawn(move || source(tx2, messages)),
+        thread::spawn(move || source(tx, messages, pool2)),
+        thread::spawn(move || source(tx2, messages, pool)),
     ])
 }
 
 /// Two sources into one sink, one channel each, the sink selecting.
 pub fn fanin_2_select<P: Payload>(messages: u64) -> Outcome {
+    let pool = FramePool::new();
+    let pool2 = pool.clone();
     let (tx_left, rx_left) = bounded::<P>(CAPACITY);
     let (tx_right, rx_right) = bounded::<P>(CAPACITY);
     let merge = move || -> Outcome {
@@ -136,7 +142,7 @@ pub fn fanin_2_select<P: Payload>(messages: u64) -> Outcome {
     };
     join(vec![
         thread::spawn(merge),
-        thread::spawn(move || source(tx_left, messages)),
-        thread::spawn(move || source(tx_right, messages)),
+        thread::spawn(move || source(tx_left, messages, pool2)),
+        thread::spawn(move || source(tx_right, messages, pool)),
     ])
 }

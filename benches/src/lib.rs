@@ -3,12 +3,15 @@
 //!
 //! - [`shapes`]: the pipe benchmark cases, as generated kernels
 //!   ([`kernels`], from `wiring/*.toml` by `build.rs`) and as the
-//!   hand-written crossbeam baseline ([`baseline`]);
+//!   hand-written crossbeam baseline ([`baseline`]) and the hand-written
+//!   batched SPSC floor ([`floor`]);
 //! - [`synth`]: synthetic wiring files and server sources of any size, for
 //!   the build-time and runtime scaling measurements;
 //! - [`stats`]: medians and `/proc/self/status` memory figures.
 
 pub mod baseline;
+pub mod floor;
+pub mod latency;
 pub mod payload;
 pub mod servers;
 pub mod shapes;
@@ -21,16 +24,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub mod kernels {
     kernel::include_wiring!(chain_1_u64);
     kernel::include_wiring!(chain_1_kib);
-    kernel::include_wiring!(chain_1_arc);
+    kernel::include_wiring!(chain_1_frame);
     kernel::include_wiring!(chain_3_u64);
     kernel::include_wiring!(chain_3_kib);
-    kernel::include_wiring!(chain_3_arc);
+    kernel::include_wiring!(chain_3_frame);
     kernel::include_wiring!(fanout_2_u64);
     kernel::include_wiring!(fanout_2_kib);
-    kernel::include_wiring!(fanout_2_arc);
+    kernel::include_wiring!(fanout_2_frame);
     kernel::include_wiring!(fanin_2_u64);
     kernel::include_wiring!(fanin_2_kib);
-    kernel::include_wiring!(fanin_2_arc);
+    kernel::include_wiring!(fanin_2_frame);
+    kernel::include_wiring!(latency_u64);
 }
 
 /// The messages each benchmark source sends (the 1,000,000).

@@ -6,10 +6,11 @@
 //! receive path shows up, and no allocator is involved. A `Vec` would add one
 //! allocation and one cross-thread free per message (and one more per
 //! consumer on fan-out) to both sides alike, which dilutes the overhead the
-//! benchmark is meant to expose. `SharedKib` is the same kilobyte behind an
-//! `Arc`, the way GStreamer passes buffers, for the comparison with it.
+//! benchmark is meant to expose. `PooledKib` is the same kilobyte in a
+//! pooled [`Frame`]: passed by pointer, shared on fan-out, its buffer reused,
+//! the way GStreamer passes buffers, for the comparison with it.
 
-use std::sync::Arc;
+use kernel::{Frame, FramePool};
 
 /// Bytes in a [`Kib`] message.
 pub const KIB: usize = 1024;
@@ -18,18 +19,20 @@ pub const KIB: usize = 1024;
 #[derive(Clone, Copy)]
 pub struct Kib(pub [u8; KIB]);
 
-/// 1 KiB on the heap behind a reference count: sending moves a pointer,
-/// and fan-out shares the bytes instead of copying them. This is how
-/// GStreamer passes its buffers, so it is the payload to compare with it.
+/// 1 KiB in a pooled [`Frame`]: sending moves a pointer, fan-out shares the
+/// bytes instead of copying them, and the buffer goes back to its pool.
+/// This is how GStreamer passes its buffers, so it is the payload to
+/// compare with it.
 #[derive(Clone)]
-pub struct SharedKib(pub Arc<Kib>);
+pub struct PooledKib(pub Frame);
 
 /// What the benchmark servers and the hand-written baseline send.
 pub trait Payload: Clone + Send + 'static {
     /// `u64` or `kib`, as written in the shape names.
     const NAME: &'static str;
-    /// The message with sequence number `seq`.
-    fn make(seq: u64) -> Self;
+    /// The message with sequence number `seq`; pooled payloads take their
+    /// buffer from `pool`.
+    fn make(seq: u64, pool: &FramePool) -> Self;
     /// The sequence number it carries.
     fn seq(&self) -> u64;
 }
@@ -37,7 +40,7 @@ pub trait Payload: Clone + Send + 'static {
 impl Payload for u64 {
     const NAME: &'static str = "u64";
     #[inline]
-    fn make(seq: u64) -> Self {
+    fn make(seq: u64, _: &FramePool) -> Self {
         seq
     }
     #[inline]
@@ -49,7 +52,7 @@ impl Payload for u64 {
 impl Payload for Kib {
     const NAME: &'static str = "kib";
     #[inline]
-    fn make(seq: u64) -> Self {
+    fn make(seq: u64, _: &FramePool) -> Self {
         let mut bytes = [0u8; KIB];
         bytes[..8].copy_from_slice(&seq.to_le_bytes());
         Kib(bytes)
@@ -62,15 +65,19 @@ impl Payload for Kib {
     }
 }
 
-impl Payload for SharedKib {
-    const NAME: &'static str = "arc";
+impl Payload for PooledKib {
+    const NAME: &'static str = "frame";
     #[inline]
-    fn make(seq: u64) -> Self {
-        SharedKib(Arc::new(Kib::make(seq)))
+    fn make(seq: u64, pool: &FramePool) -> Self {
+        let mut frame = pool.frame(KIB);
+        frame[..8].copy_from_slice(&seq.to_le_bytes());
+        PooledKib(frame.freeze())
     }
     #[inline]
     fn seq(&self) -> u64 {
-        self.0.seq()
+        let mut head = [0u8; 8];
+        head.copy_from_slice(&self.0[..8]);
+        u64::from_le_bytes(head)
     }
 }
 
@@ -127,9 +134,10 @@ mod tests {
 
     #[test]
     fn payloads_carry_their_sequence_number() {
-        assert_eq!(u64::make(7).seq(), 7);
-        assert_eq!(Kib::make(u64::MAX - 3).seq(), u64::MAX - 3);
-        assert_eq!(SharedKib::make(9).seq(), 9);
+        let pool = FramePool::new();
+        assert_eq!(u64::make(7, &pool).seq(), 7);
+        assert_eq!(Kib::make(u64::MAX - 3, &pool).seq(), u64::MAX - 3);
+        assert_eq!(PooledKib::make(9, &pool).seq(), 9);
     }
 
     #[test]

@@ -1,15 +1,33 @@
 //! The servers of the benchmark kernels, one set per payload.
 //!
 //! The derive does not take generic servers, so each payload has its own
-//! structs; their `run` bodies call the same generic loops as the
-//! hand-written baseline in [`crate::baseline`], so both sides do the same
-//! work per message.
+//! structs; their `run` bodies call the same generic loops, and do the same
+//! work per message as the hand-written baselines in [`crate::baseline`]
+//! and [`crate::floor`]. With [`set_batched`] the servers use the
+//! terminals' batch calls (`Output::send_all`, `recv_batch`), as the
+//! batched floor does; otherwise one `send` / `recv` per message.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use kernel::prelude::*;
 use serde::Deserialize;
 
 use crate::messages;
-use crate::payload::{Kib, Payload, SharedKib, Tally};
+use crate::payload::{Kib, Payload, PooledKib, Tally};
+
+/// Messages a batched server moves per call at most.
+pub const BATCH: usize = 1024;
+
+static BATCHED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the servers built from now on use the batch calls.
+pub fn set_batched(on: bool) {
+    BATCHED.store(on, Ordering::Relaxed);
+}
+
+fn batched() -> bool {
+    BATCHED.load(Ordering::Relaxed)
+}
 
 /// The config of a sink: how many sources feed it (each sends
 /// [`messages()`](crate::messages) messages).
@@ -25,11 +43,38 @@ impl Default for SinkConfig {
     }
 }
 
-fn produce<P: Payload>(
-    mut send: impl FnMut(P) -> Result<(), ServerError>,
-) -> Result<(), ServerError> {
-    for seq in 0..messages() {
-        send(P::make(seq))?;
+fn produce<P: Payload>(out: &Output<P>, pool: &FramePool) -> Result<(), ServerError> {
+    if batched() {
+        out.send_all((0..messages()).map(|seq| P::make(seq, pool)))?;
+    } else {
+        for seq in 0..messages() {
+            out.send(P::make(seq, pool))?;
+        }
+    }
+    Ok(())
+}
+
+fn broadcast<P: Payload>(out: &Multiplex<P>, pool: &FramePool) -> Result<(), ServerError> {
+    if batched() {
+        out.send_all((0..messages()).map(|seq| P::make(seq, pool)))?;
+    } else {
+        for seq in 0..messages() {
+            out.send(P::make(seq, pool))?;
+        }
+    }
+    Ok(())
+}
+
+fn relay<P: Payload>(input: &Input<P>, out: &Output<P>) -> Result<(), ServerError> {
+    if batched() {
+        let mut batch = Vec::with_capacity(BATCH);
+        while input.recv_batch(&mut batch, BATCH) > 0 {
+            out.send_all(batch.drain(..))?;
+        }
+    } else {
+        while let Some(msg) = input.recv() {
+            out.send(msg)?;
+        }
     }
     Ok(())
 }
@@ -37,10 +82,15 @@ fn produce<P: Payload>(
 fn consume<P: Payload>(
     sources: u64,
     mut recv: impl FnMut() -> Option<P>,
+    mut drain: impl FnMut(&mut Tally) -> usize,
 ) -> Result<(), ServerError> {
     let mut tally = Tally::default();
-    while let Some(msg) = recv() {
-        tally.add(&msg);
+    if batched() {
+        while drain(&mut tally) > 0 {}
+    } else {
+        while let Some(msg) = recv() {
+            tally.add(&msg);
+        }
     }
     tally
         .check(Tally::expected(messages(), sources))
@@ -63,8 +113,8 @@ impl Server for SourceU64 {
             out: Output::default(),
         }
     }
-    fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
-        produce::<u64>(|m| Ok(self.out.send(m)?))
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+        produce(&self.out, ctx.frames())
     }
 }
 
@@ -82,8 +132,8 @@ impl Server for BroadcastU64 {
             out: Multiplex::default(),
         }
     }
-    fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
-        produce::<u64>(|m| Ok(self.out.send(m)?))
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+        broadcast(&self.out, ctx.frames())
     }
 }
 
@@ -104,10 +154,7 @@ impl Server for StageU64 {
         }
     }
     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
-        while let Some(msg) = self.input.recv() {
-            self.out.send(msg)?;
-        }
-        Ok(())
+        relay(&self.input, &self.out)
     }
 }
 
@@ -128,7 +175,12 @@ impl Server for SinkU64 {
         }
     }
     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
-        consume::<u64>(self.sources, || self.input.recv())
+        let input = &self.input;
+        consume(
+            self.sources,
+            || input.recv(),
+            |t| input.recv_each(BATCH, |m| t.add(&m)),
+        )
     }
 }
 
@@ -149,11 +201,16 @@ impl Server for MergeU64 {
         }
     }
     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
-        consume::<u64>(self.sources, || self.input.recv())
+        let input = &self.input;
+        consume(
+            self.sources,
+            || input.recv(),
+            |t| input.recv_each(BATCH, |m| t.add(&m)),
+        )
     }
 }
 
-// ---- 1 KiB ----
+// ---- 1 KiB by value ----
 
 /// Sends `0..messages()`.
 #[derive(Manifest)]
@@ -169,8 +226,8 @@ impl Server for SourceKib {
             out: Output::default(),
         }
     }
-    fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
-        produce::<Kib>(|m| Ok(self.out.send(m)?))
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+        produce(&self.out, ctx.frames())
     }
 }
 
@@ -188,8 +245,8 @@ impl Server for BroadcastKib {
             out: Multiplex::default(),
         }
     }
-    fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
-        produce::<Kib>(|m| Ok(self.out.send(m)?))
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+        broadcast(&self.out, ctx.frames())
     }
 }
 
@@ -210,10 +267,7 @@ impl Server for StageKib {
         }
     }
     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
-        while let Some(msg) = self.input.recv() {
-            self.out.send(msg)?;
-        }
-        Ok(())
+        relay(&self.input, &self.out)
     }
 }
 
@@ -234,7 +288,12 @@ impl Server for SinkKib {
         }
     }
     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
-        consume::<Kib>(self.sources, || self.input.recv())
+        let input = &self.input;
+        consume(
+            self.sources,
+            || input.recv(),
+            |t| input.recv_each(BATCH, |m| t.add(&m)),
+        )
     }
 }
 
@@ -255,112 +314,124 @@ impl Server for MergeKib {
         }
     }
     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
-        consume::<Kib>(self.sources, || self.input.recv())
+        let input = &self.input;
+        consume(
+            self.sources,
+            || input.recv(),
+            |t| input.recv_each(BATCH, |m| t.add(&m)),
+        )
     }
 }
 
-// ---- 1 KiB in an Arc ----
+// ---- 1 KiB in a pooled frame ----
 
 /// Sends `0..messages()`.
 #[derive(Manifest)]
 #[manifest(class = 0x0b21, owner = "bench")]
-pub struct SourceSharedKib {
-    pub out: Output<SharedKib>,
+pub struct SourceFrame {
+    pub out: Output<PooledKib>,
 }
 
-impl Server for SourceSharedKib {
+impl Server for SourceFrame {
     type Config = ();
     fn new((): ()) -> Self {
-        SourceSharedKib {
+        SourceFrame {
             out: Output::default(),
         }
     }
-    fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
-        produce::<SharedKib>(|m| Ok(self.out.send(m)?))
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+        produce(&self.out, ctx.frames())
     }
 }
 
 /// Sends `0..messages()` to every consumer.
 #[derive(Manifest)]
 #[manifest(class = 0x0b22, owner = "bench")]
-pub struct BroadcastSharedKib {
-    pub out: Multiplex<SharedKib>,
+pub struct BroadcastFrame {
+    pub out: Multiplex<PooledKib>,
 }
 
-impl Server for BroadcastSharedKib {
+impl Server for BroadcastFrame {
     type Config = ();
     fn new((): ()) -> Self {
-        BroadcastSharedKib {
+        BroadcastFrame {
             out: Multiplex::default(),
         }
     }
-    fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
-        produce::<SharedKib>(|m| Ok(self.out.send(m)?))
+    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+        broadcast(&self.out, ctx.frames())
     }
 }
 
 /// Forwards every message.
 #[derive(Manifest)]
 #[manifest(class = 0x0b23, owner = "bench")]
-pub struct StageSharedKib {
-    pub input: Input<SharedKib>,
-    pub out: Output<SharedKib>,
+pub struct StageFrame {
+    pub input: Input<PooledKib>,
+    pub out: Output<PooledKib>,
 }
 
-impl Server for StageSharedKib {
+impl Server for StageFrame {
     type Config = ();
     fn new((): ()) -> Self {
-        StageSharedKib {
+        StageFrame {
             input: Input::default(),
             out: Output::default(),
         }
     }
     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
-        while let Some(msg) = self.input.recv() {
-            self.out.send(msg)?;
-        }
-        Ok(())
+        relay(&self.input, &self.out)
     }
 }
 
 /// Counts and checks what arrives.
 #[derive(Manifest)]
 #[manifest(class = 0x0b24, owner = "bench")]
-pub struct SinkSharedKib {
-    pub input: Input<SharedKib>,
+pub struct SinkFrame {
+    pub input: Input<PooledKib>,
     sources: u64,
 }
 
-impl Server for SinkSharedKib {
+impl Server for SinkFrame {
     type Config = SinkConfig;
     fn new(config: SinkConfig) -> Self {
-        SinkSharedKib {
+        SinkFrame {
             input: Input::default(),
             sources: config.sources,
         }
     }
     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
-        consume::<SharedKib>(self.sources, || self.input.recv())
+        let input = &self.input;
+        consume(
+            self.sources,
+            || input.recv(),
+            |t| input.recv_each(BATCH, |m| t.add(&m)),
+        )
     }
 }
 
 /// Counts and checks the union of its producers.
 #[derive(Manifest)]
 #[manifest(class = 0x0b25, owner = "bench")]
-pub struct MergeSharedKib {
-    pub input: Combine<SharedKib>,
+pub struct MergeFrame {
+    pub input: Combine<PooledKib>,
     sources: u64,
 }
 
-impl Server for MergeSharedKib {
+impl Server for MergeFrame {
     type Config = SinkConfig;
     fn new(config: SinkConfig) -> Self {
-        MergeSharedKib {
+        MergeFrame {
             input: Combine::default(),
             sources: config.sources,
         }
     }
     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
-        consume::<SharedKib>(self.sources, || self.input.recv())
+        let input = &self.input;
+        consume(
+            self.sources,
+            || input.recv(),
+            |t| input.recv_each(BATCH, |m| t.add(&m)),
+        )
     }
 }

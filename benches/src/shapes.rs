@@ -5,8 +5,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use crate::payload::{Kib, SharedKib};
-use crate::{baseline, set_messages};
+use crate::payload::{Kib, PooledKib};
+use crate::servers::set_batched;
+use crate::{baseline, floor, set_messages};
 
 /// The topology of a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,18 +68,18 @@ pub enum PayloadKind {
     U64,
     /// 1 KiB by value, see [`Kib`].
     Kib,
-    /// 1 KiB behind an `Arc`, see [`SharedKib`].
-    Arc,
+    /// 1 KiB in a pooled `Frame`, see [`PooledKib`].
+    Frame,
 }
 
 impl PayloadKind {
-    pub const ALL: [PayloadKind; 3] = [PayloadKind::U64, PayloadKind::Kib, PayloadKind::Arc];
+    pub const ALL: [PayloadKind; 3] = [PayloadKind::U64, PayloadKind::Kib, PayloadKind::Frame];
 
     pub fn name(self) -> &'static str {
         match self {
             PayloadKind::U64 => "u64",
             PayloadKind::Kib => "kib",
-            PayloadKind::Arc => "arc",
+            PayloadKind::Frame => "frame",
         }
     }
 
@@ -86,7 +87,7 @@ impl PayloadKind {
     pub fn bytes(self) -> usize {
         match self {
             PayloadKind::U64 => 8,
-            PayloadKind::Kib | PayloadKind::Arc => crate::payload::KIB,
+            PayloadKind::Kib | PayloadKind::Frame => crate::payload::KIB,
         }
     }
 }
@@ -97,7 +98,7 @@ impl FromStr for PayloadKind {
         PayloadKind::ALL
             .into_iter()
             .find(|p| p.name() == s)
-            .ok_or_else(|| format!("unknown payload `{s}`; expected u64, kib or arc"))
+            .ok_or_else(|| format!("unknown payload `{s}`; expected u64, kib or frame"))
     }
 }
 
@@ -110,20 +111,36 @@ impl fmt::Display for PayloadKind {
 /// Who moves the messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Runner {
-    /// The kernel generated from `wiring/<shape>_<payload>.toml`.
+    /// The kernel generated from `wiring/<shape>_<payload>.toml`, its
+    /// servers calling `send` and `recv` once per message.
     Kernel,
+    /// The same kernel, its servers using the batch calls (`send_all`,
+    /// `recv_each`).
+    KernelBatched,
     /// Bare crossbeam channels and threads ([`crate::baseline`]).
     Baseline,
     /// Fan-in only: one channel per producer and a `Select`.
     BaselineSelect,
+    /// Bare SPSC rings, batched ([`crate::floor`]).
+    Floor,
 }
 
 impl Runner {
+    pub const ALL: [Runner; 5] = [
+        Runner::Kernel,
+        Runner::KernelBatched,
+        Runner::Baseline,
+        Runner::BaselineSelect,
+        Runner::Floor,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Runner::Kernel => "kernel",
+            Runner::KernelBatched => "kernel-batched",
             Runner::Baseline => "baseline",
             Runner::BaselineSelect => "baseline-select",
+            Runner::Floor => "floor",
         }
     }
 }
@@ -131,11 +148,13 @@ impl Runner {
 impl FromStr for Runner {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        [Runner::Kernel, Runner::Baseline, Runner::BaselineSelect]
+        Runner::ALL
             .into_iter()
             .find(|r| r.name() == s)
             .ok_or_else(|| {
-                format!("unknown runner `{s}`; expected kernel, baseline or baseline-select")
+                format!(
+                    "unknown runner `{s}`; expected kernel, kernel-batched, baseline, baseline-select or floor"
+                )
             })
     }
 }
@@ -161,13 +180,17 @@ impl Case {
         set_messages(messages);
         let started = Instant::now();
         match runner {
-            Runner::Kernel => self.kernel()?,
+            Runner::Kernel | Runner::KernelBatched => {
+                set_batched(runner == Runner::KernelBatched);
+                self.kernel()?
+            }
             Runner::Baseline => self.baseline(messages)?,
+            Runner::Floor => self.floor(messages)?,
             Runner::BaselineSelect => match (self.shape, self.payload) {
                 (Shape::Fanin2, PayloadKind::U64) => baseline::fanin_2_select::<u64>(messages)?,
                 (Shape::Fanin2, PayloadKind::Kib) => baseline::fanin_2_select::<Kib>(messages)?,
-                (Shape::Fanin2, PayloadKind::Arc) => {
-                    baseline::fanin_2_select::<SharedKib>(messages)?
+                (Shape::Fanin2, PayloadKind::Frame) => {
+                    baseline::fanin_2_select::<PooledKib>(messages)?
                 }
                 _ => return Err(format!("{} has no select baseline", self.shape)),
             },
@@ -180,16 +203,16 @@ impl Case {
         let kernel = match (self.shape, self.payload) {
             (Shape::Chain1, PayloadKind::U64) => chain_1_u64::kernel(),
             (Shape::Chain1, PayloadKind::Kib) => chain_1_kib::kernel(),
-            (Shape::Chain1, PayloadKind::Arc) => chain_1_arc::kernel(),
+            (Shape::Chain1, PayloadKind::Frame) => chain_1_frame::kernel(),
             (Shape::Chain3, PayloadKind::U64) => chain_3_u64::kernel(),
             (Shape::Chain3, PayloadKind::Kib) => chain_3_kib::kernel(),
-            (Shape::Chain3, PayloadKind::Arc) => chain_3_arc::kernel(),
+            (Shape::Chain3, PayloadKind::Frame) => chain_3_frame::kernel(),
             (Shape::Fanout2, PayloadKind::U64) => fanout_2_u64::kernel(),
             (Shape::Fanout2, PayloadKind::Kib) => fanout_2_kib::kernel(),
-            (Shape::Fanout2, PayloadKind::Arc) => fanout_2_arc::kernel(),
+            (Shape::Fanout2, PayloadKind::Frame) => fanout_2_frame::kernel(),
             (Shape::Fanin2, PayloadKind::U64) => fanin_2_u64::kernel(),
             (Shape::Fanin2, PayloadKind::Kib) => fanin_2_kib::kernel(),
-            (Shape::Fanin2, PayloadKind::Arc) => fanin_2_arc::kernel(),
+            (Shape::Fanin2, PayloadKind::Frame) => fanin_2_frame::kernel(),
         };
         kernel
             .and_then(|k| k.with_signal_handlers(false).run())
@@ -200,17 +223,50 @@ impl Case {
         match (self.shape, self.payload) {
             (Shape::Chain1, PayloadKind::U64) => baseline::chain_1::<u64>(messages),
             (Shape::Chain1, PayloadKind::Kib) => baseline::chain_1::<Kib>(messages),
-            (Shape::Chain1, PayloadKind::Arc) => baseline::chain_1::<SharedKib>(messages),
+            (Shape::Chain1, PayloadKind::Frame) => baseline::chain_1::<PooledKib>(messages),
             (Shape::Chain3, PayloadKind::U64) => baseline::chain_3::<u64>(messages),
             (Shape::Chain3, PayloadKind::Kib) => baseline::chain_3::<Kib>(messages),
-            (Shape::Chain3, PayloadKind::Arc) => baseline::chain_3::<SharedKib>(messages),
+            (Shape::Chain3, PayloadKind::Frame) => baseline::chain_3::<PooledKib>(messages),
             (Shape::Fanout2, PayloadKind::U64) => baseline::fanout_2::<u64>(messages),
             (Shape::Fanout2, PayloadKind::Kib) => baseline::fanout_2::<Kib>(messages),
-            (Shape::Fanout2, PayloadKind::Arc) => baseline::fanout_2::<SharedKib>(messages),
+            (Shape::Fanout2, PayloadKind::Frame) => baseline::fanout_2::<PooledKib>(messages),
             (Shape::Fanin2, PayloadKind::U64) => baseline::fanin_2::<u64>(messages),
             (Shape::Fanin2, PayloadKind::Kib) => baseline::fanin_2::<Kib>(messages),
-            (Shape::Fanin2, PayloadKind::Arc) => baseline::fanin_2::<SharedKib>(messages),
+            (Shape::Fanin2, PayloadKind::Frame) => baseline::fanin_2::<PooledKib>(messages),
         }
+    }
+}
+
+impl Case {
+    fn floor(self, messages: u64) -> Result<(), String> {
+        let run = match self.shape {
+            Shape::Chain1 => [
+                floor::chain_1::<u64>,
+                floor::chain_1::<Kib>,
+                floor::chain_1::<PooledKib>,
+            ],
+            Shape::Chain3 => [
+                floor::chain_3::<u64>,
+                floor::chain_3::<Kib>,
+                floor::chain_3::<PooledKib>,
+            ],
+            Shape::Fanout2 => [
+                floor::fanout_2::<u64>,
+                floor::fanout_2::<Kib>,
+                floor::fanout_2::<PooledKib>,
+            ],
+            Shape::Fanin2 => [
+                floor::fanin_2::<u64>,
+                floor::fanin_2::<Kib>,
+                floor::fanin_2::<PooledKib>,
+            ],
+        };
+        let i = match self.payload {
+            PayloadKind::U64 => 0,
+            PayloadKind::Kib => 1,
+            PayloadKind::Frame => 2,
+        };
+        run[i](messages)
     }
 }
 

@@ -49,6 +49,14 @@ impl Policy for ControlPolicy {
         Ok(())
     }
 
+    /// While a control surface serves the kernel (this policy's or one
+    /// started with [`ServeControl::serve_control`]), the kernel stays up
+    /// after every server has ended, until ctrl-c: an operator may restart
+    /// servers.
+    fn keeps_kernel_up(&self, connectome: &Connectome) -> bool {
+        connectome.control_addr().is_some()
+    }
+
     fn on_stop(&self, _connectome: &Connectome) {
         let server = self
             .served

@@ -12,6 +12,7 @@
 //! - [`terminal`]: the four terminal kinds ([`Input`], [`Output`],
 //!   [`Multiplex`], [`Combine`]) and how they get their pipe ends;
 //! - [`pipe`]: bounded pipes and their counters;
+//! - [`frame`]: pooled payloads for large messages ([`Frame`]);
 //! - [`server`]: the [`Server`] trait, [`Context`] and [`ServerError`];
 //! - [`executor`]: [`KernelBuilder`] and [`Kernel`] (boot, supervise, stop);
 //! - [`connectome`]: the static [`Spec`] plus live state and the [`Report`];
@@ -26,6 +27,7 @@ pub mod connectome;
 pub mod control;
 mod error;
 pub mod executor;
+pub mod frame;
 pub mod manifest;
 pub mod pipe;
 pub mod policy;
@@ -34,11 +36,12 @@ pub mod terminal;
 
 pub use connectome::{
     Connectome, Endpoint, KernelSpec, PipeSpec, Process, ProcessSpec, ProcessStatus, Report,
-    Restart, ServerSpec, ServerState, Spec,
+    Restart, ServerSpec, ServerState, ServerStatus, Spec, WaitKind, Waiting,
 };
 pub use control::{ConnectionState, Control, ControlError};
 pub use error::{Error, ServerFailure};
 pub use executor::{Kernel, KernelBuilder, StopHandle};
+pub use frame::{Frame, FrameMut, FramePool};
 pub use manifest::{Auth, Manifest, RuleViolation, ServerManifest, TerminalKind, TerminalManifest};
 pub use policy::{Extensions, Policy, PolicyError};
 pub use server::{Context, Server, ServerError};
@@ -51,6 +54,7 @@ pub use manifest_macros::Manifest;
 /// What a server author needs in scope.
 pub mod prelude {
     pub use crate::{
-        Combine, Context, Input, Manifest, Multiplex, Output, SendError, Server, ServerError,
+        Combine, Context, Frame, FrameMut, FramePool, Input, Manifest, Multiplex, Output,
+        SendError, Server, ServerError,
     };
 }

@@ -41,7 +41,7 @@ pub trait Policy: Send + Sync + 'static {
 
     /// A connection no longer holds its terminals (disconnected, closed,
     /// failed, or refused after it was admitted): give back what `admit` or
-    /// `on_start` took for it.
+    /// `on_start` took for it. Called once per connection.
     fn release(&self, connectome: &Connectome, pipe: &PipeSpec) {
         let _ = (connectome, pipe);
     }

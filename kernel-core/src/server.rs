@@ -75,6 +75,12 @@ impl Context {
         self.signal.stopping()
     }
 
+    /// The kernel's pool of frame buffers: take a [`Frame`](crate::Frame)
+    /// for a large message here.
+    pub fn frames(&self) -> &crate::FramePool {
+        self.connectome.frames()
+    }
+
     /// The live connectome: topology, server states, pipe counters.
     pub fn connectome(&self) -> &Connectome {
         &self.connectome

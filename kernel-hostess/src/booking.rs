@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::identity::GuestIdentity;
 use crate::mask::GuestMask;
-use crate::reservation::{Grant, TerminalRef, check_holder, check_ttl};
+use crate::reservation::{Grant, TerminalRef, check_guest_holder, check_holder, check_ttl};
 use crate::{Hostess, HostessError, State};
 use wiring_model::Spec;
 
@@ -83,9 +83,19 @@ impl State {
         free.then_some(terminals)
     }
 
-    pub(crate) fn book(&mut self, now: Duration, plan: &Plan) -> Result<Booking, HostessError> {
+    /// Books a plan; for the kernel (`kernel`), as its own booking.
+    pub(crate) fn book(
+        &mut self,
+        now: Duration,
+        plan: &Plan,
+        kernel: bool,
+    ) -> Result<Booking, HostessError> {
         check_ttl(plan.ttl)?;
-        check_holder(&plan.holder)?;
+        if kernel {
+            check_holder(&plan.holder)?;
+        } else {
+            check_guest_holder(&plan.holder)?;
+        }
         self.expire_due(now);
         let mut picked: HashSet<(usize, usize)> = HashSet::new();
         let mut chosen: Vec<(usize, usize)> = Vec::new();
@@ -130,7 +140,7 @@ impl State {
         if chosen.is_empty() {
             return Err(HostessError::EmptyReservation);
         }
-        let grant = self.reserve_pairs(now, plan.holder.clone(), chosen, plan.ttl)?;
+        let grant = self.reserve_pairs(now, plan.holder.clone(), chosen, plan.ttl, kernel)?;
         Ok(Booking { grant, picks })
     }
 }
@@ -190,7 +200,9 @@ impl SpecBooking {
 
 /// The whole exchange for a generated kernel whose servers are registered
 /// (see [`Hostess::register_spec`]): plan, book, bind every terminal under
-/// the ids of its pipes. All or nothing.
+/// the ids of its pipes, as one step and all or nothing. What it books is
+/// the kernel's own booking (see [`reservation`](crate::reservation)),
+/// held under `holder`.
 pub fn book_spec(
     hostess: &Hostess,
     spec: &Spec,
@@ -203,7 +215,6 @@ pub fn book_spec(
             terminals: BTreeMap::new(),
         });
     }
-    let booking = hostess.book(&plan)?;
     let mut bindings = Vec::new();
     let mut terminals: BTreeMap<(String, String), Vec<Uuid>> = BTreeMap::new();
     for pipe in spec.pipes {
@@ -218,11 +229,9 @@ pub fn book_spec(
                 .push(pipe.id);
         }
     }
-    if let Err(e) = hostess.bind(booking.grant.id, &bindings) {
-        // All or nothing: give the terminals back.
-        let _ = hostess.release(booking.grant.id);
-        return Err(e);
-    }
-    let grant = hostess.grant(booking.grant.id).ok();
-    Ok(SpecBooking { grant, terminals })
+    let grant = hostess.book_for_kernel(&plan, &bindings)?;
+    Ok(SpecBooking {
+        grant: Some(grant),
+        terminals,
+    })
 }

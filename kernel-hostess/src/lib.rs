@@ -122,6 +122,17 @@ pub enum HostessError {
     #[error("the holder must be 1 to 128 printable ASCII characters, not `{holder}`")]
     BadHolder { holder: String },
 
+    /// A lease asked for under the name of the kernel's own bookings.
+    #[error("`{holder}` is the name of the kernel's own bookings; nobody else holds under it")]
+    KernelHolder { holder: String },
+
+    /// A release, renewal or binding of the kernel's own booking (or, for
+    /// the kernel, of a booking not its own).
+    #[error(
+        "reservation {id} is the kernel's own booking of its pipes' terminals: it ends when its pipes are disconnected, and is not released, renewed or bound by hand"
+    )]
+    KernelBooking { id: ReservationId },
+
     #[error("no reservation {id}")]
     UnknownReservation { id: ReservationId },
 
@@ -397,20 +408,42 @@ impl Hostess {
     /// wanted terminals are free (the first ones in the stable order, no
     /// terminal twice), all under one reservation, or nothing.
     pub fn book(&self, plan: &Plan) -> Result<Booking, HostessError> {
-        let booking = self.modify(|s, now| s.book(now, plan))?;
+        let booking = self.modify(|s, now| s.book(now, plan, false))?;
         if plan.ttl.is_some() {
             self.start_reaper();
         }
         Ok(booking)
     }
 
+    /// Books a plan as the kernel's own booking and binds its terminals
+    /// under connectome ids, in one step: all or nothing.
+    pub(crate) fn book_for_kernel(
+        &self,
+        plan: &Plan,
+        bindings: &[(TerminalRef, Uuid)],
+    ) -> Result<Grant, HostessError> {
+        self.modify(|s, now| {
+            let booking = s.book(now, plan, true)?;
+            let id = booking.grant.id;
+            if let Err(e) = s.bind(now, id, bindings, true) {
+                // All or nothing: give the terminals back.
+                s.end(id, Ended::Released);
+                return Err(e);
+            }
+            s.grant(id)
+        })
+    }
+
     /// Renews a lease: its deadline becomes now + TTL. An expired or
-    /// released reservation cannot be renewed.
+    /// released reservation cannot be renewed, nor can the kernel's own
+    /// booking (it has no TTL).
     pub fn renew(&self, id: ReservationId) -> Result<Grant, HostessError> {
         self.modify(|s, now| s.renew(now, id))
     }
 
-    /// Releases a reservation and frees its terminals.
+    /// Releases a reservation and frees its terminals; the kernel's own
+    /// booking is refused ([`HostessError::KernelBooking`]): it ends when
+    /// its pipes are disconnected.
     pub fn release(&self, id: ReservationId) -> Result<Grant, HostessError> {
         self.modify(|s, now| s.release(now, id))
     }
@@ -426,20 +459,23 @@ impl Hostess {
     }
 
     /// Marks terminals held by reservation `id` as connected under
-    /// connectome ids (pipe ids); all or nothing.
+    /// connectome ids (pipe ids); all or nothing. Refused for the kernel's
+    /// own booking, and for an id another reservation uses.
     pub fn bind(
         &self,
         id: ReservationId,
         bindings: &[(TerminalRef, Uuid)],
     ) -> Result<(), HostessError> {
-        self.modify(|s, now| s.bind(now, id, bindings))
+        self.modify(|s, now| s.bind(now, id, bindings, false))
     }
 
-    /// Connects terminals under connectome ids (pipe ids) for `holder`, all
-    /// or nothing: free terminals are reserved for `holder` (without TTL),
-    /// terminals `holder` already holds are bound under the new ids (a
-    /// `Multiplex` gaining a consumer), a terminal held by anyone else
-    /// refuses the call. The control surface's call for a new connection.
+    /// Connects terminals under connectome ids (pipe ids) as the kernel's
+    /// own booking held under `holder` ([`BOOKING_HOLDER`] for the kernel's
+    /// pipes), all or nothing: free terminals are booked (without TTL),
+    /// terminals already in a booking of the kernel under `holder` are bound
+    /// under the new ids (a `Multiplex` gaining a consumer), a terminal held
+    /// by any other reservation, whatever its holder's name, refuses the
+    /// call. The control surface's call for a new connection.
     pub fn connect(
         &self,
         holder: &str,

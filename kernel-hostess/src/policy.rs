@@ -1,7 +1,10 @@
 //! The Hostess as a policy of a kernel: at start it books the terminals of
 //! every wired pipe under the pipe ids; at run time it admits a new
-//! connection only when both terminals are free (or already held by the
-//! kernel), and frees them when the connection lets go.
+//! connection only when both terminals are free (or already in the
+//! kernel's own booking), and frees them when the connection lets go
+//! (disconnected, closed or failed). These bookings are the kernel's own:
+//! nobody releases, renews or joins them, and they never expire (see
+//! [`reservation`](crate::reservation)).
 
 use std::sync::Arc;
 
@@ -12,7 +15,8 @@ use wiring_model::{Endpoint, GuestIdentity};
 
 use crate::{Hostess, TerminalRef, book_spec};
 
-/// Holder of the terminals a kernel books for its own pipes.
+/// Holder of the terminals a kernel books for its own pipes; no other lease
+/// may be held under this name.
 pub const BOOKING_HOLDER: &str = "control";
 
 /// The kernel's Hostess, for anything that holds its connectome.

@@ -8,12 +8,20 @@
 //!   are due, and with the real clock a reaper thread does so within a few
 //!   milliseconds of the deadline, so an expired lease is released no later
 //!   than twice its TTL even when nobody asks.
-//! - A lease without a TTL (the kernel's own bookings) lasts until released.
+//! - A lease without a TTL lasts until released.
+//! - The kernel's own bookings (the terminals of its pipes, made by
+//!   [`book_spec`](crate::book_spec) and [`Hostess::connect`](crate::Hostess::connect))
+//!   have no TTL and end only when their pipes let go of the terminals
+//!   ([`Hostess::unbind`](crate::Hostess::unbind)): nobody releases, renews or
+//!   binds them by hand, no other lease is ever joined to them, and the name
+//!   they are held under ([`BOOKING_HOLDER`]) is the kernel's alone. So the
+//!   terminals of a live pipe are never freed by someone else's lease.
 //! - Every grant carries a fencing token that is strictly greater than every
-//!   token granted before by this Hostess (tokens start at the wall-clock
-//!   time in microseconds, so they also grow across restarts). A holder
-//!   shows its token to whoever acts on its behalf, who refuses it when
-//!   [`Hostess::holds`](crate::Hostess::holds) says it is stale.
+//!   token granted before by any Hostess of the process, and, as tokens
+//!   follow the wall-clock time in microseconds, by the Hostess of an
+//!   earlier run. A holder shows its token to whoever acts on its behalf,
+//!   who refuses it when [`Hostess::holds`](crate::Hostess::holds) says it
+//!   is stale.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -23,6 +31,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::guestbook::Hold;
+use crate::policy::BOOKING_HOLDER;
 use crate::{HostessError, HostessEvent, State};
 
 /// The shortest TTL a lease may have.
@@ -110,6 +119,9 @@ pub struct Grant {
     pub ttl: Option<Duration>,
     /// Clock time at which the lease expires unless renewed.
     pub deadline: Option<Duration>,
+    /// The kernel's own booking of its pipes' terminals (see the module
+    /// documentation): not released, renewed or bound by hand.
+    pub kernel: bool,
 }
 
 /// Why a reservation ended.
@@ -127,6 +139,8 @@ pub(crate) struct Lease {
     pub(crate) deadline: Option<Duration>,
     /// (slot, terminal) pairs.
     pub(crate) terminals: Vec<(usize, usize)>,
+    /// The kernel's own booking.
+    pub(crate) kernel: bool,
 }
 
 pub(crate) struct Ledger {
@@ -135,9 +149,33 @@ pub(crate) struct Ledger {
     by_connectome: HashMap<Uuid, Vec<(usize, usize)>>,
     ended: HashMap<ReservationId, Ended>,
     ended_order: VecDeque<ReservationId>,
-    next_token: u64,
     seq: u64,
     nonce: u128,
+}
+
+/// The greatest fencing token granted in this process, by any Hostess: a
+/// Hostess made after another (a kernel run again) grants greater ones even
+/// when the other granted faster than one a microsecond.
+static LAST_TOKEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A fencing token greater than every one granted before in this process,
+/// and no smaller than the wall-clock time in microseconds (so the grants
+/// of a later run of the process are greater too, unless the wall clock is
+/// set back).
+fn next_token() -> FencingToken {
+    use std::sync::atomic::Ordering::SeqCst;
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX / 2))
+        .unwrap_or_default();
+    let mut last = LAST_TOKEN.load(SeqCst);
+    loop {
+        let token = micros.max(last.saturating_add(1));
+        match LAST_TOKEN.compare_exchange_weak(last, token, SeqCst, SeqCst) {
+            Ok(_) => return FencingToken(token),
+            Err(seen) => last = seen,
+        }
+    }
 }
 
 impl Ledger {
@@ -145,7 +183,6 @@ impl Ledger {
         let since_epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        let micros = u64::try_from(since_epoch.as_micros()).unwrap_or(u64::MAX / 2);
         // Distinct per process and per Hostess, for ids unique across restarts.
         static INSTANCES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let instance = INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -158,7 +195,6 @@ impl Ledger {
             by_connectome: HashMap::new(),
             ended: HashMap::new(),
             ended_order: VecDeque::new(),
-            next_token: micros.max(1),
             seq: 0,
             nonce,
         }
@@ -223,6 +259,18 @@ pub(crate) fn check_ttl(ttl: Option<Duration>) -> Result<(), HostessError> {
     }
 }
 
+/// A holder for a lease anyone may take: a well-formed name that is not
+/// the kernel's own ([`BOOKING_HOLDER`]).
+pub(crate) fn check_guest_holder(holder: &str) -> Result<(), HostessError> {
+    check_holder(holder)?;
+    if holder == BOOKING_HOLDER {
+        return Err(HostessError::KernelHolder {
+            holder: holder.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn check_holder(holder: &str) -> Result<(), HostessError> {
     if holder.is_empty()
         || holder.len() > 128
@@ -248,6 +296,7 @@ impl State {
                 .collect(),
             ttl: lease.ttl,
             deadline: lease.deadline,
+            kernel: lease.kernel,
         }
     }
 
@@ -343,7 +392,7 @@ impl State {
     }
 
     /// Removes a lease and frees its terminals.
-    fn end(&mut self, id: ReservationId, how: Ended) -> Option<Grant> {
+    pub(crate) fn end(&mut self, id: ReservationId, how: Ended) -> Option<Grant> {
         let lease = self.ledger.leases.get(&id)?;
         let grant = self.grant_of(lease);
         let lease = self.ledger.leases.remove(&id)?;
@@ -384,23 +433,26 @@ impl State {
         request: ReserveRequest,
     ) -> Result<Grant, HostessError> {
         check_ttl(request.ttl)?;
-        check_holder(&request.holder)?;
+        check_guest_holder(&request.holder)?;
         if request.terminals.is_empty() {
             return Err(HostessError::EmptyReservation);
         }
         self.expire_due(now);
         let pairs = self.resolve(&request.terminals)?;
-        self.reserve_pairs(now, request.holder, pairs, request.ttl)
+        self.reserve_pairs(now, request.holder, pairs, request.ttl, false)
     }
 
-    /// Books resolved terminals, or none.
+    /// Books resolved terminals, or none; for the kernel (`kernel`), always
+    /// without TTL.
     pub(crate) fn reserve_pairs(
         &mut self,
         now: Duration,
         holder: String,
         pairs: Vec<(usize, usize)>,
         ttl: Option<Duration>,
+        kernel: bool,
     ) -> Result<Grant, HostessError> {
+        let ttl = if kernel { None } else { ttl };
         let taken: Vec<String> = pairs
             .iter()
             .filter_map(|&(g, t)| {
@@ -424,8 +476,7 @@ impl State {
             });
         }
         let id = self.ledger.new_id();
-        let token = FencingToken(self.ledger.next_token);
-        self.ledger.next_token += 1;
+        let token = next_token();
         for &(g, t) in &pairs {
             self.book.slots[g].holds[t] = Some(Hold {
                 reservation: id,
@@ -443,6 +494,7 @@ impl State {
             ttl,
             deadline,
             terminals: pairs,
+            kernel,
         };
         let grant = self.grant_of(&lease);
         if self.record {
@@ -464,6 +516,9 @@ impl State {
         let Some(lease) = self.ledger.leases.get_mut(&id) else {
             return Err(self.ledger.gone(id));
         };
+        if lease.kernel {
+            return Err(HostessError::KernelBooking { id });
+        }
         if let (Some(ttl), Some(old)) = (lease.ttl, lease.deadline) {
             let deadline = now.saturating_add(ttl);
             lease.deadline = Some(deadline);
@@ -480,6 +535,9 @@ impl State {
         id: ReservationId,
     ) -> Result<Grant, HostessError> {
         self.expire_due(now);
+        if self.ledger.leases.get(&id).is_some_and(|l| l.kernel) {
+            return Err(HostessError::KernelBooking { id });
+        }
         match self.end(id, Ended::Released) {
             Some(grant) => {
                 tracing::debug!(reservation = %id, "released");
@@ -496,20 +554,28 @@ impl State {
         }
     }
 
-    /// Marks terminals of reservation `id` as connected under connectome ids.
+    /// Marks terminals of reservation `id` as connected under connectome
+    /// ids. `kernel` says who asks: the kernel binds only its own bookings,
+    /// anyone else only other reservations. An id is used either by the
+    /// kernel's bookings or by one other reservation, never by both, so a
+    /// pipe's id never stands for terminals it does not hold.
     pub(crate) fn bind(
         &mut self,
         now: Duration,
         id: ReservationId,
         bindings: &[(TerminalRef, Uuid)],
+        kernel: bool,
     ) -> Result<(), HostessError> {
         self.expire_due(now);
-        if !self.ledger.leases.contains_key(&id) {
+        let Some(lease) = self.ledger.leases.get(&id) else {
             return Err(self.ledger.gone(id));
+        };
+        if lease.kernel != kernel {
+            return Err(HostessError::KernelBooking { id });
         }
         let mut pairs = Vec::with_capacity(bindings.len());
         let mut problems = Vec::new();
-        for (r, _) in bindings {
+        for (r, connectome) in bindings {
             match self.resolve(std::slice::from_ref(r)) {
                 Ok(p) => {
                     let (g, t) = p[0];
@@ -517,6 +583,13 @@ impl State {
                         problems.push(format!(
                             "{} is not held by reservation {id}",
                             self.terminal_name(g, t)
+                        ));
+                    }
+                    if let Some(other) = self.connectome_user(*connectome, |l| {
+                        if kernel { !l.kernel } else { l.id != id }
+                    }) {
+                        problems.push(format!(
+                            "the connectome id {connectome} is in use by reservation {other}"
                         ));
                     }
                     pairs.push((g, t));
@@ -532,6 +605,23 @@ impl State {
             self.bind_held(g, t, *connectome);
         }
         Ok(())
+    }
+
+    /// A reservation that `other` picks among those with terminals in use
+    /// under connectome id `connectome`.
+    fn connectome_user(
+        &self,
+        connectome: Uuid,
+        other: impl Fn(&Lease) -> bool,
+    ) -> Option<ReservationId> {
+        self.ledger
+            .by_connectome
+            .get(&connectome)?
+            .iter()
+            .filter_map(|&(g, t)| self.book.slots[g].holds[t].as_ref())
+            .filter_map(|hold| self.ledger.lease(&hold.reservation))
+            .find(|l| other(l))
+            .map(|l| l.id)
     }
 
     /// Disconnects connectome id `connectome`: each terminal connected under
@@ -568,10 +658,12 @@ impl State {
         freed
     }
 
-    /// Connects terminals under connectome ids for `holder`, all or nothing:
-    /// a free terminal is reserved (one new reservation without TTL for all
-    /// of them), one already held by a reservation of `holder` is bound under
-    /// it; a terminal held by anyone else refuses the whole call.
+    /// Connects terminals under connectome ids for the kernel, booking
+    /// them under `holder`, all or nothing: a free terminal is booked (one
+    /// new booking of the kernel for all of them), one already in a booking
+    /// of the kernel under `holder` is bound under it; a terminal held by
+    /// anything else (whatever its holder's name), or an id in use by a
+    /// reservation other than the kernel's, refuses the whole call.
     pub(crate) fn connect(
         &mut self,
         now: Duration,
@@ -592,22 +684,28 @@ impl State {
         let mut free = Vec::new();
         let mut taken = Vec::new();
         for &(g, t) in &pairs {
-            match &self.book.slots[g].holds[t] {
-                None => free.push((g, t)),
-                Some(hold) => {
-                    let by = self
-                        .ledger
-                        .lease(&hold.reservation)
-                        .map(|l| l.holder.as_str());
-                    if by != Some(holder) {
-                        taken.push(format!(
-                            "{} is held by `{}` (reservation {})",
-                            self.terminal_name(g, t),
-                            by.unwrap_or("?"),
-                            hold.reservation
-                        ));
-                    }
-                }
+            let Some(hold) = &self.book.slots[g].holds[t] else {
+                free.push((g, t));
+                continue;
+            };
+            let lease = self.ledger.lease(&hold.reservation);
+            if !lease.is_some_and(|l| l.kernel && l.holder == holder) {
+                taken.push(format!(
+                    "{} is held by `{}` (reservation {})",
+                    self.terminal_name(g, t),
+                    lease.map_or("?", |l| l.holder.as_str()),
+                    hold.reservation
+                ));
+            }
+        }
+        let mut ids: Vec<Uuid> = bindings.iter().map(|(_, c)| *c).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for connectome in ids {
+            if let Some(other) = self.connectome_user(connectome, |l| !l.kernel) {
+                taken.push(format!(
+                    "the connectome id {connectome} is in use by reservation {other}"
+                ));
             }
         }
         if !taken.is_empty() {
@@ -617,7 +715,7 @@ impl State {
             });
         }
         if !free.is_empty() {
-            self.reserve_pairs(now, holder.to_owned(), free, None)?;
+            self.reserve_pairs(now, holder.to_owned(), free, None, true)?;
         }
         for (r, connectome) in bindings {
             let Ok(p) = self.resolve(std::slice::from_ref(r)) else {

@@ -369,7 +369,7 @@ fn a_plan_is_booked_all_or_nothing() {
         terminals: terminals.iter().map(|t| (*t).to_owned()).collect(),
     };
     let plan = Plan {
-        holder: "control".into(),
+        holder: "planner".into(),
         ttl: None,
         wants: vec![
             want("*:*:0xa00:*:*:*:*", 2, &["in"]),
@@ -395,7 +395,7 @@ fn a_plan_is_booked_all_or_nothing() {
     // plan wanting 2 more fails whole, and its first want books nothing.
     let before = hostess.menu();
     let plan = Plan {
-        holder: "control".into(),
+        holder: "planner".into(),
         ttl: None,
         wants: vec![
             want("*:*:0xa02:*:*:*:*", 1, &["in"]),
@@ -412,7 +412,7 @@ fn a_plan_is_booked_all_or_nothing() {
     assert_eq!(hostess.menu(), before);
     // A guest without the wanted terminal does not qualify.
     let plan = Plan {
-        holder: "control".into(),
+        holder: "planner".into(),
         ttl: None,
         wants: vec![want("*:*:*:*:*:*:*", 1, &["nope"])],
     };
@@ -500,4 +500,105 @@ fn connecting_at_run_time_books_free_terminals_and_binds_held_ones() {
         vec![TerminalRef::new(p(5), "input")]
     );
     assert!(hostess.guest(p(5)).is_some_and(|g| g.is_free()));
+}
+
+#[test]
+fn the_kernels_booking_ends_only_when_its_pipes_let_go() {
+    let spec = diamond();
+    let hostess = Hostess::for_spec(spec);
+    let p = Uuid::from_u128;
+    let booking = ok(book_spec(&hostess, spec, "control"));
+    let Some(grant) = booking.grant else {
+        panic!("nothing booked")
+    };
+    assert!(grant.kernel);
+    let before = hostess.guests();
+    // Not released, renewed or bound by hand.
+    for e in [
+        hostess.release(grant.id).err(),
+        hostess.renew(grant.id).err(),
+        hostess
+            .bind(grant.id, &[(TerminalRef::new(p(1), "output"), p(200))])
+            .err(),
+    ] {
+        assert_eq!(e, Some(HostessError::KernelBooking { id: grant.id }));
+    }
+    assert_eq!(hostess.guests(), before);
+    // Its name is the kernel's alone.
+    let e = hostess.reserve(ReserveRequest {
+        holder: "control".into(),
+        terminals: vec![TerminalRef::new(p(5), "input")],
+        ttl: None,
+    });
+    assert!(matches!(e, Err(HostessError::KernelHolder { .. })), "{e:?}");
+    let e = hostess.book(&Plan {
+        holder: "control".into(),
+        ttl: None,
+        wants: vec![Want {
+            mask: GuestMask::any(),
+            count: 1,
+            terminals: vec!["input".into()],
+        }],
+    });
+    assert!(matches!(e, Err(HostessError::KernelHolder { .. })), "{e:?}");
+    assert_eq!(hostess.guests(), before);
+    // Disconnecting its pipes ends it.
+    for id in [101, 102, 103, 104] {
+        hostess.unbind(p(id));
+    }
+    assert!(hostess.reservations().is_empty());
+}
+
+#[test]
+fn a_live_pipe_never_joins_a_lease_that_can_expire() {
+    let spec = diamond();
+    let clock = ManualClock::new();
+    let hostess = Hostess::with_clock(clock.clone());
+    assert!(hostess.register_spec(spec).is_empty());
+    let p = Uuid::from_u128;
+    // A lease under the name the kernel books its live connections with.
+    let lease = ok(hostess.reserve(ReserveRequest {
+        holder: "mesh".into(),
+        terminals: vec![TerminalRef::new(p(5), "input")],
+        ttl: Some(Duration::from_secs(1)),
+    }));
+    let e = hostess.connect("mesh", &[(TerminalRef::new(p(5), "input"), p(107))]);
+    assert!(matches!(e, Err(HostessError::Taken { .. })), "{e:?}");
+    // Once it expired, the connection books the terminal for the kernel, and
+    // no expiry frees it.
+    clock.advance(Duration::from_secs(1));
+    ok(hostess.connect("mesh", &[(TerminalRef::new(p(5), "input"), p(107))]));
+    clock.advance(Duration::from_secs(48 * 3600));
+    let usage = hostess.guest(p(5)).map(|g| g.terminals[0].usage.clone());
+    assert!(
+        matches!(&usage, Some(TerminalUse::InUse { connectome, reservation, .. })
+            if connectome == &[p(107)] && *reservation != lease.id),
+        "{usage:?}"
+    );
+}
+
+#[test]
+fn a_connectome_id_stands_for_the_terminals_of_one_user() {
+    let spec = diamond();
+    let hostess = Hostess::for_spec(spec);
+    ok(book_spec(&hostess, spec, "control"));
+    let p = Uuid::from_u128;
+    let lease = ok(hostess.reserve(ReserveRequest {
+        holder: "planner".into(),
+        terminals: vec![TerminalRef::new(p(5), "output")],
+        ttl: Some(Duration::from_secs(60)),
+    }));
+    // Not under the id of a pipe of the kernel: its disconnect would free
+    // the lease's terminal.
+    let e = hostess.bind(lease.id, &[(TerminalRef::new(p(5), "output"), p(101))]);
+    assert!(matches!(e, Err(HostessError::BadTerminals { .. })), "{e:?}");
+    // Under an id of its own; the kernel then cannot use that id.
+    ok(hostess.bind(lease.id, &[(TerminalRef::new(p(5), "output"), p(300))]));
+    let e = hostess.connect("control", &[(TerminalRef::new(p(5), "input"), p(300))]);
+    assert!(matches!(e, Err(HostessError::Taken { .. })), "{e:?}");
+    assert!(
+        hostess
+            .guest(p(5))
+            .is_some_and(|g| g.terminals[0].usage.is_free())
+    );
 }

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use common::*;
 use kernel_hostess::Hostess;
 use kernel_hostess::http::{self, Api, ErrorJson, GrantJson, GuestsJson, MenuJson, ReserveJson};
-use kernel_hostess::phone::{PhoneClient, SignedRequest};
+use kernel_hostess::phone::{PhoneClient, Verifier};
 
 fn serve(api: Api) -> http::Served {
     match http::serve(api.router(), SocketAddr::from(([127, 0, 0, 1], 0))) {
@@ -27,20 +27,29 @@ fn plain(
     body: &str,
     bearer: Option<&str>,
 ) -> (u16, String) {
-    let client = PhoneClient::new(addr, "", "nobody", Vec::new());
-    let mut headers = Vec::new();
-    if let Some(token) = bearer {
-        headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
+    let mut request = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"));
+    if !body.is_empty() {
+        request = request.header("content-type", "application/json");
     }
-    let request = SignedRequest {
-        method: method.to_owned(),
-        path: path.to_owned(),
-        headers,
-        body: body.as_bytes().to_vec(),
-    };
-    match client.send(&request) {
-        Ok(r) => (r.status, r.body),
-        Err(e) => panic!("{e}"),
+    if let Some(token) = bearer {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let response = request
+        .body(body.as_bytes().to_vec())
+        .map_err(ureq::Error::from)
+        .and_then(|r| agent.run(r));
+    match response {
+        Ok(mut r) => (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().unwrap_or_default(),
+        ),
+        Err(e) => panic!("{method} {path}: {e}"),
     }
 }
 
@@ -132,7 +141,7 @@ fn menu_and_reservations() {
 
     // Reserve by terminals.
     let body = serde_json::json!({
-        "holder": "console",
+        "holder": "operator",
         "ttl_ms": 5000,
         "terminals": [{"guest": uuid(0).to_string(), "terminal": "in"}],
     })
@@ -140,7 +149,7 @@ fn menu_and_reservations() {
     let (status, out) = plain(a, "POST", "/reservations", &body, None);
     assert_eq!(status, 201, "{out}");
     let grant = parse::<GrantJson>(&out);
-    assert_eq!(grant.holder, "console");
+    assert_eq!(grant.holder, "operator");
     assert_eq!(grant.ttl_ms, Some(5000));
     assert!(grant.expires_in_ms.is_some_and(|ms| ms <= 5000));
     // Taken now: 409, nothing reserved.
@@ -149,7 +158,7 @@ fn menu_and_reservations() {
     assert!(
         parse::<ErrorJson>(&out)
             .error
-            .contains("is held by `console`")
+            .contains("is held by `operator`")
     );
     // The guest shows it.
     let (_, out) = plain(a, "GET", &format!("/guests/{}", uuid(0)), "", None);
@@ -247,10 +256,11 @@ fn menu_and_reservations() {
 fn who_may_modify() {
     let h = hostess();
     let server = serve(
-        Api::new(h.clone())
-            .bearer_token("t0ken")
-            .peer("plant-b", "b-secret")
-            .peer("plant-c", "c-secret"),
+        Api::new(h.clone()).bearer_token("t0ken").phone(
+            Verifier::new("plant-a")
+                .peer("plant-b", "b-secret")
+                .peer("plant-c", "c-secret"),
+        ),
     );
     let a = server.addr;
     let body = |i: usize| {
@@ -267,10 +277,10 @@ fn who_may_modify() {
     );
     let (status, out) = plain(a, "POST", "/reservations", &body(0), Some("t0ken"));
     assert_eq!(status, 201, "{out}");
-    assert_eq!(parse::<GrantJson>(&out).holder, "api");
+    assert_eq!(parse::<GrantJson>(&out).holder, "operator");
 
     // A phone call from plant-b: held by `peer:plant-b`.
-    let b = PhoneClient::new(a, "", "plant-b", "b-secret");
+    let b = PhoneClient::new(a, "", "plant-a", "plant-b", "b-secret");
     let call = b.sign("POST", "/reservations", body(1).as_bytes());
     let r = b.send(&call);
     let Ok(r) = r else { panic!("{r:?}") };
@@ -286,17 +296,17 @@ fn who_may_modify() {
     );
     assert_eq!(h.reservations().len(), 2);
     // A wrong secret, an unknown peer.
-    let forged = PhoneClient::new(a, "", "plant-b", "guess");
+    let forged = PhoneClient::new(a, "", "plant-a", "plant-b", "guess");
     let r = forged.call("POST", "/reservations", body(2).as_bytes());
     assert!(matches!(r, Ok(ref r) if r.status == 401), "{r:?}");
-    let stranger = PhoneClient::new(a, "", "plant-z", "b-secret");
+    let stranger = PhoneClient::new(a, "", "plant-a", "plant-z", "b-secret");
     let r = stranger.call("POST", "/reservations", body(2).as_bytes());
     assert!(
         matches!(r, Ok(ref r) if r.status == 401 && r.body.contains("unknown peer `plant-z`")),
         "{r:?}"
     );
     // Another peer cannot renew or release plant-b's reservation.
-    let c = PhoneClient::new(a, "", "plant-c", "c-secret");
+    let c = PhoneClient::new(a, "", "plant-a", "plant-c", "c-secret");
     let r = c.call("DELETE", &format!("/reservations/{}", grant.id), b"");
     assert!(matches!(r, Ok(ref r) if r.status == 403), "{r:?}");
     // plant-b can.
@@ -307,7 +317,7 @@ fn who_may_modify() {
 
     // A kernel that knows no peer refuses signed calls.
     let closed = serve(Api::new(hostess()));
-    let b2 = PhoneClient::new(closed.addr, "", "plant-b", "b-secret");
+    let b2 = PhoneClient::new(closed.addr, "", "plant-a", "plant-b", "b-secret");
     let r = b2.call("POST", "/reservations", body(1).as_bytes());
     assert!(matches!(r, Ok(ref r) if r.status == 401), "{r:?}");
     let _ = ReserveJson::default();
@@ -318,15 +328,19 @@ fn the_router_nests_under_the_api_prefix() {
     // As the control surface mounts it: signatures cover the path relative
     // to the Hostess API root.
     let h = hostess();
-    let router =
-        axum::Router::new().nest("/api/v1/hostess", Api::new(h).peer("plant-b", "s").router());
+    let router = axum::Router::new().nest(
+        "/api/v1/hostess",
+        Api::new(h)
+            .phone(Verifier::new("plant-a").peer("plant-b", "s"))
+            .router(),
+    );
     let server = match http::serve(router, SocketAddr::from(([127, 0, 0, 1], 0))) {
         Ok(s) => s,
         Err(e) => panic!("{e}"),
     };
     let (status, _) = plain(server.addr, "GET", "/api/v1/hostess/menu", "", None);
     assert_eq!(status, 200);
-    let b = PhoneClient::new(server.addr, "/api/v1/hostess", "plant-b", "s");
+    let b = PhoneClient::new(server.addr, "/api/v1/hostess", "plant-a", "plant-b", "s");
     let body = serde_json::json!({"terminals": [{"guest": uuid(0).to_string(), "terminal": "in"}]})
         .to_string();
     let r = b.call("POST", "/reservations", body.as_bytes());

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use kernel_hostess::Hostess;
 use kernel_hostess::http::{self, Api, ErrorJson, GrantJson, GuestJson, MenuJson};
-use kernel_hostess::phone::{PhoneClient, SignedRequest};
+use kernel_hostess::phone::{PhoneClient, Verifier};
 
 const ROLE: &str = "HOSTESS_PHONE_ROLE";
 const SECRET: &str = "correct horse battery staple";
@@ -76,7 +76,7 @@ fn role() {
 fn host() {
     let hostess = Hostess::new();
     populate(&hostess, 6, 2);
-    let api = Api::new(hostess).peer("plant-b", SECRET);
+    let api = Api::new(hostess).phone(Verifier::new("plant-a").peer("plant-b", SECRET));
     let served = match http::serve(api.router(), SocketAddr::from(([127, 0, 0, 1], 0))) {
         Ok(s) => s,
         Err(e) => panic!("{e}"),
@@ -94,7 +94,7 @@ fn peer() {
         Ok(Ok(a)) => a,
         _ => panic!("HOSTESS_ADDR"),
     };
-    let client = PhoneClient::new(addr, "", "plant-b", SECRET);
+    let client = PhoneClient::new(addr, "", "plant-a", "plant-b", SECRET);
     let body = serde_json::json!({
         "ttl_ms": TTL_MS,
         "wants": [{"mask": "*:*:0xa01:*:*:*:*", "count": 2, "terminals": ["in"]}],
@@ -121,16 +121,16 @@ fn peer() {
 }
 
 fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let client = PhoneClient::new(addr, "", "observer", Vec::new());
-    let request = SignedRequest {
-        method: "GET".into(),
-        path: path.into(),
-        headers: Vec::new(),
-        body: Vec::new(),
-    };
-    match client.send(&request) {
-        Ok(r) => (r.status, r.body),
-        Err(e) => panic!("{e}"),
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    match agent.get(format!("http://{addr}{path}")).call() {
+        Ok(mut r) => (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().unwrap_or_default(),
+        ),
+        Err(e) => panic!("GET {path}: {e}"),
     }
 }
 
@@ -203,7 +203,7 @@ fn a_peer_process_reserves_over_the_phone_and_its_death_frees_the_terminals() {
     assert!(grant.terminals.iter().all(|t| held_by(t).is_some()));
 
     // A replayed call is refused: sign one call, send it twice.
-    let caller = PhoneClient::new(addr, "", "plant-b", SECRET);
+    let caller = PhoneClient::new(addr, "", "plant-a", "plant-b", SECRET);
     let body = serde_json::json!({"ttl_ms": TTL_MS, "terminals": [{"guest": uuid(0).to_string(), "terminal": "out"}]}).to_string();
     let call = caller.sign("POST", "/reservations", body.as_bytes());
     let first = caller.send(&call);

@@ -10,7 +10,7 @@
 //!
 //! | type | TLV | value | |
 //! |---|---|---|---|
-//! | 1 | identity | UTF-8, 1 to [`MAX_IDENTITY`] bytes | mandatory, once |
+//! | 1 | identity | UTF-8, 1 to [`MAX_IDENTITY`] bytes, see [`check_identity`] | mandatory, once |
 //! | 2 | TTL | seconds, u16; 0 means "leaving" | mandatory, once |
 //! | 3 | sequence | u64, strictly increasing per sender | mandatory, once |
 //! | 4 | control surface | address | at most once |
@@ -32,6 +32,8 @@ use std::net::SocketAddr;
 
 use serde::{Serialize, Serializer};
 use thiserror::Error;
+
+use wiring_model::identity::{self, GuestIdentity};
 
 use super::auth::{Key, TAG_LEN};
 use super::candidate::{self, Candidate};
@@ -64,7 +66,8 @@ const T_TAG: u8 = 255;
 /// What a kernel advertises about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Advert {
-    /// The kernel's name (its FQDN, or a Hostess-style identity).
+    /// The kernel's identity: `name@host:pid` as kernels send it, a host
+    /// name, or a Hostess guest identity (see [`check_identity`]).
     pub identity: String,
     /// How long a receiver keeps this advert, in seconds; 0 means "leaving".
     pub ttl_s: u16,
@@ -102,6 +105,8 @@ pub enum AdvertError {
     IdentityLength { len: usize },
     #[error("the identity is not UTF-8")]
     IdentityNotUtf8,
+    #[error("`{identity}` is not a kernel's identity: {reason}")]
+    BadIdentity { identity: String, reason: String },
     #[error("{count} server classes; at most {MAX_CLASSES} fit an advert")]
     TooManyClasses { count: usize },
     #[error("unknown transport {0} in a candidate")]
@@ -127,8 +132,9 @@ pub enum AdvertError {
 /// the best connection points first anyway, and a partial list is more use
 /// than none.
 ///
-/// Fails only for an identity that is empty or longer than [`MAX_IDENTITY`]
-/// bytes, or more than [`MAX_CLASSES`] server classes.
+/// Fails only for an identity that is empty, longer than [`MAX_IDENTITY`]
+/// bytes or not a kernel's ([`check_identity`]), or more than
+/// [`MAX_CLASSES`] server classes.
 pub fn encode(advert: &Advert, key: Option<&Key>) -> Result<Vec<u8>, AdvertError> {
     let identity = advert.identity.as_bytes();
     if identity.is_empty() || identity.len() > MAX_IDENTITY {
@@ -136,6 +142,7 @@ pub fn encode(advert: &Advert, key: Option<&Key>) -> Result<Vec<u8>, AdvertError
             len: identity.len(),
         });
     }
+    valid_identity(&advert.identity)?;
     if advert.classes.len() > MAX_CLASSES {
         return Err(AdvertError::TooManyClasses {
             count: advert.classes.len(),
@@ -296,7 +303,39 @@ fn parse_identity(value: &[u8]) -> Result<String, AdvertError> {
     if value.is_empty() || value.len() > MAX_IDENTITY {
         return Err(AdvertError::IdentityLength { len: value.len() });
     }
-    String::from_utf8(value.to_vec()).map_err(|_| AdvertError::IdentityNotUtf8)
+    let identity = String::from_utf8(value.to_vec()).map_err(|_| AdvertError::IdentityNotUtf8)?;
+    valid_identity(&identity)?;
+    Ok(identity)
+}
+
+fn valid_identity(identity: &str) -> Result<(), AdvertError> {
+    check_identity(identity).map_err(|reason| AdvertError::BadIdentity {
+        identity: identity.escape_debug().take(MAX_IDENTITY).collect(),
+        reason,
+    })
+}
+
+/// Checks that `identity` names a kernel: `name@host:pid` (what kernels
+/// send: a kernel name `[a-z0-9_-]+`, an RFC 1123 host name, a process id),
+/// an RFC 1123 host name, or a Hostess guest identity. Says what is wrong.
+pub fn check_identity(identity: &str) -> Result<(), String> {
+    if let Some((name, place)) = identity.split_once('@') {
+        identity::check_server_name(name).map_err(|e| format!("its kernel name: {e}"))?;
+        let (host, pid) = place
+            .rsplit_once(':')
+            .ok_or("`name@host:pid` lacks the `:pid`")?;
+        identity::check_fqdn(host)?;
+        if pid.is_empty() || pid.len() > 10 || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("`{}` is not a process id", pid.escape_debug()));
+        }
+        Ok(())
+    } else if identity.contains(':') {
+        GuestIdentity::parse(identity)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    } else {
+        identity::check_fqdn(identity)
+    }
 }
 
 fn parse_control(value: &[u8]) -> Result<SocketAddr, AdvertError> {
@@ -560,6 +599,62 @@ mod tests {
     }
 
     #[test]
+    fn identities_are_checked_both_ways() {
+        for good in [
+            "refinery@plant-a.example:4242",
+            "plant-a.example",
+            "localhost",
+            "plant-a.example:alarm:0x00000a01:ops:no:none:6f1c8b1e-7d2a-4c3b-9e4f-5a6b7c8d9e0f",
+        ] {
+            assert_eq!(check_identity(good), Ok(()), "{good}");
+            let advert = Advert {
+                identity: good.into(),
+                ..sample()
+            };
+            let bytes = encode(&advert, None).unwrap();
+            assert_eq!(decode(&bytes, None).unwrap().identity, good);
+        }
+        for bad in [
+            "one more",
+            "evil\u{1b}[2J",
+            "Refinery@plant-a.example:1",
+            "refinery@plant-a.example",
+            "refinery@plant-a.example:12ab",
+            "refinery@-bad-.example:1",
+            "a..b",
+            "plant-a.example:alarm:0x00000a01",
+        ] {
+            assert!(check_identity(bad).is_err(), "{bad}");
+            let advert = Advert {
+                identity: bad.into(),
+                ..sample()
+            };
+            assert!(
+                matches!(encode(&advert, None), Err(AdvertError::BadIdentity { .. })),
+                "{bad}"
+            );
+            let mut forged = b"KADV\x01".to_vec();
+            forged.extend(tlv(T_IDENTITY, bad.as_bytes()));
+            forged.extend(tlv(T_TTL, &5u16.to_be_bytes()));
+            forged.extend(tlv(T_SEQUENCE, &1u64.to_be_bytes()));
+            assert!(
+                matches!(decode(&forged, None), Err(AdvertError::BadIdentity { .. })),
+                "{bad}"
+            );
+        }
+        let mut control_characters = b"KADV\x01".to_vec();
+        control_characters.extend(tlv(T_IDENTITY, b"bad\nline"));
+        let shown = decode(&control_characters, None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            shown.starts_with("`bad\\nline` is not a kernel's identity"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn a_keyed_receiver_requires_a_valid_tag() {
         let advert = sample();
         let plain = encode(&advert, None).unwrap();
@@ -598,7 +693,7 @@ mod tests {
                 verified_at_ms,
             });
         (
-            "\\PC{1,40}",
+            "[a-z0-9_-]{1,12}@[a-z]([a-z0-9-]{0,8}[a-z0-9])?\\.[a-z]{2,6}:[0-9]{1,7}",
             any::<u16>(),
             any::<u64>(),
             proptest::option::of(arb_addr()),

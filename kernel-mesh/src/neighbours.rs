@@ -2,14 +2,26 @@
 //! its peers and fills the table from theirs.
 //!
 //! A neighbour is known by the identity in its adverts. It stays until its
-//! last advert's TTL runs out, or leaves at once when it sends a TTL of 0.
-//! Each sender numbers its adverts; anything not above the last number
-//! accepted from it is ignored, even shortly after it left, so a late or
-//! replayed advert does not bring a departed neighbour back. A sender draws
-//! its first number from the wall clock, so a kernel that restarts is seen
-//! again at once.
+//! last advert's TTL runs out (at most [`MAX_TTL`], whatever it asks for),
+//! or leaves at once when it sends a TTL of 0. Each sender numbers its
+//! adverts; anything not above the last number accepted from it is ignored,
+//! even shortly after it left, so a late or replayed advert does not bring a
+//! departed neighbour back. A sender draws its first number from the wall
+//! clock, so a kernel that restarts is seen again at once.
+//!
+//! Without a passphrase anyone can send adverts, under any identity, so the
+//! table keeps a flood of forged ones from locking real peers out:
+//!
+//! - one source address holds at most [`MAX_PER_SOURCE`] identities: a new
+//!   one from a source at its limit replaces that source's least recently
+//!   heard one;
+//! - a full table makes room for a new identity by forgetting a neighbour
+//!   heard only once (the least recently heard of them) before one that
+//!   adverts again and again (a real peer does, every interval);
+//! - an advert whose tag was checked (a passphrase is set) is never
+//!   displaced, refreshed or impersonated by one whose tag was not.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,9 +37,15 @@ use super::auth::Key;
 use kernel_hostess::clock::unix_millis;
 use kernel_hostess::{Clock, SystemClock};
 
-/// The most neighbours a table holds; adverts from further identities are
-/// ignored, so a flood of forged identities cannot exhaust memory.
+/// The most neighbours a table holds, so that a flood of forged identities
+/// cannot exhaust memory (see the module documentation for who makes room).
 pub const MAX_NEIGHBOURS: usize = 1024;
+/// The longest a neighbour is kept without a new advert, whatever TTL its
+/// advert asks for; also the longest TTL this kernel sends.
+pub const MAX_TTL: Duration = Duration::from_secs(600);
+/// The most identities one source address holds in the table (a kernel
+/// sends one; a few more cover restarts on the same port).
+pub const MAX_PER_SOURCE: usize = 4;
 /// How long the last sequence number of a departed neighbour is remembered.
 pub const REMEMBER_DEPARTED: Duration = Duration::from_secs(600);
 /// The most departed neighbours remembered at once (the oldest go first).
@@ -47,6 +65,8 @@ pub struct Neighbour {
     pub last_seen_ms: u64,
     /// Seconds until it is forgotten unless it adverts again (rounded up).
     pub expires_in_s: u64,
+    /// Its adverts carry a valid tag (this kernel has a passphrase).
+    pub authenticated: bool,
 }
 
 /// What an advert did to the table.
@@ -62,8 +82,11 @@ pub enum Change {
     Unknown,
     /// The sequence number was not above the last one accepted: ignored.
     Stale,
-    /// A new identity while the table holds [`MAX_NEIGHBOURS`]: ignored.
+    /// A new identity, and no neighbour it may displace: ignored.
     Full,
+    /// An advert without a checked tag for an identity whose adverts have
+    /// one: ignored.
+    Unauthenticated,
 }
 
 #[derive(Debug)]
@@ -73,6 +96,9 @@ struct Entry {
     first_seen: Duration,
     last_seen: Duration,
     expires: Duration,
+    authenticated: bool,
+    /// Adverts accepted from it (saturating).
+    heard: u32,
 }
 
 /// The last sequence number of a neighbour that left or expired.
@@ -80,16 +106,25 @@ struct Entry {
 struct Departed {
     sequence: u64,
     at: Duration,
+    authenticated: bool,
 }
 
 /// Neighbours by identity; expired entries are never shown and are removed
-/// by [`NeighbourTable::prune`] (and by the next advert from them).
+/// by [`NeighbourTable::prune`] (and by the next advert from them, or to
+/// make room). Taking in one advert costs at most a scan of the live
+/// neighbours (when room must be made), whatever arrived before.
 pub struct NeighbourTable {
     clock: Box<dyn Clock>,
     /// Unix time in milliseconds at the clock's zero, for wall-clock times.
     epoch_ms: u64,
     live: HashMap<String, Entry>,
+    /// Live identities per source address.
+    per_source: HashMap<SocketAddr, usize>,
     departed: HashMap<String, Departed>,
+    /// Departures in the order they happened (an identity that departed
+    /// again later appears twice; the older line is skipped).
+    departures: VecDeque<(Duration, String)>,
+    evicted: u64,
 }
 
 impl std::fmt::Debug for NeighbourTable {
@@ -108,48 +143,77 @@ impl NeighbourTable {
             epoch_ms: unix_millis().saturating_sub(elapsed),
             clock: Box::new(clock),
             live: HashMap::new(),
+            per_source: HashMap::new(),
             departed: HashMap::new(),
+            departures: VecDeque::new(),
+            evicted: 0,
         }
     }
 
-    /// Takes in an advert that came from `source`.
-    pub fn apply(&mut self, advert: Advert, source: SocketAddr) -> Change {
+    /// Takes in an advert that came from `source`; `authenticated` when its
+    /// tag was checked.
+    pub fn apply(&mut self, advert: Advert, source: SocketAddr, authenticated: bool) -> Change {
         let now = self.clock.now();
         self.forget_departed(now);
-        if let Some(entry) = self.live.get(&advert.identity)
-            && entry.expires <= now
+        if self
+            .live
+            .get(&advert.identity)
+            .is_some_and(|e| e.expires <= now)
         {
-            let sequence = entry.advert.sequence;
-            self.depart(advert.identity.clone(), sequence, now);
+            self.depart(&advert.identity, now);
         }
+        // What an authenticated sender said before counts against an
+        // unauthenticated advert, not the other way round.
         let last = match self.live.get(&advert.identity) {
-            Some(entry) => Some(entry.advert.sequence),
-            None => self.departed.get(&advert.identity).map(|d| d.sequence),
+            Some(entry) => Some((entry.advert.sequence, entry.authenticated)),
+            None => self
+                .departed
+                .get(&advert.identity)
+                .map(|d| (d.sequence, d.authenticated)),
         };
-        if last.is_some_and(|last| advert.sequence <= last) {
-            return Change::Stale;
+        if let Some((last, was)) = last {
+            if was && !authenticated {
+                return Change::Unauthenticated;
+            }
+            if advert.sequence <= last && was == authenticated {
+                return Change::Stale;
+            }
         }
         if advert.ttl_s == 0 {
-            let was_live = self.live.contains_key(&advert.identity);
-            self.depart(advert.identity, advert.sequence, now);
+            let was_live = self.depart(&advert.identity, now);
+            self.remember(advert.identity, advert.sequence, authenticated, now);
             return if was_live {
                 Change::Left
             } else {
                 Change::Unknown
             };
         }
-        let expires = now.saturating_add(Duration::from_secs(u64::from(advert.ttl_s)));
+        let ttl = Duration::from_secs(u64::from(advert.ttl_s)).min(MAX_TTL);
+        let expires = now.saturating_add(ttl);
         if let Some(entry) = self.live.get_mut(&advert.identity) {
+            let moved = std::mem::replace(&mut entry.source, source);
             entry.advert = advert;
-            entry.source = source;
             entry.last_seen = now;
             entry.expires = expires;
+            entry.authenticated = authenticated;
+            entry.heard = entry.heard.saturating_add(1);
+            if moved != source {
+                self.uncount(moved);
+                *self.per_source.entry(source).or_default() += 1;
+            }
             return Change::Refreshed;
         }
-        if self.live.len() >= MAX_NEIGHBOURS {
+        if !self.make_room(source, authenticated, now) {
             return Change::Full;
         }
-        self.departed.remove(&advert.identity);
+        // Heard before it left, expired or was evicted: a peer that adverts
+        // again and again.
+        let heard = if self.departed.remove(&advert.identity).is_some() {
+            2
+        } else {
+            1
+        };
+        *self.per_source.entry(source).or_default() += 1;
         self.live.insert(
             advert.identity.clone(),
             Entry {
@@ -158,9 +222,48 @@ impl NeighbourTable {
                 first_seen: now,
                 last_seen: now,
                 expires,
+                authenticated,
+                heard,
             },
         );
         Change::Appeared
+    }
+
+    /// Makes room for a new identity from `source`: within the source's
+    /// limit, then within the table's. False when the only neighbours that
+    /// could go are authenticated and the newcomer is not.
+    fn make_room(&mut self, source: SocketAddr, authenticated: bool, now: Duration) -> bool {
+        let may_go = |e: &Entry| authenticated || !e.authenticated;
+        let victim = if self.per_source.get(&source).copied().unwrap_or(0) >= MAX_PER_SOURCE {
+            self.victim(now, |e| e.source == source && may_go(e))
+        } else if self.live.len() >= MAX_NEIGHBOURS {
+            self.victim(now, may_go)
+        } else {
+            return true;
+        };
+        let Some(identity) = victim else {
+            return false;
+        };
+        tracing::debug!(%identity, "neighbour forgotten to make room");
+        self.evicted = self.evicted.saturating_add(1);
+        self.depart(&identity, now);
+        true
+    }
+
+    /// The neighbour that goes first among those `eligible`: one whose TTL
+    /// ran out, else unauthenticated before authenticated, heard once
+    /// before heard again, then the least recently heard.
+    fn victim(&self, now: Duration, eligible: impl Fn(&Entry) -> bool) -> Option<String> {
+        self.live
+            .iter()
+            .filter(|(_, e)| eligible(e))
+            .min_by_key(|(_, e)| (e.expires > now, e.authenticated, e.heard > 1, e.last_seen))
+            .map(|(identity, _)| identity.clone())
+    }
+
+    /// How many neighbours were forgotten to make room for others.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
     }
 
     /// The neighbours whose TTL has not run out, by identity.
@@ -176,6 +279,7 @@ impl NeighbourTable {
                 first_seen_ms: self.wall_ms(e.first_seen),
                 last_seen_ms: self.wall_ms(e.last_seen),
                 expires_in_s: seconds_up(e.expires.saturating_sub(now)),
+                authenticated: e.authenticated,
             })
             .collect();
         out.sort_by(|a, b| a.advert.identity.cmp(&b.advert.identity));
@@ -186,41 +290,86 @@ impl NeighbourTable {
     pub fn prune(&mut self) -> Vec<String> {
         let now = self.clock.now();
         self.forget_departed(now);
-        let expired: Vec<(String, u64)> = self
+        let mut gone: Vec<String> = self
             .live
             .iter()
             .filter(|(_, e)| e.expires <= now)
-            .map(|(id, e)| (id.clone(), e.advert.sequence))
+            .map(|(identity, _)| identity.clone())
             .collect();
-        let mut gone = Vec::with_capacity(expired.len());
-        for (identity, sequence) in expired {
-            self.depart(identity.clone(), sequence, now);
-            gone.push(identity);
+        for identity in &gone {
+            self.depart(identity, now);
         }
         gone.sort();
         gone
     }
 
-    /// Removes `identity` if live and remembers its last sequence number.
-    fn depart(&mut self, identity: String, sequence: u64, now: Duration) {
-        self.live.remove(&identity);
-        if self.departed.len() >= MAX_DEPARTED && !self.departed.contains_key(&identity) {
-            let oldest = self
-                .departed
-                .iter()
-                .min_by_key(|(_, d)| d.at)
-                .map(|(id, _)| id.clone());
-            if let Some(oldest) = oldest {
+    /// Removes `identity` if live, remembering its last sequence number;
+    /// true when it was live.
+    fn depart(&mut self, identity: &str, now: Duration) -> bool {
+        let Some(entry) = self.live.remove(identity) else {
+            return false;
+        };
+        self.uncount(entry.source);
+        self.remember(
+            entry.advert.identity,
+            entry.advert.sequence,
+            entry.authenticated,
+            now,
+        );
+        true
+    }
+
+    fn uncount(&mut self, source: SocketAddr) {
+        if let Some(n) = self.per_source.get_mut(&source) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_source.remove(&source);
+            }
+        }
+    }
+
+    /// Remembers the last sequence number of a departed identity; the
+    /// oldest memories go first when there are too many.
+    fn remember(&mut self, identity: String, sequence: u64, authenticated: bool, now: Duration) {
+        while self.departed.len() >= MAX_DEPARTED && !self.departed.contains_key(&identity) {
+            let Some((at, oldest)) = self.departures.pop_front() else {
+                break;
+            };
+            if self.departed.get(&oldest).is_some_and(|d| d.at == at) {
                 self.departed.remove(&oldest);
             }
         }
-        self.departed
-            .insert(identity, Departed { sequence, at: now });
+        self.departures.push_back((now, identity.clone()));
+        // An identity that comes and goes again and again leaves a line per
+        // departure: the oldest lines go, with their memory if still theirs.
+        while self.departures.len() > 2 * MAX_DEPARTED {
+            if let Some((at, oldest)) = self.departures.pop_front()
+                && self.departed.get(&oldest).is_some_and(|d| d.at == at)
+            {
+                self.departed.remove(&oldest);
+            }
+        }
+        self.departed.insert(
+            identity,
+            Departed {
+                sequence,
+                at: now,
+                authenticated,
+            },
+        );
     }
 
+    /// Forgets departures older than [`REMEMBER_DEPARTED`].
     fn forget_departed(&mut self, now: Duration) {
-        self.departed
-            .retain(|_, d| now.saturating_sub(d.at) < REMEMBER_DEPARTED);
+        while let Some((at, identity)) = self.departures.front() {
+            if now.saturating_sub(*at) < REMEMBER_DEPARTED {
+                break;
+            }
+            if self.departed.get(identity).is_some_and(|d| d.at == *at) {
+                self.departed.remove(identity);
+            }
+            self.departures.pop_front();
+        }
     }
 
     fn wall_ms(&self, at: Duration) -> u64 {
@@ -239,6 +388,9 @@ fn seconds_up(d: Duration) -> u64 {
 const KEY_SALT: &[u8] = b"kernel capability adverts v1";
 /// How often the service thread looks at its stop flag at the latest.
 const POLL: Duration = Duration::from_millis(50);
+/// How often the service removes expired neighbours (they are hidden from
+/// readers at once, and make room first when room is needed).
+const PRUNE_EVERY: Duration = Duration::from_millis(100);
 
 /// How the advert service runs; the passphrase never shows in `Debug`.
 #[derive(Clone)]
@@ -249,8 +401,8 @@ pub struct AdvertOptions {
     pub peers: Vec<SocketAddr>,
     /// How often to send them.
     pub interval: Duration,
-    /// How long peers keep them: more than `interval`, 1 to 65535 seconds
-    /// (sent in whole seconds, rounded up).
+    /// How long peers keep them: more than `interval`, from 1 s to
+    /// [`MAX_TTL`] (sent in whole seconds, rounded up).
     pub ttl: Duration,
     /// With a passphrase, adverts are tagged and only tagged ones accepted.
     pub passphrase: Option<String>,
@@ -273,7 +425,7 @@ impl std::fmt::Debug for AdvertOptions {
 pub enum AdvertsError {
     #[error("the advert interval must be above zero")]
     ZeroInterval,
-    #[error("the advert TTL ({0:?}) must be between 1 s and 65535 s")]
+    #[error("the advert TTL ({0:?}) must be between 1 s and {max} s", max = MAX_TTL.as_secs())]
     TtlRange(Duration),
     #[error("the advert TTL ({ttl:?}) must exceed the interval ({interval:?})")]
     TtlNotAboveInterval { ttl: Duration, interval: Duration },
@@ -389,9 +541,15 @@ impl Adverts {
         Ok(())
     }
 
-    /// How many datagrams were refused (malformed, or without a valid tag).
+    /// How many datagrams were refused (malformed, a bad identity, or
+    /// without a valid tag).
     pub fn refused(&self) -> u64 {
         self.shared.refused.load(Ordering::Relaxed)
+    }
+
+    /// How many neighbours were forgotten to make room for others.
+    pub fn evicted(&self) -> u64 {
+        lock(&self.shared.table).evicted()
     }
 
     /// Tells every peer this kernel is leaving (TTL 0), then stops.
@@ -429,7 +587,7 @@ fn validate(options: &AdvertOptions) -> Result<u16, AdvertsError> {
     }
     let ttl_s = u16::try_from(seconds_up(*ttl))
         .ok()
-        .filter(|s| *s > 0)
+        .filter(|s| (1..=MAX_TTL.as_secs()).contains(&u64::from(*s)))
         .ok_or(AdvertsError::TtlRange(*ttl))?;
     if ttl <= interval {
         return Err(AdvertsError::TtlNotAboveInterval {
@@ -480,6 +638,7 @@ fn run(socket: &UdpSocket, shared: &Shared, mut sender: Sender, interval: Durati
     // One byte more than an advert may have, so oversized ones are seen.
     let mut buf = vec![0u8; MAX_DATAGRAM + 1];
     let mut next = Instant::now();
+    let mut last_prune = Instant::now();
     while !shared.stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         if now >= next {
@@ -509,8 +668,11 @@ fn run(socket: &UdpSocket, shared: &Shared, mut sender: Sender, interval: Durati
                 ) => {}
             Err(error) => tracing::debug!(%error, "advert socket"),
         }
-        for identity in lock(&shared.table).prune() {
-            tracing::info!(%identity, "neighbour expired");
+        if last_prune.elapsed() >= PRUNE_EVERY {
+            last_prune = Instant::now();
+            for identity in lock(&shared.table).prune() {
+                tracing::info!(%identity, "neighbour expired");
+            }
         }
     }
     let peers = lock(&shared.peers).clone();
@@ -528,15 +690,15 @@ fn receive(shared: &Shared, bytes: &[u8], from: SocketAddr, key: Option<&Key>) {
     };
     let identity = advert.identity.clone();
     let mut table = lock(&shared.table);
-    for gone in table.prune() {
-        tracing::info!(identity = %gone, "neighbour expired");
-    }
-    match table.apply(advert, from) {
+    match table.apply(advert, from, key.is_some()) {
         Change::Appeared => tracing::info!(%identity, %from, "neighbour appeared"),
         Change::Left => tracing::info!(%identity, %from, "neighbour left"),
         Change::Refreshed | Change::Unknown => {}
         Change::Stale => tracing::debug!(%identity, %from, "stale advert ignored"),
         Change::Full => tracing::debug!(%identity, %from, "neighbour table full"),
+        Change::Unauthenticated => {
+            tracing::debug!(%identity, %from, "unauthenticated advert for an authenticated neighbour ignored")
+        }
     }
 }
 
@@ -581,7 +743,10 @@ mod tests {
     #[test]
     fn a_neighbour_expires_when_its_ttl_runs_out() {
         let (mut table, clock) = table();
-        assert_eq!(table.apply(advert("a", 1, 10), source()), Change::Appeared);
+        assert_eq!(
+            table.apply(advert("a", 1, 10), source(), false),
+            Change::Appeared
+        );
         clock.advance(Duration::from_millis(9_500));
         let shown = table.neighbours();
         assert_eq!(shown.len(), 1);
@@ -597,10 +762,13 @@ mod tests {
     #[test]
     fn a_newer_advert_renews_the_entry_and_its_expiry() {
         let (mut table, clock) = table();
-        table.apply(advert("a", 1, 10), source());
+        table.apply(advert("a", 1, 10), source(), false);
         clock.advance(Duration::from_secs(8));
         let other: SocketAddr = "127.0.0.1:40001".parse().unwrap();
-        assert_eq!(table.apply(advert("a", 2, 10), other), Change::Refreshed);
+        assert_eq!(
+            table.apply(advert("a", 2, 10), other, false),
+            Change::Refreshed
+        );
         clock.advance(Duration::from_secs(8));
         let shown = table.neighbours();
         assert_eq!(shown.len(), 1);
@@ -613,10 +781,16 @@ mod tests {
     #[test]
     fn stale_sequence_numbers_are_ignored() {
         let (mut table, clock) = table();
-        table.apply(advert("a", 5, 10), source());
+        table.apply(advert("a", 5, 10), source(), false);
         clock.advance(Duration::from_secs(5));
-        assert_eq!(table.apply(advert("a", 5, 60), source()), Change::Stale);
-        assert_eq!(table.apply(advert("a", 4, 60), source()), Change::Stale);
+        assert_eq!(
+            table.apply(advert("a", 5, 60), source(), false),
+            Change::Stale
+        );
+        assert_eq!(
+            table.apply(advert("a", 4, 60), source(), false),
+            Change::Stale
+        );
         let shown = table.neighbours();
         assert_eq!(shown[0].advert.sequence, 5);
         assert_eq!(shown[0].expires_in_s, 5, "a stale advert renews nothing");
@@ -625,66 +799,224 @@ mod tests {
     #[test]
     fn ttl_zero_removes_a_neighbour_at_once_and_late_adverts_do_not_revive_it() {
         let (mut table, clock) = table();
-        table.apply(advert("a", 1, 60), source());
-        table.apply(advert("b", 1, 60), source());
-        assert_eq!(table.apply(advert("a", 3, 0), source()), Change::Left);
+        table.apply(advert("a", 1, 60), source(), false);
+        table.apply(advert("b", 1, 60), source(), false);
+        assert_eq!(
+            table.apply(advert("a", 3, 0), source(), false),
+            Change::Left
+        );
         assert_eq!(identities(&table), ["b"]);
         // An advert sent before the goodbye but arriving after it.
-        assert_eq!(table.apply(advert("a", 2, 60), source()), Change::Stale);
+        assert_eq!(
+            table.apply(advert("a", 2, 60), source(), false),
+            Change::Stale
+        );
         assert_eq!(identities(&table), ["b"]);
         clock.advance(Duration::from_secs(1));
         // The same kernel started again: a higher number.
-        assert_eq!(table.apply(advert("a", 4, 60), source()), Change::Appeared);
+        assert_eq!(
+            table.apply(advert("a", 4, 60), source(), false),
+            Change::Appeared
+        );
         assert_eq!(identities(&table), ["a", "b"]);
-        assert_eq!(table.apply(advert("c", 1, 0), source()), Change::Unknown);
+        assert_eq!(
+            table.apply(advert("c", 1, 0), source(), false),
+            Change::Unknown
+        );
         assert_eq!(identities(&table), ["a", "b"]);
     }
 
     #[test]
     fn departed_sequence_numbers_are_forgotten_after_a_while() {
         let (mut table, clock) = table();
-        table.apply(advert("a", 9, 60), source());
-        table.apply(advert("a", 10, 0), source());
+        table.apply(advert("a", 9, 60), source(), false);
+        table.apply(advert("a", 10, 0), source(), false);
         clock.advance(REMEMBER_DEPARTED);
         // A kernel whose wall clock went back is not shut out for ever.
-        assert_eq!(table.apply(advert("a", 1, 60), source()), Change::Appeared);
+        assert_eq!(
+            table.apply(advert("a", 1, 60), source(), false),
+            Change::Appeared
+        );
     }
 
     #[test]
     fn an_expired_neighbour_that_adverts_again_appears_anew() {
         let (mut table, clock) = table();
-        table.apply(advert("a", 1, 1), source());
+        table.apply(advert("a", 1, 1), source(), false);
         clock.advance(Duration::from_secs(2));
-        assert_eq!(table.apply(advert("a", 1, 10), source()), Change::Stale);
-        assert_eq!(table.apply(advert("a", 2, 10), source()), Change::Appeared);
+        assert_eq!(
+            table.apply(advert("a", 1, 10), source(), false),
+            Change::Stale
+        );
+        assert_eq!(
+            table.apply(advert("a", 2, 10), source(), false),
+            Change::Appeared
+        );
         let shown = table.neighbours();
         assert_eq!(shown[0].first_seen_ms, shown[0].last_seen_ms);
     }
 
+    /// A source address of its own for sender `i`.
+    fn source_of(i: usize) -> SocketAddr {
+        let [a, b] = u16::try_from(i).unwrap().to_be_bytes();
+        SocketAddr::from(([127, 1, a, b], 40000))
+    }
+
     #[test]
-    fn the_table_holds_at_most_max_neighbours() {
-        let (mut table, _clock) = table();
+    fn a_full_table_forgets_one_heard_once_least_recently_to_make_room() {
+        let (mut table, clock) = table();
         for i in 0..MAX_NEIGHBOURS {
-            assert_eq!(
-                table.apply(advert(&format!("k{i}"), 1, 60), source()),
-                Change::Appeared
-            );
+            let change = table.apply(advert(&format!("k{i}"), 1, 60), source_of(i), false);
+            assert_eq!(change, Change::Appeared);
+            clock.advance(Duration::from_millis(1));
         }
+        // Every even one adverts again: heard twice.
+        for i in (0..MAX_NEIGHBOURS).step_by(2) {
+            let change = table.apply(advert(&format!("k{i}"), 2, 60), source_of(i), false);
+            assert_eq!(change, Change::Refreshed);
+        }
+        let newcomer = source_of(MAX_NEIGHBOURS);
         assert_eq!(
-            table.apply(advert("one more", 1, 60), source()),
-            Change::Full
+            table.apply(advert("new", 1, 60), newcomer, false),
+            Change::Appeared
         );
-        assert_eq!(table.neighbours().len(), MAX_NEIGHBOURS);
+        // k1 was heard once, and longest ago; k0 was heard longer ago but twice.
+        let shown = identities(&table);
+        assert_eq!(shown.len(), MAX_NEIGHBOURS);
+        assert!(!shown.contains(&"k1".to_owned()));
+        assert!(shown.contains(&"k0".to_owned()) && shown.contains(&"new".to_owned()));
+        assert_eq!(table.evicted(), 1);
+        // The evicted one adverts again: it is let back in as one heard
+        // before, and the next heard-once one makes room.
         assert_eq!(
-            table.apply(advert("k0", 2, 60), source()),
+            table.apply(advert("k1", 2, 60), source_of(1), false),
+            Change::Appeared
+        );
+        assert!(!identities(&table).contains(&"k3".to_owned()));
+        assert_eq!(
+            table.apply(advert("other", 1, 60), source_of(MAX_NEIGHBOURS + 1), false),
+            Change::Appeared
+        );
+        assert!(
+            identities(&table).contains(&"k1".to_owned()),
+            "heard twice now"
+        );
+    }
+
+    #[test]
+    fn one_source_holds_at_most_max_per_source_identities() {
+        let (mut table, clock) = table();
+        let real = source_of(1);
+        table.apply(advert("real", 1, 60), real, false);
+        for i in 0..20 {
+            clock.advance(Duration::from_millis(1));
+            let change = table.apply(advert(&format!("forged{i}"), 1, 60), source(), false);
+            assert_eq!(change, Change::Appeared);
+        }
+        let shown = identities(&table);
+        assert_eq!(
+            shown,
+            ["forged16", "forged17", "forged18", "forged19", "real"],
+            "the source's most recent identities"
+        );
+    }
+
+    #[test]
+    fn a_ttl_above_the_maximum_is_cut_to_it() {
+        let (mut table, clock) = table();
+        table.apply(advert("long", 1, u16::MAX), source(), false);
+        assert_eq!(table.neighbours()[0].expires_in_s, MAX_TTL.as_secs());
+        clock.advance(MAX_TTL);
+        assert!(table.neighbours().is_empty());
+        assert_eq!(table.prune(), ["long"]);
+    }
+
+    #[test]
+    fn unauthenticated_adverts_never_displace_refresh_or_impersonate_authenticated_ones() {
+        let (mut table, _clock) = table();
+        assert_eq!(
+            table.apply(advert("a", 1, 60), source(), true),
+            Change::Appeared
+        );
+        let forged = advert("a", u64::MAX, 0);
+        assert_eq!(
+            table.apply(forged, source(), false),
+            Change::Unauthenticated
+        );
+        assert_eq!(
+            table.apply(advert("a", 50, 60), source(), false),
+            Change::Unauthenticated
+        );
+        assert!(table.neighbours()[0].authenticated);
+        // An authenticated sender is not shut out by what an unauthenticated
+        // one claimed under its name.
+        table.apply(advert("b", u64::MAX - 1, 60), source(), false);
+        assert_eq!(
+            table.apply(advert("b", 1, 60), source(), true),
             Change::Refreshed
         );
+        // A table full of authenticated neighbours keeps them.
+        for i in 0..MAX_NEIGHBOURS - 2 {
+            table.apply(advert(&format!("k{i}"), 1, 60), source_of(i), true);
+        }
+        assert_eq!(
+            table.apply(advert("new", 1, 60), source_of(MAX_NEIGHBOURS), false),
+            Change::Full
+        );
+        assert_eq!(
+            table.apply(advert("new", 1, 60), source_of(MAX_NEIGHBOURS), true),
+            Change::Appeared
+        );
+        assert_eq!(table.neighbours().len(), MAX_NEIGHBOURS);
+    }
+
+    #[test]
+    fn a_flood_of_forged_identities_does_not_lock_real_peers_out() {
+        let (mut table, clock) = table();
+        let peers = ["p1", "p2", "p3"];
+        let mut sequence = 0;
+        let mut forged = 0;
+        // Forgeries from a few sources and from many, between the real
+        // peers' adverts (every interval of 1 s).
+        for round in 0..20 {
+            sequence += 1;
+            for (i, peer) in peers.iter().enumerate() {
+                table.apply(advert(peer, sequence, 5), source_of(i), false);
+            }
+            for _ in 0..1_000 {
+                let from = if round % 2 == 0 {
+                    source()
+                } else {
+                    source_of(100 + forged % 2_000)
+                };
+                table.apply(advert(&format!("forged{forged}"), 1, u16::MAX), from, false);
+                forged += 1;
+            }
+            clock.advance(Duration::from_secs(1));
+            let shown = identities(&table);
+            for peer in peers {
+                assert!(shown.contains(&peer.to_owned()), "{peer} in round {round}");
+            }
+            assert!(shown.len() <= MAX_NEIGHBOURS);
+        }
+        assert_eq!(forged, 20_000);
+        // A real peer that appears during the flood gets in at its second
+        // advert, and stays.
+        for sequence in 1..=3 {
+            table.apply(advert("late", sequence, 5), source_of(50), false);
+            for _ in 0..2_000 {
+                let from = source_of(100 + forged % 2_000);
+                table.apply(advert(&format!("forged{forged}"), 1, u16::MAX), from, false);
+                forged += 1;
+            }
+        }
+        assert!(identities(&table).contains(&"late".to_owned()));
     }
 
     #[test]
     fn a_neighbour_serialises_for_the_control_surface() {
         let (mut table, clock) = table();
-        table.apply(advert("a", 1, 10), source());
+        table.apply(advert("a", 1, 10), source(), false);
         clock.advance(Duration::from_millis(2_500));
         let json = serde_json::to_value(&table.neighbours()[0]).unwrap();
         assert_eq!(json["identity"], "a");

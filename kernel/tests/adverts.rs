@@ -205,3 +205,105 @@ fn dropping_the_service_says_goodbye_on_the_wire() {
     }
     assert_eq!(last.identity, "a.test");
 }
+
+/// A forged advert: a valid identity of no kernel, the longest TTL.
+fn forged(i: usize) -> Vec<u8> {
+    let advert = Advert {
+        identity: format!("forged-{i}@evil.example:{i}"),
+        ttl_s: u16::MAX,
+        sequence: 1,
+        control: None,
+        classes: vec![],
+        candidates: vec![],
+    };
+    advert::encode(&advert, None).unwrap()
+}
+
+#[test]
+fn a_flood_of_forged_adverts_does_not_lock_real_peers_out() {
+    use kernel::net::neighbours::{MAX_NEIGHBOURS, MAX_TTL};
+
+    let a = start("a.test", options(vec![], None));
+    let b = start("b.test", options(vec![a.local_addr()], None));
+    let c = start("c.test", options(vec![a.local_addr()], None));
+    wait_for("a to see b and c", || seen(&a) == ["b.test", "c.test"]);
+
+    // 20,000 forged adverts: half from one socket, half from 300 (more
+    // than the table holds at 4 identities each), paced so that the
+    // receive buffer does not drop them.
+    const FORGED: usize = 20_000;
+    const SOCKETS: usize = 300;
+    let attackers: Vec<UdpSocket> = (0..=SOCKETS).map(|_| raw_socket()).collect();
+    let target = a.local_addr();
+    let started = Instant::now();
+    let mut held_by_peers = true;
+    let mut late = None;
+    for i in 0..FORGED {
+        let socket = if i < FORGED / 2 {
+            &attackers[0]
+        } else {
+            &attackers[1 + i % SOCKETS]
+        };
+        socket.send_to(&forged(i), target).unwrap();
+        if i % 50 == 49 {
+            std::thread::sleep(Duration::from_millis(1));
+            let now = seen(&a);
+            held_by_peers &=
+                now.contains(&"b.test".to_owned()) && now.contains(&"c.test".to_owned());
+        }
+        // A real peer appears in the middle of the flood.
+        if i == FORGED / 2 {
+            late = Some(start("late.test", options(vec![target], None)));
+        }
+    }
+    let flood = started.elapsed();
+    wait_for("a to have heard the flood", || {
+        a.evicted() > 0 && seen(&a).len() > 100
+    });
+    let shown = a.neighbours();
+    let forged_held = shown
+        .iter()
+        .filter(|n| n.advert.identity.starts_with("forged-"))
+        .count();
+    eprintln!(
+        "adverts: {FORGED} forged adverts from {} sockets in {flood:.1?}; the table holds {} neighbours, {forged_held} of them forged; {} forgotten to make room",
+        SOCKETS + 1,
+        shown.len(),
+        a.evicted()
+    );
+    assert!(held_by_peers, "a real peer was displaced during the flood");
+    assert!(shown.len() <= MAX_NEIGHBOURS);
+    assert!(
+        shown.iter().all(|n| n.expires_in_s <= MAX_TTL.as_secs()),
+        "a forged TTL of 18 h is cut to {MAX_TTL:?}"
+    );
+    wait_for("a to see the peer that came during the flood", || {
+        seen(&a).contains(&"late.test".to_owned())
+    });
+    for peer in ["b.test", "c.test"] {
+        assert!(seen(&a).contains(&peer.to_owned()), "{peer}");
+    }
+    drop((b, c, late));
+}
+
+#[test]
+fn adverts_with_a_malformed_identity_are_refused() {
+    let a = start("a.test", options(vec![], None));
+    let peer = raw_socket();
+    for identity in ["two words", "evil\u{1b}[2J", "x@y"] {
+        // Encoding refuses them: put the bytes together by hand.
+        let mut bytes = b"KADV\x01".to_vec();
+        for (kind, value) in [
+            (1u8, identity.as_bytes().to_vec()),
+            (2, 30u16.to_be_bytes().to_vec()),
+            (3, 1u64.to_be_bytes().to_vec()),
+        ] {
+            bytes.push(kind);
+            bytes.extend_from_slice(&u16::try_from(value.len()).unwrap().to_be_bytes());
+            bytes.extend_from_slice(&value);
+        }
+        peer.send_to(&bytes, a.local_addr()).unwrap();
+    }
+    wait_for("three refusals", || a.refused() == 3);
+    assert!(seen(&a).is_empty());
+}

@@ -57,7 +57,7 @@ fn every_endpoint_in_openapi_answers() {
     let addr = _server.addr();
     let running = Running::start(kernel);
     let doc = get(addr, "/api/v1/openapi.json").json();
-    assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().expect("paths");
     let id = FAN_MERGE.to_string();
     let mut answered = Vec::new();
@@ -74,7 +74,7 @@ fn every_endpoint_in_openapi_answers() {
         addr,
         "/api/v1/hostess/reservations",
         &format!(
-            r#"{{"holder": "test", "ttl_ms": 60000, "terminals": [{{"guest": "{words}", "terminal": "out"}}]}}"#
+            r#"{{"ttl_ms": 60000, "terminals": [{{"guest": "{words}", "terminal": "out"}}]}}"#
         ),
     );
     assert_eq!(r.status, 201, "{}", r.body);
@@ -452,26 +452,8 @@ fn uuid_of(running: &Running, name: &str) -> String {
 
 /// `(state, connectome ids)` of `terminal` of guest `uuid`, over HTTP.
 fn terminal_use(addr: SocketAddr, uuid: &str, terminal: &str) -> (String, Vec<String>) {
-    let r = get(addr, &format!("/api/v1/hostess/guests/{uuid}"));
-    assert_eq!(r.status, 200, "{}", r.body);
-    let guest = r.json();
-    let t = guest["terminals"]
-        .as_array()
-        .expect("terminals")
-        .iter()
-        .find(|t| t["name"] == terminal)
-        .cloned()
-        .expect("terminal");
-    let mut ids: Vec<String> = t["connectome"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort();
-    (t["state"].as_str().unwrap_or_default().to_owned(), ids)
+    let (state, _, ids) = control_common::http::terminal_use(addr, uuid, terminal);
+    (state, ids)
 }
 
 #[test]
@@ -552,8 +534,27 @@ fn the_hostess_is_served_under_the_api_with_the_same_token() {
     let phone = kernel::hostess::phone::PhoneClient::new(
         addr,
         "/api/v1/hostess",
+        "http-hostess",
         "plant-b",
         "shared secret",
+    );
+    // The same peer and secret, but signed for another kernel: refused.
+    let elsewhere = kernel::hostess::phone::PhoneClient::new(
+        addr,
+        "/api/v1/hostess",
+        "plant-z",
+        "plant-b",
+        "shared secret",
+    );
+    let r = elsewhere
+        .call("POST", "/reservations", body.as_bytes())
+        .expect("phone call");
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(
+        r.body
+            .contains("addressed to kernel `plant-z`, not to `http-hostess`"),
+        "{}",
+        r.body
     );
     let r = phone
         .call("POST", "/reservations", body.as_bytes())
@@ -623,7 +624,7 @@ fn the_hostess_is_served_under_the_api_with_the_same_token() {
     let schemas = &doc["components"]["schemas"];
     assert!(schemas["Server"]["properties"]["guest"].is_object());
     assert!(schemas["Terminal"]["properties"]["connectome"].is_object());
-    assert!(schemas["Guest"].is_object());
+    assert!(schemas["GuestJson"].is_object());
     running.finish().expect("kernel ends cleanly");
 }
 
@@ -676,4 +677,180 @@ fn serve_control_wins_over_the_listen_address_of_the_spec() {
     assert_eq!(get(addr, "/api/v1/connections").status, 200);
     drop(running);
     drop(server);
+}
+
+#[test]
+fn the_control_surface_outlives_its_servers_so_one_can_be_restarted() {
+    let (running, _server, addr) = serve("http-outlives");
+    let names: Vec<String> = get(addr, "/api/v1/servers")
+        .json()
+        .as_array()
+        .expect("servers")
+        .iter()
+        .filter_map(|s| s["name"].as_str().map(str::to_owned))
+        .collect();
+    for name in &names {
+        let r = post(addr, &format!("/api/v1/servers/{name}/stop"), "");
+        // A server may have ended already when its producers stopped.
+        assert!(
+            matches!(r.status, 202 | 409),
+            "{name}: {} {}",
+            r.status,
+            r.body
+        );
+    }
+    running.wait_until("every server has ended", |c| {
+        c.topology()
+            .servers
+            .iter()
+            .all(|s| s.state != "running" && s.state != "booting")
+    });
+    // Longer than the kernel's poll: it would have ended by now.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        running.control.connectome().is_running(),
+        "the kernel ended"
+    );
+    assert_eq!(get(addr, "/").status, 200);
+    assert_eq!(get(addr, "/api/v1/servers").status, 200);
+    assert_eq!(get(addr, "/metrics").status, 200);
+    // An ended server can be restarted (built afresh, its pipes released:
+    // `spare` waits for a live connection), but not stopped again.
+    let r = post(addr, "/api/v1/servers/spare/restart", "");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let runs = |c: &kernel::Control| {
+        c.topology()
+            .server("spare")
+            .is_some_and(|s| s.state == "running" && s.restarts == 1)
+    };
+    running.wait_until("spare runs again", runs);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(runs(&running.control), "{:#?}", running.control.topology());
+    let r = post(addr, "/api/v1/servers/words/stop", "");
+    assert_eq!(r.status, 409, "{}", r.body);
+    // ctrl-c (the stop signal) ends it.
+    assert!(running.finish().is_ok());
+}
+
+#[test]
+fn every_refusal_is_json_with_its_status() {
+    let (_running, _server, addr) = serve("http-json-errors");
+    let json_error = |r: &Response| {
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/json"),
+            "{} {}",
+            r.status,
+            r.body
+        );
+        r.json()["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error in {}", r.body))
+            .to_owned()
+    };
+    let id = FAN_MERGE.to_string();
+    // axum's own refusals, before any handler runs.
+    let r = get(addr, "/api/v1/connections?x=1/../nope");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = get(addr, "/api/v1/topology?format=json&format=dot");
+    assert_eq!(r.status, 400);
+    assert!(json_error(&r).contains("duplicate field"), "{}", r.body);
+    let r = get(addr, "/api/v1/topology?format=png");
+    assert_eq!(r.status, 400);
+    json_error(&r);
+    let r = get(addr, "/api/v1/nowhere");
+    assert_eq!(r.status, 404);
+    assert!(json_error(&r).contains("GET /api/v1/"), "{}", r.body);
+    let r = request(addr, "PUT", "/api/v1/servers", &[], b"");
+    assert_eq!(r.status, 405);
+    assert!(r.header("allow").is_some_and(|a| a.contains("GET")));
+    assert!(json_error(&r).contains("method not allowed"), "{}", r.body);
+    let r = request(addr, "DELETE", "/api/v1/hostess/menu", &[], b"");
+    assert_eq!(r.status, 405);
+    json_error(&r);
+    let r = get(addr, "/api/v1/hostess/guests?mask=*:*:*:*:*:*:*&mask=x");
+    assert_eq!(r.status, 400);
+    json_error(&r);
+    let r = get(addr, "/api/v1/events?since=-1&format=json");
+    assert_eq!(r.status, 400);
+    json_error(&r);
+    // A bad body: malformed JSON, a wrong content type, too large.
+    let token = format!("Bearer {TOKEN}");
+    let bad = request(
+        addr,
+        "POST",
+        "/api/v1/connections",
+        &[
+            ("Authorization", &token),
+            ("Content-Type", "application/json"),
+        ],
+        b"{\"from\": ",
+    );
+    assert_eq!(bad.status, 400);
+    assert!(json_error(&bad).contains("malformed JSON"), "{}", bad.body);
+    let text = request(
+        addr,
+        "POST",
+        "/api/v1/connections",
+        &[("Authorization", &token), ("Content-Type", "text/plain")],
+        br#"{"from": "src.out", "to": "spare.input"}"#,
+    );
+    assert_eq!(text.status, 415);
+    json_error(&text);
+    let hostess = request(
+        addr,
+        "POST",
+        "/api/v1/hostess/reservations",
+        &[("Authorization", &token)],
+        br#"{"wants": []}"#,
+    );
+    assert_eq!(hostess.status, 415);
+    json_error(&hostess);
+    // The bearer scheme is case-insensitive; a wrong token is 401 with a
+    // challenge.
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let r = request(
+            addr,
+            "POST",
+            &format!("/api/v1/connections/{id}/pause"),
+            &[("Authorization", &format!("{scheme} {TOKEN}"))],
+            b"",
+        );
+        assert_eq!(r.status, 200, "{scheme}: {}", r.body);
+        let r = request(
+            addr,
+            "POST",
+            &format!("/api/v1/connections/{id}/resume"),
+            &[("Authorization", &format!("{scheme} {TOKEN}"))],
+            b"",
+        );
+        assert_eq!(r.status, 200, "{scheme}: {}", r.body);
+    }
+    let r = request(
+        addr,
+        "POST",
+        &format!("/api/v1/connections/{id}/pause"),
+        &[("Authorization", "Bearer nope")],
+        b"",
+    );
+    assert_eq!(r.status, 401);
+    assert!(r.header("www-authenticate").is_some());
+    json_error(&r);
+    // `GET /api/v1/` lists every path of the OpenAPI document.
+    let index = get(addr, "/api/v1/").json();
+    let doc = get(addr, "/api/v1/openapi.json").json();
+    let listed: std::collections::BTreeSet<String> = index["endpoints"]
+        .as_array()
+        .expect("endpoints")
+        .iter()
+        .filter_map(|e| e["path"].as_str().map(str::to_owned))
+        .collect();
+    let documented: std::collections::BTreeSet<String> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(listed, documented);
+    assert!(listed.contains("/api/v1/hostess/reservations/{id}/renew"));
 }

@@ -210,8 +210,9 @@ fn restart_keeps_the_pipes_and_stop_ends_the_stream() {
                 .pipe(SRC_A)
                 .is_some_and(|p| p.state == ConnectionState::Closed)
     });
+    // Ended: it cannot be stopped again (an operator may restart it).
     assert!(matches!(
-        running.control.restart("src"),
+        running.control.stop("src"),
         Err(ControlError::ServerState { .. })
     ));
     running.finish().unwrap();
@@ -348,7 +349,8 @@ fn a_stop_reaches_a_producer_blocked_on_a_paused_pipe() {
     let running = Running::start(build(spec("stop-blocked")));
     running.pause_when_flowing_until_full(SRC_A);
     // src waits in `send` for room that will not come while paused; the
-    // request gives it its message back and it returns.
+    // request leaves the message with the kernel, the send returns and src
+    // sees `stopping()`.
     running.control.stop("src").unwrap();
     running.wait_until("src stopped, the pipe drained and closed", |c| {
         let cn = c.connectome();
@@ -358,8 +360,113 @@ fn a_stop_reaches_a_producer_blocked_on_a_paused_pipe() {
                 .pipe(SRC_A)
                 .is_some_and(|p| p.state == ConnectionState::Closed && p.queue_depth == 0)
     });
+    // The stopped instance's message could not go into the paused, full
+    // pipe: counted as entered and dropped, never lost silently.
     let p = running.pipe(SRC_A);
-    assert_eq!((p.messages_in, p.drops), (p.messages_out, 0), "{p:?}");
+    assert_eq!((p.messages_in, p.drops), (p.messages_out + 1, 1), "{p:?}");
+    let src = running.control.connectome().server("src").unwrap();
+    assert_eq!(src.last_error, None, "{src:?}");
     running.finish().unwrap();
     assert!(contiguous(&received("stop-blocked", "a")));
+}
+
+/// Forwards every message, the idiomatic way: `send(x)?`.
+#[derive(Manifest)]
+#[manifest(class = 1, owner = "test")]
+struct Relay {
+    input: kernel::prelude::Input<u64>,
+    out: kernel::prelude::Output<u64>,
+}
+
+impl kernel::prelude::Server for Relay {
+    type Config = TickConfig;
+    fn new(_: TickConfig) -> Self {
+        Relay {
+            input: Default::default(),
+            out: Default::default(),
+        }
+    }
+    fn run(&mut self, _: &kernel::prelude::Context) -> Result<(), kernel::prelude::ServerError> {
+        while let Some(x) = self.input.recv() {
+            self.out.send(x)?;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn restarts_of_a_relay_behind_a_paused_pipe_lose_nothing() {
+    // src -> relay -> a; the relay's output is paused and full, so every
+    // restart finds it blocked in `send` with a message it took in.
+    static SERVERS: [kernel::ServerSpec; 3] = [
+        common::server(
+            "src",
+            "test",
+            kernel::Restart::Never,
+            Some("every_us = 100\n"),
+        ),
+        common::server("relay", "test", kernel::Restart::Never, Some("")),
+        common::server("a", "test", kernel::Restart::Never, Some("")),
+    ];
+    static PIPES: [kernel::PipeSpec; 2] = [
+        common::pipe(21, ("src", "out"), ("relay", "input"), 64),
+        common::pipe(22, ("relay", "out"), ("a", "input"), 64),
+    ];
+    let mut b = kernel::KernelBuilder::new(spec_of("relay-restarts", &SERVERS, &PIPES));
+    b.server::<Ticker>("src").unwrap();
+    b.server::<Relay>("relay").unwrap();
+    b.server::<Sink>("a").unwrap();
+    b.connect_named::<kernel::prelude::Output<u64>, kernel::prelude::Input<u64>>(
+        "src.out",
+        "relay.input",
+    )
+    .unwrap();
+    b.connect_named::<kernel::prelude::Output<u64>, kernel::prelude::Input<u64>>(
+        "relay.out",
+        "a.input",
+    )
+    .unwrap();
+    let kernel = b.build().unwrap().with_signal_handlers(false);
+    let running = Running::start(kernel);
+    let (into_relay, out_of_relay) = (PIPES[0].id, PIPES[1].id);
+    running.pause_when_flowing_until_full(out_of_relay);
+    let blocked = |c: &kernel::Control| {
+        c.connectome()
+            .server("relay")
+            .and_then(|s| s.waiting)
+            .is_some_and(|w| w.kind == kernel::WaitKind::FullOutput && w.pipes == [out_of_relay])
+    };
+    for n in 1..=10 {
+        running.wait_until("the relay is blocked on its full output", blocked);
+        running.control.restart("relay").unwrap();
+        running.wait_until("the relay restarted", |c| {
+            c.connectome()
+                .server("relay")
+                .is_some_and(|s| s.restarts == n && s.state == ServerState::Running)
+        });
+    }
+    running.wait_until("the relay is blocked again", blocked);
+    // The stall shows while it lasts, in the pipe and in the server.
+    let stalled = running.pipe(out_of_relay);
+    assert!(stalled.blocked_now.is_some(), "{stalled:?}");
+    assert!(stalled.blocked >= stalled.blocked_now.unwrap_or_default());
+    let relay = running.control.connectome().server("relay").unwrap();
+    assert_eq!(
+        relay.last_error, None,
+        "a restart is not a failure: {relay:?}"
+    );
+    running.control.resume(out_of_relay).unwrap();
+    let taken = running.pipe(into_relay).messages_out;
+    running.wait_until("a receives everything the relay took in", |c| {
+        c.connectome()
+            .pipe(out_of_relay)
+            .is_some_and(|p| p.messages_out >= taken)
+    });
+    let control = running.control.clone();
+    running.finish().unwrap();
+    let got = received("relay-restarts", "a");
+    assert!(got.len() as u64 >= taken);
+    assert!(contiguous(&got), "a restart lost or repeated a message");
+    let p = control.connectome().pipe(out_of_relay).unwrap();
+    assert_eq!(p.drops, 0, "{p:?}");
 }

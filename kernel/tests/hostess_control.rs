@@ -189,3 +189,21 @@ fn a_pipe_disconnected_before_the_kernel_runs_is_not_booked() {
     assert_eq!(ids(&running, "fan", "out"), [FAN_B, FAN_MERGE]);
     running.finish().expect("kernel ends cleanly");
 }
+
+#[test]
+fn a_pipe_that_ends_by_itself_frees_its_terminals() {
+    let running = Running::start(build(hosted_spec("hostess-ends")));
+    assert_eq!(ids(&running, "src", "out"), [SRC_A]);
+    // The producer stops for good: its pipe drains and closes, and the
+    // Hostess no longer books its terminals under its id.
+    running.control.stop("src").expect("stop");
+    running.wait_until("the pipe closed", |c| {
+        c.connectome()
+            .pipe(SRC_A)
+            .is_some_and(|p| p.state == kernel::ConnectionState::Closed)
+    });
+    assert_eq!(usage(&running, "src", "out"), TerminalUse::Free);
+    assert_eq!(usage(&running, "a", "input"), TerminalUse::Free);
+    assert_eq!(ids(&running, "fan", "out"), [FAN_B, FAN_MERGE]);
+    running.finish().expect("kernel ends cleanly");
+}

@@ -231,8 +231,6 @@ fn processes_added_in_code_run_and_names_stay_unique() {
 #[cfg(feature = "control")]
 #[test]
 fn the_control_surface_lists_processes_with_state_and_pid() {
-    use std::io::{Read, Write};
-
     let mut kernel = kernel(spec("proc-http", &[]));
     kernel
         .add_process(Process::new("idle", "sleep").arg("60"))
@@ -247,26 +245,28 @@ fn the_control_surface_lists_processes_with_state_and_pid() {
         connectome.process("idle").is_some_and(|p| p.pid.is_some())
     });
     let pid = connectome.process("idle").and_then(|p| p.pid).expect("pid");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
     let get = |path: &str| {
-        let mut stream = std::net::TcpStream::connect(server.addr()).expect("connect");
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        let mut r = agent
+            .get(format!("http://{}{path}", server.addr()))
+            .call()
+            .expect("GET");
+        (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().expect("body"),
         )
-        .expect("send");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("read");
-        response
     };
-    let list = get("/api/v1/processes");
-    assert!(list.starts_with("HTTP/1.1 200"), "{list}");
-    let body = list.split("\r\n\r\n").nth(1).unwrap_or_default();
-    let json: serde_json::Value = serde_json::from_str(body).expect("json");
+    let (status, body) = get("/api/v1/processes");
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(json[0]["name"], "idle");
     assert_eq!(json[0]["state"], "running");
     assert_eq!(json[0]["pid"], pid);
     assert_eq!(json[0]["args"][0], "60");
-    assert!(get("/api/v1/processes/nope").starts_with("HTTP/1.1 404"));
+    assert_eq!(get("/api/v1/processes/nope").0, 404);
     // The export that rebuilds the kernel keeps the process (not its env).
     let exported = connectome.control().topology().to_wiring_toml();
     assert!(

@@ -1,6 +1,6 @@
-//! Property tests of guest identity and mask parsing:
-//! total (no panic on any text), strict (each invalid field is named),
-//! round-tripping and with a stable canonical form.
+//! Property tests of guest identity and mask parsing: total (no panic on
+//! any text), strict (each invalid field is named), round-tripping and with
+//! a stable canonical form.
 
 use proptest::prelude::*;
 use wiring_model::Auth;

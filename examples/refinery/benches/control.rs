@@ -10,8 +10,7 @@ mod servers;
 
 kernel::include_wiring!();
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -31,17 +30,15 @@ fn messages() -> u64 {
 }
 
 fn get(addr: SocketAddr, path: &str) -> usize {
-    let Ok(mut stream) = TcpStream::connect(addr) else {
-        return 0;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    );
-    let mut body = Vec::new();
-    let _ = stream.read_to_end(&mut body);
-    body.len()
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    agent
+        .get(format!("http://{addr}{path}"))
+        .call()
+        .and_then(|mut r| r.body_mut().read_to_vec())
+        .map_or(0, |body| body.len())
 }
 
 /// Where the current kernel's control surface listens (none: off).

@@ -47,72 +47,44 @@ const PASSPHRASE_ENV: &str = "WIRING_PASSPHRASE";
 const ADVERT_INTERVAL: Duration = Duration::from_secs(1);
 const ADVERT_TTL: Duration = Duration::from_secs(5);
 
-const USAGE: &str = "usage: refinery [--serve] [--watch] [--probe [--probe-address <ip>]...]
-                [--adverts <ip:port> [--peer <ip:port>]...]
-  (no option)         run the plant to completion and print a summary
-  --serve             steady flow until ctrl-c; serve the HMI and the control API
-                      (KERNEL_CONTROL_LISTEN, default 127.0.0.1:0; KERNEL_CONTROL_TOKEN)
-  --watch             steady flow until ctrl-c; live table of the connections
-  --probe             run a beacon on 127.0.0.1 (ports 47801-47816 too), start the
-                      probe as an external process, print the verified candidates;
-                      the probe scans TCP and UDP ports 1024-65535 on
-                      every local address, or on each --probe-address
-  --adverts <ip:port> send capability adverts from there to each --peer (every 1 s,
-                      TTL 5 s) and list the neighbours heard from; steady flow
-                      until ctrl-c
-  WIRING_PASSPHRASE   the shared secret of beacon, probe and adverts
-  probe <args>        act as the probe (what --probe starts); see `refinery probe --help`";
-
-/// What the command line asks for.
-#[derive(Default)]
+/// The refinery: wells -> manifold -> distillation column -> tank farm,
+/// alarm and historian. Without options it runs the plant to completion and
+/// prints a summary of every server and pipe.
+#[derive(Debug, Default, clap::Parser)]
+#[command(
+    name = "refinery",
+    after_help = "Environment:\n  \
+KERNEL_CONTROL_LISTEN  where --serve listens (default 127.0.0.1:0)\n  \
+KERNEL_CONTROL_TOKEN   the bearer token of modifying calls (default: generated, written to a file)\n  \
+WIRING_PASSPHRASE      the shared secret of beacon, probe and adverts\n\n\
+`refinery probe <args>` acts as the probe (what --probe starts); see `refinery probe --help`."
+)]
 struct Options {
+    /// Steady flow until ctrl-c; serve the HMI and the control API
+    #[arg(long)]
     serve: bool,
+    /// Steady flow until ctrl-c; live table of the connections
+    #[arg(long)]
     watch: bool,
+    /// Run a beacon on 127.0.0.1 (ports 47801-47816 too), start the probe as
+    /// an external process and print the verified candidates; the probe
+    /// scans TCP and UDP ports 1024-65535 on every local address, or on each
+    /// --probe-address
+    #[arg(long)]
     probe: bool,
+    /// An address for the probe to scan; repeat for more
+    #[arg(long = "probe-address", value_name = "IP", requires = "probe")]
     probe_addresses: Vec<IpAddr>,
+    /// Send capability adverts from there to each --peer (every 1 s, TTL
+    /// 5 s) and list the neighbours heard from; steady flow until ctrl-c
+    #[arg(long, value_name = "IP:PORT")]
     adverts: Option<SocketAddr>,
+    /// A peer kernel to send adverts to; repeat for more
+    #[arg(long = "peer", value_name = "IP:PORT", requires = "adverts")]
     peers: Vec<SocketAddr>,
 }
 
 impl Options {
-    fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-        let mut options = Options::default();
-        while let Some(arg) = args.next() {
-            let mut value = |what: &str| args.next().ok_or_else(|| format!("`{arg}` needs {what}"));
-            match arg.as_str() {
-                "--serve" => options.serve = true,
-                "--watch" => options.watch = true,
-                "--probe" => options.probe = true,
-                "--probe-address" => {
-                    let ip = value("an IP address")?;
-                    options.probe_addresses.push(
-                        ip.parse()
-                            .map_err(|_| format!("`{ip}` is not an IP address"))?,
-                    );
-                }
-                "--adverts" | "--peer" => {
-                    let text = value("an `ip:port` address")?;
-                    let addr: SocketAddr = text
-                        .parse()
-                        .map_err(|_| format!("`{text}` is not an `ip:port` address"))?;
-                    if arg == "--adverts" {
-                        options.adverts = Some(addr);
-                    } else {
-                        options.peers.push(addr);
-                    }
-                }
-                other => return Err(format!("unknown argument `{other}`")),
-            }
-        }
-        if !options.peers.is_empty() && options.adverts.is_none() {
-            return Err("`--peer` needs `--adverts <ip:port>`".to_owned());
-        }
-        if !options.probe_addresses.is_empty() && !options.probe {
-            return Err("`--probe-address` needs `--probe`".to_owned());
-        }
-        Ok(options)
-    }
-
     /// Runs until ctrl-c rather than to completion.
     fn steady(&self) -> bool {
         self.serve || self.watch || self.adverts.is_some()
@@ -124,24 +96,7 @@ fn main() -> std::process::ExitCode {
     if args.peek().is_some_and(|a| a == "probe") {
         return probe::cli(args.skip(1));
     }
-    let args = match args.map(|a| a.into_string()).collect::<Result<Vec<_>, _>>() {
-        Ok(args) => args,
-        Err(arg) => {
-            eprintln!("error: argument {arg:?} is not UTF-8\n{USAGE}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        say!("{USAGE}");
-        return std::process::ExitCode::SUCCESS;
-    }
-    let options = match Options::parse(args.into_iter()) {
-        Ok(options) => options,
-        Err(e) => {
-            eprintln!("error: {e}\n{USAGE}");
-            return std::process::ExitCode::from(2);
-        }
-    };
+    let options = <Options as clap::Parser>::parse();
     match run(&options) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

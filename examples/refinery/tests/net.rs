@@ -3,8 +3,8 @@
 //! verified; two refinery processes exchange capability adverts and see each
 //! other appear, then one leave at once.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -132,16 +132,13 @@ impl Plant {
     }
 
     fn neighbours(&self) -> Vec<Value> {
-        let mut stream = TcpStream::connect(self.control).expect("connect");
-        write!(
-            stream,
-            "GET /api/v1/neighbours HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        )
-        .expect("send");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("read");
-        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
-        let json: Value = serde_json::from_str(body).expect("JSON");
+        let body = ureq::get(format!("http://{}/api/v1/neighbours", self.control))
+            .call()
+            .expect("GET /api/v1/neighbours")
+            .body_mut()
+            .read_to_string()
+            .expect("body");
+        let json: Value = serde_json::from_str(&body).expect("JSON");
         json["neighbours"].as_array().cloned().unwrap_or_default()
     }
 

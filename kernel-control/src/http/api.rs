@@ -2,32 +2,68 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::stream::{self, Stream};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{BODY_LIMIT, hmi, metrics, openapi};
 use crate::svg;
-use crate::topology::{Snapshot, Topology};
+use crate::topology::{ConnectionView, ProcessView, ServerView, Snapshot, Topology};
 use kernel_core::control::events::Event;
 use kernel_core::control::{Control, ControlError, DisconnectMode};
+use kernel_hostess::http::{
+    ApiError, BearerToken, ErrorJson, json, json_body, json_errors, no_such_endpoint,
+    require_bearer,
+};
 
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) control: Control,
-    pub(crate) token: Arc<str>,
+    pub(crate) token: BearerToken,
     pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
+    pub(crate) streams: Streams,
+}
+
+/// Most event streams open at once; more get 503, so that clients holding
+/// streams cannot take every connection the server allows.
+pub(crate) const MAX_STREAMS: usize = 64;
+
+/// The event streams open now.
+#[derive(Clone, Default)]
+pub(crate) struct Streams(Arc<AtomicUsize>);
+
+/// One open event stream, until dropped.
+struct StreamSlot(Arc<AtomicUsize>);
+
+impl Streams {
+    fn open(&self) -> Option<StreamSlot> {
+        let open = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_STREAMS).then_some(n + 1)
+            })
+            .is_ok();
+        open.then(|| StreamSlot(self.0.clone()))
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -41,10 +77,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/connections/{id}/resume", post(resume))
         .route("/api/v1/servers/{name}/restart", post(restart))
         .route("/api/v1/servers/{name}/stop", post(stop))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+        .route_layer(middleware::from_fn_with_state(
+            state.token.clone(),
+            require_bearer,
+        ));
     Router::new()
         .route("/", get(hmi_page))
         .route("/metrics", get(prometheus))
+        .route("/api/v1/", get(index))
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/v1/topology", get(topology))
         .route("/api/v1/servers", get(servers))
@@ -58,30 +98,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/events", get(events))
         .route("/api/v1/metrics", get(metrics_json))
         .merge(modifying)
-        .fallback(not_found)
+        .fallback(no_such_endpoint)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(json_errors))
         .with_state(state)
 }
 
-/// A JSON response.
-pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response {
-    let body = serde_json::to_vec_pretty(value).unwrap_or_else(|_| b"{}".to_vec());
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
-}
-
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    json_response(
-        status,
-        &json!({ "error": message.into(), "status": status.as_u16() }),
-    )
+    ApiError::new(status, message).into_response()
 }
 
 /// The HTTP status that fits a refusal: 400 for a malformed request, 404
@@ -109,50 +133,21 @@ fn text(content_type: &'static str, body: String) -> Response {
         .into_response()
 }
 
-async fn not_found() -> Response {
-    error(
-        StatusCode::NOT_FOUND,
-        "no such endpoint; see /api/v1/openapi.json",
-    )
-}
-
-/// Constant-time comparison, so the token cannot be guessed by timing.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for (i, x) in a.iter().enumerate() {
-        diff |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
-    }
-    diff == 0
-}
-
-async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match given {
-        Some(token) if same(token.as_bytes(), state.token.as_bytes()) => next.run(request).await,
-        Some(_) => unauthorized("wrong bearer token"),
-        None => unauthorized("this call modifies the kernel: send `Authorization: Bearer <token>`"),
-    }
-}
-
-fn unauthorized(message: &str) -> Response {
-    let mut response = error(StatusCode::UNAUTHORIZED, message);
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer realm=\"kernel control\""),
-    );
-    response
-}
-
-async fn hmi_page() -> Response {
+/// The HMI page: the live topology drawn as SVG, updated from the event
+/// stream.
+#[utoipa::path(get, path = "/", tag = "kernel", operation_id = "hmi",
+    responses((status = 200, description = "HTML page", content_type = "text/html", body = String)))]
+pub(crate) async fn hmi_page() -> Response {
     text("text/html; charset=utf-8", hmi::PAGE.to_owned())
 }
 
-async fn prometheus(State(state): State<AppState>) -> Response {
+/// Metrics in the Prometheus (OpenMetrics) text format.
+#[utoipa::path(get, path = "/metrics", tag = "kernel", operation_id = "prometheusMetrics",
+    responses(
+        (status = 200, description = "metrics", content_type = "application/openmetrics-text", body = String),
+        (status = 500, description = "the metrics could not be written", body = ErrorJson),
+    ))]
+pub(crate) async fn prometheus(State(state): State<AppState>) -> Response {
     match metrics::prometheus(&state.control) {
         Ok(body) => text(
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
@@ -162,27 +157,118 @@ async fn prometheus(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn openapi_json() -> Response {
-    json_response(StatusCode::OK, &openapi())
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "kernel", operation_id = "openapi",
+    responses((status = 200, description = "the OpenAPI 3.1 document", body = Object)))]
+pub(crate) async fn openapi_json() -> Response {
+    json(StatusCode::OK, &openapi())
 }
 
-#[derive(Deserialize)]
-struct FormatQuery {
-    format: Option<String>,
+/// One endpoint of the API.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EndpointJson {
+    /// `GET`, `POST`, `DELETE`.
+    method: String,
+    path: String,
+    summary: String,
 }
 
-async fn topology(State(state): State<AppState>, Query(q): Query<FormatQuery>) -> Response {
+/// Every endpoint, as `GET /api/v1/` lists them.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct IndexJson {
+    endpoints: Vec<EndpointJson>,
+    /// Where the full description is.
+    openapi: String,
+}
+
+/// Every endpoint with its method and a summary (the full description is
+/// `/api/v1/openapi.json`).
+#[utoipa::path(get, path = "/api/v1/", tag = "kernel", operation_id = "index",
+    responses((status = 200, description = "the endpoints", body = IndexJson)))]
+pub(crate) async fn index() -> Response {
+    let doc = openapi();
+    let mut endpoints = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        let operations = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("DELETE", &item.delete),
+        ];
+        for (method, operation) in operations {
+            if let Some(operation) = operation {
+                endpoints.push(EndpointJson {
+                    method: method.to_owned(),
+                    path: path.clone(),
+                    summary: operation
+                        .summary
+                        .as_deref()
+                        .or(operation.description.as_deref())
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                });
+            }
+        }
+    }
+    json(
+        StatusCode::OK,
+        &IndexJson {
+            endpoints,
+            openapi: "/api/v1/openapi.json".to_owned(),
+        },
+    )
+}
+
+/// How a topology is written.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Format {
+    #[default]
+    Json,
+    Dot,
+    Mermaid,
+    Toml,
+    Svg,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FormatQuery {
+    /// JSON, Graphviz DOT, Mermaid, a `wiring.toml` that builds the same
+    /// kernel, or SVG.
+    #[serde(default)]
+    #[param(inline)]
+    format: Format,
+}
+
+/// The live topology: JSON, Graphviz DOT, Mermaid, `wiring.toml` (export)
+/// or SVG.
+#[utoipa::path(get, path = "/api/v1/topology", tag = "kernel", operation_id = "topology",
+    params(FormatQuery),
+    responses(
+        (status = 200, description = "the topology", content(
+            (Topology = "application/json"),
+            (String = "text/vnd.graphviz"),
+            (String = "text/plain"),
+            (String = "application/toml"),
+            (String = "image/svg+xml"),
+        )),
+        (status = 400, description = "unknown format or query parameter", body = ErrorJson),
+    ))]
+pub(crate) async fn topology(
+    State(state): State<AppState>,
+    Query(q): Query<FormatQuery>,
+) -> Response {
     let t = state.control.topology();
-    match q.format.as_deref().unwrap_or("json") {
-        "json" => json_response(StatusCode::OK, &to_value(&t)),
-        "dot" => text("text/vnd.graphviz; charset=utf-8", t.to_dot()),
-        "mermaid" => text("text/plain; charset=utf-8", t.to_mermaid()),
-        "toml" => text("application/toml; charset=utf-8", t.to_wiring_toml()),
-        "svg" => text("image/svg+xml; charset=utf-8", svg::render(&t)),
-        other => error(
-            StatusCode::BAD_REQUEST,
-            format!("unknown format `{other}`; use json, dot, mermaid, toml or svg"),
-        ),
+    match q.format {
+        Format::Json => json(StatusCode::OK, &t),
+        Format::Dot => text("text/vnd.graphviz; charset=utf-8", t.to_dot()),
+        Format::Mermaid => text("text/plain; charset=utf-8", t.to_mermaid()),
+        Format::Toml => text("application/toml; charset=utf-8", t.to_wiring_toml()),
+        Format::Svg => text("image/svg+xml; charset=utf-8", svg::render(&t)),
     }
 }
 
@@ -190,25 +276,57 @@ fn to_value<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-async fn servers(State(state): State<AppState>) -> Response {
-    json_response(StatusCode::OK, &to_value(&state.control.topology().servers))
+/// Every server instance with its state and terminals.
+#[utoipa::path(get, path = "/api/v1/servers", tag = "kernel", operation_id = "listServers",
+    responses((status = 200, description = "the servers", body = Vec<ServerView>)))]
+pub(crate) async fn servers(State(state): State<AppState>) -> Response {
+    json(StatusCode::OK, &to_value(&state.control.topology().servers))
 }
 
-async fn server(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+/// A server instance's name in a path.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct ServerName {
+    /// The server instance's name.
+    #[param(example = "column")]
+    name: String,
+}
+
+/// One server instance.
+#[utoipa::path(get, path = "/api/v1/servers/{name}", tag = "kernel", operation_id = "getServer",
+    params(ServerName),
+    responses(
+        (status = 200, description = "the server", body = ServerView),
+        (status = 404, description = "unknown server", body = ErrorJson),
+    ))]
+pub(crate) async fn server(
+    State(state): State<AppState>,
+    Path(ServerName { name }): Path<ServerName>,
+) -> Response {
     match state.control.topology().server(&name) {
-        Some(s) => json_response(StatusCode::OK, &to_value(s)),
+        Some(s) => json(StatusCode::OK, s),
         None => control_error(&ControlError::UnknownServer { server: name }),
     }
 }
 
-async fn processes(State(state): State<AppState>) -> Response {
-    json_response(
+/// Every external process the executor supervises, with its state and pid.
+#[utoipa::path(get, path = "/api/v1/processes", tag = "kernel", operation_id = "listProcesses",
+    responses((status = 200, description = "the processes", body = Vec<ProcessView>)))]
+pub(crate) async fn processes(State(state): State<AppState>) -> Response {
+    json(
         StatusCode::OK,
         &to_value(&state.control.topology().processes),
     )
 }
 
-async fn process(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+/// One external process.
+#[utoipa::path(get, path = "/api/v1/processes/{name}", tag = "kernel", operation_id = "getProcess",
+    params(("name" = String, Path, description = "the process's name", example = "probe")),
+    responses(
+        (status = 200, description = "the process", body = ProcessView),
+        (status = 404, description = "unknown process", body = ErrorJson),
+    ))]
+pub(crate) async fn process(State(state): State<AppState>, Path(name): Path<String>) -> Response {
     match state
         .control
         .topology()
@@ -216,14 +334,26 @@ async fn process(State(state): State<AppState>, Path(name): Path<String>) -> Res
         .into_iter()
         .find(|p| p.name == name)
     {
-        Some(p) => json_response(StatusCode::OK, &to_value(&p)),
+        Some(p) => json(StatusCode::OK, &p),
         None => control_error(&ControlError::UnknownProcess { process: name }),
     }
 }
 
+/// The beacon, as `GET /api/v1/probe` shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ProbeJson {
+    /// Its listeners, the ports it skipped, the last probe report
+    /// (candidates and address/port matrix) and the verified candidates,
+    /// best first; null when the kernel runs no beacon.
+    #[schema(value_type = Option<Object>)]
+    beacon: Value,
+}
+
 /// The beacon's listeners, last probe report and verified candidates;
 /// `{"beacon": null}` when the kernel runs no beacon.
-async fn probe(State(state): State<AppState>) -> Response {
+#[utoipa::path(get, path = "/api/v1/probe", tag = "kernel", operation_id = "getProbe",
+    responses((status = 200, description = "the beacon", body = ProbeJson)))]
+pub(crate) async fn probe(State(state): State<AppState>) -> Response {
     #[cfg(feature = "mesh")]
     let beacon = to_value(&kernel_mesh::MeshExt::probe_status(
         state.control.connectome(),
@@ -233,37 +363,63 @@ async fn probe(State(state): State<AppState>) -> Response {
         let _ = &state;
         Value::Null
     };
-    json_response(StatusCode::OK, &json!({ "beacon": beacon }))
+    json(StatusCode::OK, &ProbeJson { beacon })
 }
 
-/// The peers heard from, until their TTL runs out; `{"adverts": null, ...}`
-/// when the kernel sends no adverts.
-async fn neighbours(State(state): State<AppState>) -> Response {
+/// The neighbour table, as `GET /api/v1/neighbours` shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct NeighboursJson {
+    /// Where this kernel listens for adverts; null when it sends none.
+    adverts: Option<String>,
+    /// Peer kernels heard from: identity, TTL, sequence, control address,
+    /// classes, candidates, source, first and last seen.
+    #[schema(value_type = Vec<Object>)]
+    neighbours: Vec<Value>,
+}
+
+/// Peer kernels heard from by capability adverts, until their TTL runs out.
+#[utoipa::path(get, path = "/api/v1/neighbours", tag = "kernel", operation_id = "listNeighbours",
+    responses((status = 200, description = "the neighbour table", body = NeighboursJson)))]
+pub(crate) async fn neighbours(State(state): State<AppState>) -> Response {
     #[cfg(feature = "mesh")]
-    let (adverts, neighbours) = {
+    let table = {
         use kernel_mesh::MeshExt as _;
         let connectome = state.control.connectome();
-        (
-            to_value(&connectome.adverts_addr().map(|a| a.to_string())),
-            to_value(&connectome.neighbours().unwrap_or_default()),
-        )
+        NeighboursJson {
+            adverts: connectome.adverts_addr().map(|a| a.to_string()),
+            neighbours: connectome
+                .neighbours()
+                .unwrap_or_default()
+                .iter()
+                .map(to_value)
+                .collect(),
+        }
     };
     #[cfg(not(feature = "mesh"))]
-    let (adverts, neighbours) = {
+    let table = {
         let _ = &state;
-        (Value::Null, json!([]))
+        NeighboursJson {
+            adverts: None,
+            neighbours: Vec::new(),
+        }
     };
-    json_response(
-        StatusCode::OK,
-        &json!({ "adverts": adverts, "neighbours": neighbours }),
-    )
+    json(StatusCode::OK, &table)
 }
 
-async fn connections(State(state): State<AppState>) -> Response {
-    json_response(
-        StatusCode::OK,
-        &to_value(&state.control.topology().connections),
-    )
+/// Every connection with state, rate, queue, counters.
+#[utoipa::path(get, path = "/api/v1/connections", tag = "kernel", operation_id = "listConnections",
+    responses((status = 200, description = "the connections", body = Vec<ConnectionView>)))]
+pub(crate) async fn connections(State(state): State<AppState>) -> Response {
+    json(StatusCode::OK, &state.control.topology().connections)
+}
+
+/// A connection id in a path.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct ConnectionId {
+    /// The connection's id (an id that is not a UUID names no connection).
+    #[param(value_type = Uuid, example = "8a4c1e7e-3b0f-5c1d-9a7e-2f4b6c8d0e1a")]
+    id: String,
 }
 
 /// The connection id in a path; an id that is not a UUID is unknown too.
@@ -275,86 +431,169 @@ fn parse_id(id: &str) -> Result<Uuid, Box<Response>> {
     })
 }
 
-async fn connection(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+/// One connection.
+#[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "kernel", operation_id = "getConnection",
+    params(ConnectionId),
+    responses(
+        (status = 200, description = "the connection", body = ConnectionView),
+        (status = 404, description = "unknown connection", body = ErrorJson),
+    ))]
+pub(crate) async fn connection(
+    State(state): State<AppState>,
+    Path(ConnectionId { id }): Path<ConnectionId>,
+) -> Response {
     let t = state.control.topology();
     let found = Uuid::parse_str(&id)
         .ok()
         .and_then(|u| t.connection(&u.to_string()));
     match found {
-        Some(c) => json_response(StatusCode::OK, &to_value(c)),
+        Some(c) => json(StatusCode::OK, c),
         None => control_error(&ControlError::UnknownConnection { id }),
     }
 }
 
-#[derive(Deserialize)]
+/// Body of `POST /api/v1/connections`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ConnectRequest {
+pub(crate) struct ConnectRequest {
+    /// The producer terminal, `server.terminal`.
+    #[schema(
+        example = "column.cuts",
+        pattern = r"^[a-z0-9_-]+\.[A-Za-z_][A-Za-z0-9_]*$"
+    )]
     from: String,
+    /// The consumer terminal, `server.terminal`.
+    #[schema(
+        example = "alarm.cuts",
+        pattern = r"^[a-z0-9_-]+\.[A-Za-z_][A-Za-z0-9_]*$"
+    )]
     to: String,
+    /// The pipe's capacity in messages (default: the producer terminal's).
+    #[schema(minimum = 1, maximum = 1048576, example = 1024)]
+    #[serde(default, deserialize_with = "kernel_hostess::http::whole_number")]
     capacity: Option<usize>,
 }
 
-async fn connect(State(state): State<AppState>, body: Bytes) -> Response {
-    let request: ConnectRequest = match serde_json::from_slice(&body) {
+/// Responses every modifying call can give besides its own.
+const REFUSED: &str = "refused by a wiring rule, a type check or the state table; nothing changed";
+
+/// Connects a producer terminal to a consumer terminal (same message type,
+/// direction and fan rules as the build-time lint).
+#[utoipa::path(post, path = "/api/v1/connections", tag = "operator", operation_id = "connect",
+    request_body = ConnectRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "connected", body = ConnectionView),
+        (status = 400, description = "malformed JSON, endpoint or capacity", body = ErrorJson),
+        (status = 401, description = "missing or wrong bearer token; nothing changed", body = ErrorJson),
+        (status = 404, description = "unknown server or terminal", body = ErrorJson),
+        (status = 409, description = REFUSED, body = ErrorJson),
+        (status = 413, description = "body larger than 64 KiB", body = ErrorJson),
+        (status = 415, description = "the body is not `application/json`", body = ErrorJson),
+    ))]
+pub(crate) async fn connect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request: ConnectRequest = match json_body(&headers, &body) {
         Ok(r) => r,
         Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
+            return ApiError::new(
+                e.status,
                 format!(
-                    "malformed JSON body: {e}; expected {{\"from\": \"server.terminal\", \"to\": \"server.terminal\", \"capacity\": 1024}}"
+                    "{}; expected {{\"from\": \"server.terminal\", \"to\": \"server.terminal\", \"capacity\": 1024}}",
+                    e.body.error
                 ),
-            );
+            )
+            .into_response();
         }
     };
     match state
         .control
         .connect(&request.from, &request.to, request.capacity)
     {
-        Ok(id) => {
-            let t = state.control.topology();
-            let view = t
-                .connection(&id.to_string())
-                .map(to_value)
-                .unwrap_or(Value::Null);
-            json_response(StatusCode::CREATED, &view)
-        }
+        Ok(id) => connection_view(&state, id, StatusCode::CREATED),
         Err(e) => control_error(&e),
     }
 }
 
-#[derive(Deserialize)]
-struct ModeQuery {
-    mode: Option<String>,
+/// The connection's view now (it may have ended already: 410).
+fn connection_view(state: &AppState, id: Uuid, status: StatusCode) -> Response {
+    match state.control.topology().connection(&id.to_string()) {
+        Some(view) => json(status, view),
+        None => error(StatusCode::GONE, format!("connection {id} is gone already")),
+    }
 }
 
-async fn disconnect(
+/// What happens to the messages still queued.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Mode {
+    /// Delivered to the consumer.
+    #[default]
+    Drain,
+    /// Discarded and counted as drops.
+    Drop,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ModeQuery {
+    /// `drain` delivers what is queued, `drop` discards it (counted).
+    #[serde(default)]
+    #[param(inline)]
+    mode: Mode,
+}
+
+/// What a disconnect did.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Disconnected {
+    #[schema(value_type = Uuid)]
+    id: String,
+    /// `draining` until the queue is delivered, or `closed`.
+    state: String,
+    /// Messages queued when it was disconnected.
+    queued: u64,
+    /// Messages discarded (mode `drop`).
+    dropped: u64,
+}
+
+/// Disconnects: the producer stops feeding the pipe; queued messages are
+/// delivered (drain) or discarded and counted as drops (drop).
+#[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "operator", operation_id = "disconnect",
+    params(ConnectionId, ModeQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "disconnecting", body = Disconnected),
+        (status = 400, description = "unknown mode or query parameter", body = ErrorJson),
+        (status = 401, description = "missing or wrong bearer token; nothing changed", body = ErrorJson),
+        (status = 404, description = "unknown connection", body = ErrorJson),
+        (status = 409, description = REFUSED, body = ErrorJson),
+    ))]
+pub(crate) async fn disconnect(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(ConnectionId { id }): Path<ConnectionId>,
     Query(q): Query<ModeQuery>,
 ) -> Response {
     let id = match parse_id(&id) {
         Ok(id) => id,
         Err(r) => return *r,
     };
-    let mode = match q.mode.as_deref().unwrap_or("drain") {
-        "drain" => DisconnectMode::Drain,
-        "drop" => DisconnectMode::Drop,
-        other => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("unknown mode `{other}`; use drain or drop"),
-            );
-        }
+    let mode = match q.mode {
+        Mode::Drain => DisconnectMode::Drain,
+        Mode::Drop => DisconnectMode::Drop,
     };
     match state.control.disconnect(id, mode) {
-        Ok(d) => json_response(
+        Ok(d) => json(
             StatusCode::OK,
-            &json!({
-                "id": d.id.to_string(),
-                "state": d.state.as_str(),
-                "queued": d.queued,
-                "dropped": d.dropped,
-            }),
+            &Disconnected {
+                id: d.id.to_string(),
+                state: d.state.as_str().to_owned(),
+                queued: d.queued,
+                dropped: d.dropped,
+            },
         ),
         Err(e) => control_error(&e),
     }
@@ -362,26 +601,48 @@ async fn disconnect(
 
 fn connection_after(state: &AppState, id: Uuid, result: Result<(), ControlError>) -> Response {
     match result {
-        Ok(()) => {
-            let t = state.control.topology();
-            let view = t
-                .connection(&id.to_string())
-                .map(to_value)
-                .unwrap_or(Value::Null);
-            json_response(StatusCode::OK, &view)
-        }
+        Ok(()) => connection_view(state, id, StatusCode::OK),
         Err(e) => control_error(&e),
     }
 }
 
-async fn pause(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+/// Pauses a connection: the consumer takes nothing out, messages stay
+/// queued.
+#[utoipa::path(post, path = "/api/v1/connections/{id}/pause", tag = "operator", operation_id = "pauseConnection",
+    params(ConnectionId),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "paused", body = ConnectionView),
+        (status = 401, description = "missing or wrong bearer token; nothing changed", body = ErrorJson),
+        (status = 404, description = "unknown connection", body = ErrorJson),
+        (status = 409, description = REFUSED, body = ErrorJson),
+        (status = 410, description = "the connection ended meanwhile", body = ErrorJson),
+    ))]
+pub(crate) async fn pause(
+    State(state): State<AppState>,
+    Path(ConnectionId { id }): Path<ConnectionId>,
+) -> Response {
     match parse_id(&id) {
         Ok(id) => connection_after(&state, id, state.control.pause(id)),
         Err(r) => *r,
     }
 }
 
-async fn resume(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+/// Resumes a paused connection.
+#[utoipa::path(post, path = "/api/v1/connections/{id}/resume", tag = "operator", operation_id = "resumeConnection",
+    params(ConnectionId),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "resumed", body = ConnectionView),
+        (status = 401, description = "missing or wrong bearer token; nothing changed", body = ErrorJson),
+        (status = 404, description = "unknown connection", body = ErrorJson),
+        (status = 409, description = REFUSED, body = ErrorJson),
+        (status = 410, description = "the connection ended meanwhile", body = ErrorJson),
+    ))]
+pub(crate) async fn resume(
+    State(state): State<AppState>,
+    Path(ConnectionId { id }): Path<ConnectionId>,
+) -> Response {
     match parse_id(&id) {
         Ok(id) => connection_after(&state, id, state.control.resume(id)),
         Err(r) => *r,
@@ -390,43 +651,133 @@ async fn resume(State(state): State<AppState>, Path(id): Path<String>) -> Respon
 
 fn server_after(state: &AppState, name: &str, result: Result<(), ControlError>) -> Response {
     match result {
-        Ok(()) => {
-            let t = state.control.topology();
-            let view = t.server(name).map(to_value).unwrap_or(Value::Null);
-            json_response(StatusCode::ACCEPTED, &view)
-        }
+        Ok(()) => match state.control.topology().server(name) {
+            Some(view) => json(StatusCode::ACCEPTED, view),
+            None => control_error(&ControlError::UnknownServer {
+                server: name.to_owned(),
+            }),
+        },
         Err(e) => control_error(&e),
     }
 }
 
-async fn restart(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+/// Restarts a server: it sees `stopping`, its inputs end, then it is built
+/// afresh and keeps its pipes; an ended server is built afresh unconnected.
+#[utoipa::path(post, path = "/api/v1/servers/{name}/restart", tag = "operator", operation_id = "restartServer",
+    params(ServerName),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "restart requested", body = ServerView),
+        (status = 401, description = "missing or wrong bearer token; nothing changed", body = ErrorJson),
+        (status = 404, description = "unknown server", body = ErrorJson),
+        (status = 409, description = "a request is pending, or the kernel is stopping; nothing changed", body = ErrorJson),
+    ))]
+pub(crate) async fn restart(
+    State(state): State<AppState>,
+    Path(ServerName { name }): Path<ServerName>,
+) -> Response {
     let result = state.control.restart(&name);
     server_after(&state, &name, result)
 }
 
-async fn stop(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+/// Stops a server for good; the streams it feeds end.
+#[utoipa::path(post, path = "/api/v1/servers/{name}/stop", tag = "operator", operation_id = "stopServer",
+    params(ServerName),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "stop requested", body = ServerView),
+        (status = 401, description = "missing or wrong bearer token; nothing changed", body = ErrorJson),
+        (status = 404, description = "unknown server", body = ErrorJson),
+        (status = 409, description = "ended already, or a request is pending; nothing changed", body = ErrorJson),
+    ))]
+pub(crate) async fn stop(
+    State(state): State<AppState>,
+    Path(ServerName { name }): Path<ServerName>,
+) -> Response {
     let result = state.control.stop(&name);
     server_after(&state, &name, result)
 }
 
-async fn metrics_json(State(state): State<AppState>) -> Response {
-    json_response(StatusCode::OK, &metrics::json(&state.control))
+/// Metrics as JSON: per connection counters, queue, rate; per server state
+/// and restarts; event counts.
+#[utoipa::path(get, path = "/api/v1/metrics", tag = "kernel", operation_id = "metrics",
+    responses((status = 200, description = "the metrics", body = Object)))]
+pub(crate) async fn metrics_json(State(state): State<AppState>) -> Response {
+    json(StatusCode::OK, &metrics::json(&state.control))
 }
 
-pub(crate) fn event_json(e: &Event) -> Value {
-    let mut v = json!({
-        "seq": e.seq,
-        "at_ms": e.at_ms,
-        "subject": e.subject.kind(),
-        "id": e.subject.id(),
-        "from": e.from,
-        "to": e.to,
-        "cause": e.cause,
-    });
-    if let kernel_core::control::events::Subject::Connection { label, .. } = &e.subject {
-        v["label"] = json!(label);
+/// One transition of the event log.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EventJson {
+    seq: u64,
+    /// Milliseconds since the kernel started.
+    at_ms: u64,
+    /// `server`, `connection` or `process`.
+    subject: &'static str,
+    /// The server's or process's name, or the connection's id.
+    id: String,
+    /// For a connection: `from -> to`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<String>,
+    from: &'static str,
+    to: &'static str,
+    /// Why; when `from` equals `to` the event is a line a process wrote:
+    /// `stdout: ...` or `stderr: ...`.
+    cause: String,
+}
+
+impl From<&Event> for EventJson {
+    fn from(e: &Event) -> Self {
+        let label = match &e.subject {
+            kernel_core::control::events::Subject::Connection { label, .. } => {
+                Some(label.to_string())
+            }
+            _ => None,
+        };
+        EventJson {
+            seq: e.seq,
+            at_ms: e.at_ms,
+            subject: e.subject.kind(),
+            id: e.subject.id(),
+            label,
+            from: e.from,
+            to: e.to,
+            cause: e.cause.to_string(),
+        }
     }
-    v
+}
+
+/// What kind of server-sent event.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // a schema only
+enum SseKind {
+    /// A state change; `data` is an [`EventJson`].
+    Transition,
+    /// Every second: uptime, server states, connection rates and queues.
+    Tick,
+    /// The bounded log forgot events: `{"missed": n}`.
+    Missed,
+}
+
+/// One server-sent event of `GET /api/v1/events`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // a schema only
+struct ServerSentEvent {
+    #[schema(inline)]
+    event: SseKind,
+    /// JSON text.
+    data: String,
+    /// The transition's sequence number.
+    id: Option<String>,
+}
+
+/// The event log as JSON.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EventsJson {
+    /// Events the bounded log forgot before they were asked for.
+    missed: u64,
+    events: Vec<EventJson>,
 }
 
 /// A compact live summary for the `tick` event: states, rates, queues.
@@ -443,43 +794,88 @@ fn tick_json(t: &Topology) -> Value {
     })
 }
 
-#[derive(Deserialize)]
-struct EventsQuery {
-    since: Option<u64>,
-    format: Option<String>,
+/// How the event log is read.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum EventsFormat {
+    /// Server-sent events.
+    #[default]
+    Sse,
+    /// The log so far as one JSON document.
+    Json,
 }
 
-/// Server-sent events: every transition (`event: transition`), a `tick`
-/// with rates and states every second, `missed` when the log forgot some.
-/// `?format=json` returns the log as one JSON array instead.
-async fn events(
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EventsQuery {
+    /// Only events after this sequence number (also `Last-Event-ID`).
+    #[param(minimum = 0)]
+    since: Option<i64>,
+    #[serde(default)]
+    #[param(inline)]
+    format: EventsFormat,
+}
+
+/// Server-sent events: `transition` for every state change, `tick` with
+/// rates and states every second, `missed` when the bounded log forgot
+/// events; `?format=json` for the log as JSON.
+#[utoipa::path(get, path = "/api/v1/events", tag = "kernel", operation_id = "events",
+    params(EventsQuery),
+    responses(
+        (status = 200, description = "the event stream, or the log as JSON", content(
+            (ServerSentEvent = "text/event-stream"),
+            (EventsJson = "application/json"),
+        )),
+        (status = 400, description = "bad query parameter", body = ErrorJson),
+        (status = 503, description = "too many event streams are open; poll `?format=json`", body = ErrorJson),
+    ))]
+pub(crate) async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<EventsQuery>,
 ) -> Response {
+    let since = match u64::try_from(q.since.unwrap_or(0)) {
+        Ok(since) => since,
+        Err(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "`since` is a sequence number, 0 or more",
+            );
+        }
+    };
     let log = state.control.connectome().events();
-    if q.format.as_deref() == Some("json") {
-        let since = log.since(q.since.unwrap_or(0));
-        return json_response(
+    if let EventsFormat::Json = q.format {
+        let since = log.since(since);
+        return json(
             StatusCode::OK,
-            &json!({
-                "missed": since.missed,
-                "events": since.events.iter().map(event_json).collect::<Vec<_>>(),
-            }),
+            &EventsJson {
+                missed: since.missed,
+                events: since.events.iter().map(EventJson::from).collect(),
+            },
         );
     }
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let after = q.since.or(resume).unwrap_or(0);
-    Sse::new(event_stream(state, after))
+    let after = q.since.map(|_| since).or(resume).unwrap_or(0);
+    let Some(slot) = state.streams.open() else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{MAX_STREAMS} event streams are open already; try again later or poll `?format=json`"
+            ),
+        );
+    };
+    Sse::new(event_stream(state, after, slot))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(10)))
         .into_response()
 }
 
 struct Cursor {
     state: AppState,
+    _slot: StreamSlot,
     after: u64,
     pending: std::collections::VecDeque<SseEvent>,
     last_tick: Option<std::time::Instant>,
@@ -488,9 +884,11 @@ struct Cursor {
 fn event_stream(
     state: AppState,
     after: u64,
+    slot: StreamSlot,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> + Send {
     let cursor = Cursor {
         state,
+        _slot: slot,
         after,
         pending: std::collections::VecDeque::new(),
         last_tick: None,
@@ -517,7 +915,7 @@ fn event_stream(
                     SseEvent::default()
                         .event("transition")
                         .id(e.seq.to_string())
-                        .data(event_json(e).to_string()),
+                        .data(to_value(&EventJson::from(e)).to_string()),
                 );
             }
             // A tick at once, then every second.

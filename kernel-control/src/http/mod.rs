@@ -27,14 +27,15 @@ mod api;
 mod hmi;
 mod metrics;
 mod openapi;
+mod token_file;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use kernel_core::{Connectome, Control, Kernel};
 use kernel_hostess::HostessExt;
+use kernel_hostess::http::{BearerToken, Limits, Served};
+use kernel_hostess::phone::Verifier;
 
 pub use openapi::openapi;
 
@@ -68,6 +69,7 @@ pub struct ControlOptions {
     token_dir: Option<PathBuf>,
     extra: Vec<(String, axum::Router)>,
     peers: Peers,
+    limits: Limits,
 }
 
 impl Default for ControlOptions {
@@ -78,6 +80,7 @@ impl Default for ControlOptions {
             token_dir: None,
             extra: Vec::new(),
             peers: Peers::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -171,8 +174,15 @@ impl ControlOptions {
         self
     }
 
+    /// Bounds what clients can hold: connections, and the time to send a
+    /// request (default [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// The Hostess accepts phone calls from peer kernel `peer` signed with
-    /// `secret` (see [`kernel_hostess::phone`]).
+    /// `secret` and addressed to this kernel (see [`kernel_hostess::phone`]).
     pub fn hostess_peer(mut self, peer: impl Into<String>, secret: impl Into<Vec<u8>>) -> Self {
         self.peers.0.push((peer.into(), secret.into()));
         self
@@ -186,8 +196,9 @@ pub struct ControlServer {
     addr: SocketAddr,
     token: String,
     token_file: Option<PathBuf>,
-    shutdown: Option<tokio::sync::watch::Sender<bool>>,
-    thread: Option<JoinHandle<()>>,
+    /// Ends the event streams, so that shutting down does not wait on them.
+    shutdown: tokio::sync::watch::Sender<bool>,
+    served: Option<Served>,
     connectome: Connectome,
 }
 
@@ -200,9 +211,6 @@ impl ControlServer {
         let addr = listener
             .local_addr()
             .map_err(|e| control_error(format!("no local address: {e}")))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| control_error(format!("cannot make the listener non-blocking: {e}")))?;
         let connectome = control.connectome().clone();
         let kernel = connectome.spec().kernel.name;
         let (token, token_file) = match options.token {
@@ -210,26 +218,28 @@ impl ControlServer {
             None => {
                 let token = generate_token();
                 let dir = options.token_dir.unwrap_or_else(default_token_dir);
-                let path = dir.join(format!("kernel-{kernel}-{}.token", std::process::id()));
-                write_token_file(&path, &token)?;
+                let path = token_file::write(&dir, kernel, &token)?;
                 (token, Some(path))
             }
         };
-        let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+        let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let state = api::AppState {
             control: control.with_cause("operator (http)"),
-            token: Arc::from(token.as_str()),
-            shutdown: shutdown_rx.clone(),
+            token: BearerToken::new(&token),
+            shutdown: shutdown_rx,
+            streams: api::Streams::default(),
         };
         let mut extra = options.extra;
         if !extra.iter().any(|(path, _)| path == HOSTESS_PATH) {
             // Not behind the bearer middleware: the Hostess checks the same
             // token itself, or a peer's signature on a phone call.
-            let mut hostess =
-                kernel_hostess::http::Api::new(connectome.hostess()).bearer_token(&token);
+            let mut peers = Verifier::new(kernel);
             for (peer, secret) in options.peers.0 {
-                hostess = hostess.peer(peer, secret);
+                peers = peers.peer(peer, secret);
             }
+            let hostess = kernel_hostess::http::Api::new(connectome.hostess())
+                .bearer_token(&token)
+                .phone(peers);
             extra.push((HOSTESS_PATH.to_owned(), hostess.router()));
         }
         let mut router = api::router(state);
@@ -239,34 +249,9 @@ impl ControlServer {
                 extra.layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT)),
             );
         }
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()
-            .map_err(|e| control_error(format!("cannot build the tokio runtime: {e}")))?;
-        let thread = std::thread::Builder::new()
-            .name("kernel-control".to_owned())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let listener = match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => l,
-                        Err(e) => {
-                            tracing::error!(error = %e, "control surface cannot use its listener");
-                            return;
-                        }
-                    };
-                    let mut rx = shutdown_rx;
-                    let served = axum::serve(listener, router)
-                        .with_graceful_shutdown(async move {
-                            let _ = rx.wait_for(|stop| *stop).await;
-                        })
-                        .await;
-                    if let Err(e) = served {
-                        tracing::error!(error = %e, "control surface stopped");
-                    }
-                });
-            })
-            .map_err(|e| control_error(format!("cannot start the control thread: {e}")))?;
+        let served =
+            kernel_hostess::http::serve_on(listener, router, options.limits, "kernel-control")
+                .map_err(|e| control_error(format!("cannot serve on {addr}: {e}")))?;
         connectome.set_control_addr(Some(addr));
         match &token_file {
             Some(path) => tracing::info!(
@@ -283,8 +268,8 @@ impl ControlServer {
             addr,
             token,
             token_file,
-            shutdown: Some(shutdown_tx),
-            thread: Some(thread),
+            shutdown,
+            served: Some(served),
             connectome,
         })
     }
@@ -315,11 +300,9 @@ impl ControlServer {
     }
 
     fn stop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(true);
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        let _ = self.shutdown.send(true);
+        if let Some(served) = self.served.take() {
+            served.shutdown();
         }
         if let Some(path) = self.token_file.take() {
             let _ = std::fs::remove_file(path);
@@ -364,34 +347,6 @@ fn default_token_dir() -> PathBuf {
         .map(PathBuf::from)
         .filter(|d| d.is_dir())
         .unwrap_or_else(std::env::temp_dir)
-}
-
-/// Writes `token` to `path`, readable and writable by the owner only.
-fn write_token_file(path: &Path, token: &str) -> Result<(), ServeError> {
-    use std::io::Write as _;
-    let fail = |e: std::io::Error| {
-        control_error(format!(
-            "cannot write the token file {}: {e}",
-            path.display()
-        ))
-    };
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-        options.mode(0o600);
-        let mut file = options.open(path).map_err(fail)?;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(fail)?;
-        writeln!(file, "{token}").map_err(fail)?;
-    }
-    #[cfg(not(unix))]
-    {
-        let mut file = options.open(path).map_err(fail)?;
-        writeln!(file, "{token}").map_err(fail)?;
-    }
-    Ok(())
 }
 
 /// `kernel.serve_control(options)`: the HTTP control surface of a kernel.

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use uuid::Uuid;
 
@@ -22,6 +22,7 @@ use crate::control::state::{self, ConnectionState};
 use crate::manifest::TerminalKind;
 use crate::pipe::{ErasedEnd, PipeChanges, PipeStats};
 use crate::policy::{Extensions, Policy};
+pub use crate::terminal::link::WaitKind;
 use crate::terminal::link::{Link, Signal};
 
 /// Life-cycle state of a server instance.
@@ -54,7 +55,8 @@ impl ServerState {
         }
     }
 
-    /// True for `finished`, `failed` and `stopped`.
+    /// True for `finished`, `failed` and `stopped`: the server has ended,
+    /// and only an operator's restart leaves the state.
     pub const fn is_final(self) -> bool {
         matches!(
             self,
@@ -105,6 +107,24 @@ pub struct ServerStatus {
     pub restarts: u32,
     /// The last error or panic message, if any.
     pub last_error: Option<String>,
+    /// What the server waits on right now, if it sleeps in one of its
+    /// terminals (a full output, empty inputs, a terminal without peer).
+    pub waiting: Option<Waiting>,
+}
+
+/// What a running server waits on, live: "waiting on pipe X since T".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    /// The terminal it sleeps in.
+    pub terminal: &'static str,
+    /// Why: a full output, empty inputs, no peer.
+    pub kind: WaitKind,
+    /// The pipes it waits on (every pipe of a combiner; none without peer).
+    pub pipes: Vec<Uuid>,
+    /// When the wait began (the send or receive that found nothing to do).
+    pub since: SystemTime,
+    /// How long it has waited when the status was taken.
+    pub waited: Duration,
 }
 
 /// A snapshot of one pipe.
@@ -117,8 +137,11 @@ pub struct PipeStatus {
     pub messages_in: u64,
     pub messages_out: u64,
     pub queue_depth: u64,
-    /// Total time producers spent blocked on the full pipe.
+    /// Total time producers spent blocked on the full pipe, the wait of a
+    /// producer blocked right now included.
     pub blocked: Duration,
+    /// How long the producer has been blocked on the full pipe, while it is.
+    pub blocked_now: Option<Duration>,
     /// Messages never delivered (a disconnect in `drop` mode, a consumer
     /// that ended with messages left); a pipe never drops on its own.
     pub drops: u64,
@@ -178,9 +201,10 @@ pub(crate) struct Live {
     pipes: RwLock<Vec<Arc<PipeLive>>>,
     /// Moves whenever a connection's state may have to follow its pipe.
     pub(crate) pipe_changes: Arc<PipeChanges>,
-    /// Specs of pipes made at run time, by id; each pair of endpoints gets
-    /// one for the life of the process.
-    pub(crate) live_specs: Mutex<BTreeMap<Uuid, &'static PipeSpec>>,
+    /// Specs of pipes made at run time, by id and capacity: each pair of
+    /// endpoints gets one per capacity it was ever connected with, for the
+    /// life of the process (connecting again reuses it).
+    pub(crate) live_specs: Mutex<BTreeMap<(Uuid, usize), &'static PipeSpec>>,
     pub(crate) events: EventLog,
     /// External processes, from the spec and added in code before the run.
     pub(crate) processes: Mutex<Vec<Arc<process::ProcessLive>>>,
@@ -191,6 +215,8 @@ pub(crate) struct Live {
     pub(crate) policies: RwLock<Vec<Arc<dyn Policy>>>,
     /// What policy crates keep per kernel.
     extensions: Extensions,
+    /// The kernel's pool of frame buffers.
+    frames: crate::FramePool,
     /// Where a control surface serves this connectome, while one does.
     served_at: Mutex<Option<std::net::SocketAddr>>,
     started: OnceLock<Instant>,
@@ -225,7 +251,36 @@ pub(crate) struct PipeLive {
     /// producer let go, then discards what is left.
     pub(crate) held: Mutex<Option<Box<dyn ErasedEnd>>>,
     pub(crate) drop_requested: AtomicBool,
+    /// The policies were told the pipe no longer holds its terminals
+    /// (disconnected, or gone for good): they are told once.
+    released: AtomicBool,
     pub(crate) created: Instant,
+    /// What earlier pipes of this connection (same id, same endpoints,
+    /// disconnected and connected again) counted: a connection's counters
+    /// never go back, and nothing they dropped is forgotten. Pipes nothing
+    /// refers to any more are summed up; the others are read live, since a
+    /// terminal that has not noticed the reconnect yet, or a message the
+    /// kernel keeps for one, may still count there (as dropped).
+    earlier: PipeTotals,
+    previous: Vec<Arc<PipeStats>>,
+}
+
+/// Counters of the finished pipes of one connection.
+#[derive(Debug, Clone, Copy, Default)]
+struct PipeTotals {
+    messages_in: u64,
+    messages_out: u64,
+    drops: u64,
+    blocked: Duration,
+}
+
+impl PipeTotals {
+    fn add(&mut self, stats: &PipeStats) {
+        self.messages_in += stats.messages_in();
+        self.messages_out += stats.messages_out();
+        self.drops += stats.drops();
+        self.blocked += stats.blocked();
+    }
 }
 
 impl PipeLive {
@@ -245,7 +300,10 @@ impl PipeLive {
             live,
             held: Mutex::new(None),
             drop_requested: AtomicBool::new(false),
+            released: AtomicBool::new(false),
             created: Instant::now(),
+            earlier: PipeTotals::default(),
+            previous: Vec::new(),
         }
     }
 
@@ -257,7 +315,34 @@ impl PipeLive {
         format!("{} -> {}", self.spec.from, self.spec.to)
     }
 
+    /// The counters of the earlier pipes of this connection.
+    fn earlier(&self) -> PipeTotals {
+        let mut totals = self.earlier;
+        for previous in &self.previous {
+            totals.add(previous);
+        }
+        totals
+    }
+
+    /// Takes over the counters of `old`, the pipe this one replaces.
+    fn succeed(&mut self, old: &PipeLive) {
+        self.earlier = old.earlier;
+        self.previous = old.previous.clone();
+        self.previous.push(Arc::clone(&old.stats));
+        // A pipe only these lists refer to (the old pipe's, about to go, and
+        // this one's) has no end or kept message left to count with: sum it up.
+        let (settled, live): (Vec<_>, Vec<_>) = std::mem::take(&mut self.previous)
+            .into_iter()
+            .partition(|stats| Arc::strong_count(stats) <= 2);
+        for stats in &settled {
+            self.earlier.add(stats);
+        }
+        self.previous = live;
+    }
+
     fn status(&self) -> PipeStatus {
+        let earlier = self.earlier();
+        // Out and drops before in: a message counted out is already in.
         let messages_out = self.stats.messages_out();
         let drops = self.stats.drops();
         let messages_in = self.stats.messages_in();
@@ -266,11 +351,12 @@ impl PipeLive {
             from: self.spec.from,
             to: self.spec.to,
             capacity: self.spec.capacity,
-            messages_in,
-            messages_out,
+            messages_in: earlier.messages_in + messages_in,
+            messages_out: earlier.messages_out + messages_out,
             queue_depth: messages_in.saturating_sub(messages_out + drops),
-            blocked: self.stats.blocked(),
-            drops,
+            blocked: earlier.blocked + self.stats.blocked(),
+            blocked_now: self.stats.blocked_now(),
+            drops: earlier.drops + drops,
             state: self.state(),
             live: self.live,
             age: self.created.elapsed(),
@@ -337,6 +423,7 @@ impl Connectome {
                 stop,
                 policies: RwLock::new(Vec::new()),
                 extensions: Extensions::default(),
+                frames: crate::FramePool::new(),
                 served_at: Mutex::new(None),
                 started: OnceLock::new(),
                 ended: OnceLock::new(),
@@ -382,6 +469,11 @@ impl Connectome {
             .served_at
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = addr;
+    }
+
+    /// The kernel's pool of frame buffers, shared by its servers.
+    pub fn frames(&self) -> &crate::FramePool {
+        &self.live.frames
     }
 
     /// What policy crates keep for this kernel (its Hostess, its mesh
@@ -548,30 +640,57 @@ impl Connectome {
     }
 
     /// Adds a pipe made at run time, replacing a final one with the same id.
-    pub(crate) fn add_pipe(&self, pipe: PipeLive) -> Arc<PipeLive> {
+    /// The new pipe carries the counters of the one it replaces.
+    pub(crate) fn add_pipe(&self, mut pipe: PipeLive) -> Arc<PipeLive> {
+        let mut pipes = self.live.pipes.write().unwrap_or_else(|e| e.into_inner());
+        let replaced = pipes.iter().position(|p| p.spec.id == pipe.spec.id);
+        if let Some(i) = replaced {
+            pipe.succeed(&pipes[i]);
+        }
         let pipe = Arc::new(pipe);
         pipe.stats.watch(&self.live.pipe_changes);
-        let mut pipes = self.live.pipes.write().unwrap_or_else(|e| e.into_inner());
-        match pipes.iter().position(|p| p.spec.id == pipe.spec.id) {
+        match replaced {
             Some(i) => pipes[i] = Arc::clone(&pipe),
             None => pipes.push(Arc::clone(&pipe)),
         }
         pipe
     }
 
-    /// Moves `pipe` to `to` if the table allows it, logging the event.
+    /// Tells every policy that `pipe` no longer holds its terminals (what
+    /// they booked for it is given back), once per pipe.
+    pub(crate) fn release_pipe(&self, pipe: &PipeLive) {
+        if pipe.released.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        for policy in self.policies() {
+            policy.release(self, pipe.spec);
+        }
+    }
+
+    /// Moves `pipe` to `to` if the table allows it, logging the event. A
+    /// pipe going for good (closed, failed) gives its terminals back just
+    /// before: until it is final, a connection made again between the same
+    /// terminals (same id) is refused as a duplicate, so what the policies
+    /// book for the new pipe is never given back for the old one.
     pub(crate) fn transition_pipe(
         &self,
         pipe: &PipeLive,
         to: ConnectionState,
         cause: &str,
     ) -> Result<(), state::TransitionError> {
+        let check = |from| {
+            state::check(&pipe.spec.id.to_string(), from, to).inspect_err(|_| {
+                self.live.refused.fetch_add(1, Ordering::Relaxed);
+            })
+        };
+        if to.is_final() {
+            // Not under the state's lock: a policy may look at the pipes.
+            check(pipe.state())?;
+            self.release_pipe(pipe);
+        }
         let mut state = pipe.state.lock().unwrap_or_else(|e| e.into_inner());
         let from = *state;
-        if let Err(e) = state::check(&pipe.spec.id.to_string(), from, to) {
-            self.live.refused.fetch_add(1, Ordering::Relaxed);
-            return Err(e);
-        }
+        check(from)?;
         *state = to;
         self.live.pipe_changes.note();
         self.live.events.push(
@@ -704,6 +823,15 @@ impl ServerLive {
             state: self.state(),
             restarts: self.restarts.load(Ordering::Acquire),
             last_error: lock(&self.last_error).clone(),
+            waiting: self.links.iter().find_map(|(terminal, link)| {
+                link.wait().map(|w| Waiting {
+                    terminal,
+                    kind: w.kind,
+                    pipes: w.pipes,
+                    since: w.since_wall,
+                    waited: w.since.elapsed(),
+                })
+            }),
         }
     }
 }

@@ -9,8 +9,9 @@ use super::{PipeStatus, ProcessStatus, ServerStatus};
 /// [`Connectome::report`](super::Connectome::report).
 ///
 /// `Display` prints two aligned tables: servers (name, type, state,
-/// restarts, last error) and pipes (id, from -> to, messages, queue depth,
-/// time producers were blocked, throughput = messages / elapsed run time).
+/// restarts, last error) and pipes (id, from -> to, state, messages in and
+/// out, drops, queue depth, time producers were blocked, throughput =
+/// messages / elapsed run time).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub kernel: &'static str,
@@ -80,21 +81,25 @@ impl fmt::Display for Report {
         let mut pipes = Table::new(&[
             "pipe",
             "from -> to",
+            "state",
             "in",
             "out",
+            "drops",
             "queue",
             "blocked",
             "throughput",
         ]);
-        for col in 2..=6 {
+        for col in 3..=8 {
             pipes.right_align(col);
         }
         for p in &self.pipes {
             pipes.row(vec![
                 p.id.to_string(),
                 format!("{} -> {}", p.from, p.to),
+                p.state.to_string(),
                 p.messages_in.to_string(),
                 p.messages_out.to_string(),
+                p.drops.to_string(),
                 format!("{}/{}", p.queue_depth, p.capacity),
                 duration(p.blocked),
                 rate(self.throughput(p)),

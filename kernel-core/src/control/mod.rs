@@ -83,6 +83,11 @@ pub enum ControlError {
     },
 }
 
+/// How long a disconnect in `drop` mode waits for the consumer to let go of
+/// the pipe (it does at its next receive, or at once when it waits) before
+/// leaving the rest to the kernel's tick.
+const DISCARD_PATIENCE: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// How a disconnect treats the messages still in the pipe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DisconnectMode {
@@ -293,7 +298,7 @@ impl Control {
             self.connectome
                 .transition_pipe(&pipe, ConnectionState::Reserved, &self.cause)
         {
-            self.release(spec);
+            self.connectome.release_pipe(&pipe);
             return Err(e.into());
         }
         to_link.push(made.receiver);
@@ -324,14 +329,10 @@ impl Control {
         Ok(())
     }
 
-    /// Tells every policy the connection no longer holds its terminals.
-    fn release(&self, spec: &PipeSpec) {
-        for policy in self.connectome.policies() {
-            policy.release(&self.connectome, spec);
-        }
-    }
-
-    /// One spec per pair of endpoints for the life of the process.
+    /// One spec per pair of endpoints and capacity for the life of the
+    /// process: pipes and terminals refer to their spec as `'static`, so a
+    /// spec is never freed, and connecting again with a capacity used
+    /// before must not make another.
     fn live_spec(
         &self,
         id: Uuid,
@@ -350,19 +351,14 @@ impl Control {
             .live_specs
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        match specs.get(&id) {
-            Some(spec) if spec.capacity == capacity => spec,
-            _ => {
-                let spec: &'static PipeSpec = Box::leak(Box::new(PipeSpec {
-                    id,
-                    from,
-                    to,
-                    capacity,
-                }));
-                specs.insert(id, spec);
-                spec
-            }
-        }
+        specs.entry((id, capacity)).or_insert_with(|| {
+            Box::leak(Box::new(PipeSpec {
+                id,
+                from,
+                to,
+                capacity,
+            }))
+        })
     }
 
     /// Pauses a connection: its consumer takes nothing out of it from its
@@ -393,18 +389,30 @@ impl Control {
     /// counted as drops ([`DisconnectMode::Drop`]). The connection is
     /// `draining` until empty and let go by both sides, then `closed`.
     ///
+    /// Both terminals then wait for a new peer rather than end: a consumer
+    /// that lost a producer this way does not reach end of stream when its
+    /// other producers finish, and a producer does not fail for want of a
+    /// consumer, since a live connect may still give them the peer the
+    /// operator intends. They end when the kernel stops, when their server
+    /// is asked to stop or restart, or, after a new peer was connected,
+    /// when it finishes.
+    ///
     /// The terminals booked with the Hostess under the connection's id
-    /// alone are freed.
+    /// alone are freed at once (a connection that ends by itself frees them
+    /// when it is closed or failed).
     pub fn disconnect(&self, id: Uuid, mode: DisconnectMode) -> Result<Disconnected, ControlError> {
         let pipe = self.pipe(id)?;
         if pipe.state() == ConnectionState::Reserved {
             // Booked but never used (the kernel has not started): let go.
             self.connectome
                 .transition_pipe(&pipe, ConnectionState::Closed, &self.cause)?;
-            self.release(pipe.spec);
             pipe.stats.close();
-            drop(pipe.from.remove(id));
-            let dropped = pipe.to.remove(id).map(|end| end.discard()).unwrap_or(0);
+            drop(pipe.from.remove(&pipe.stats));
+            let dropped = pipe
+                .to
+                .remove(&pipe.stats)
+                .map(|end| end.discard(DISCARD_PATIENCE))
+                .unwrap_or(0);
             return Ok(Disconnected {
                 id,
                 state: pipe.state(),
@@ -414,25 +422,21 @@ impl Control {
         }
         self.connectome
             .transition_pipe(&pipe, ConnectionState::Draining, &self.cause)?;
-        self.release(pipe.spec);
-        let producer = pipe.from.remove(id);
+        self.connectome.release_pipe(&pipe);
+        // The consumer waits for a new producer once it drained what it
+        // has, even if other pipes feed it now: they may be disconnected
+        // too, or finish (see above). Marked before the pipe closes, so the
+        // consumer never sees it closed while it may still end.
+        pipe.to.change(|s| s.dormant = true);
+        let producer = pipe.from.remove(&pipe.stats);
         pipe.stats.close();
         drop(producer);
         match mode {
-            DisconnectMode::Drain => {
-                pipe.stats.set_paused(false);
-                // The consumer waits for a new producer once this one is
-                // drained, unless another pipe still feeds it.
-                pipe.to.change(|s| {
-                    if s.ends.iter().filter(|e| !e.is_sender()).count() <= 1 {
-                        s.dormant = true;
-                    }
-                });
-            }
+            DisconnectMode::Drain => pipe.stats.set_paused(false),
             DisconnectMode::Drop => {
                 pipe.drop_requested.store(true, Ordering::Release);
-                if let Some(end) = pipe.to.remove(id) {
-                    end.discard();
+                if let Some(end) = pipe.to.remove(&pipe.stats) {
+                    end.discard(DISCARD_PATIENCE);
                     *pipe.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(end);
                 }
             }
@@ -456,11 +460,14 @@ impl Control {
                     server: server.to_owned(),
                 })?;
         let state = s.state();
-        if state.is_final() || !self.connectome.is_running() {
+        // An ended server can be restarted (the kernel builds it afresh),
+        // not stopped again.
+        let ended_restart = state.is_final() && request == Request::Restart;
+        if (state.is_final() && !ended_restart) || !self.connectome.is_running() {
             return Err(ControlError::ServerState {
                 server: server.to_owned(),
                 state,
-                what: "only a server of a running kernel that is not finished can be restarted or stopped",
+                what: "only a server of a running kernel can be restarted, and only one that has not ended can be stopped",
             });
         }
         if !s.signal.ask(request) {
@@ -522,9 +529,8 @@ impl Control {
         {
             let mut held = pipe.held.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(end) = held.as_ref() {
-                end.discard();
-                if stats.senders() == 0 {
-                    end.discard();
+                end.try_discard();
+                if stats.senders() == 0 && end.try_discard().is_some() {
                     *held = None;
                 }
             }
@@ -577,10 +583,10 @@ impl Control {
                 pipe.to.touch();
             }
         }
-        if stats.senders() == 0
-            && stats.queue_depth() == 0
-            && pipe.state() == ConnectionState::Draining
-        {
+        // Drained, and no producer can feed it any more: gone, or cut off by
+        // a disconnect (a producer's terminal drops its end of a closed pipe
+        // before its next send, but one blocked receiving never sends).
+        if producer_done && stats.queue_depth() == 0 && pipe.state() == ConnectionState::Draining {
             let _ = self
                 .connectome
                 .transition_pipe(pipe, ConnectionState::Closed, "drained");

@@ -7,7 +7,7 @@ mod order;
 mod process;
 mod supervisor;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +27,7 @@ use crate::control::PipeWatch;
 use crate::error::ServerFailure;
 use crate::server::Context;
 use crate::terminal::Ports;
+use crate::terminal::link::Request;
 
 /// Builds a server from its config and attaches it to a fresh set of pipe ends.
 pub(crate) type Factory =
@@ -43,9 +44,10 @@ pub(crate) struct Instance {
     pub(crate) ports: Ports,
 }
 
-/// A supervisor thread that ended: a server's or a process's index.
+/// A supervisor thread that ended: a server's (with its instance when it
+/// ended normally) or a process's index.
 pub(crate) enum Done {
-    Server(usize),
+    Server(usize, Option<Instance>),
     Process(usize),
 }
 
@@ -276,33 +278,8 @@ impl Kernel {
         let (done_tx, done_rx) = crossbeam_channel::unbounded::<Done>();
         let mut running = BTreeSet::new();
         for (instance, server) in booted {
-            let index = instance.index;
-            let name = instance.spec.name;
-            let ctx = Context::new(
-                instance.spec,
-                Arc::clone(instance.ports.signal()),
-                connectome.clone(),
-            );
-            let supervisor = Supervisor::new(instance, ctx, limit, done_tx.clone());
-            connectome.set_state(index, ServerState::Running, "kernel started");
-            match std::thread::Builder::new()
-                .name(name.to_owned())
-                .spawn(move || supervisor.run(server))
-            {
-                Ok(_) => {
-                    running.insert(index);
-                }
-                Err(e) => {
-                    let reason = Error::Spawn {
-                        server: name.to_owned(),
-                        source: e,
-                    }
-                    .to_string();
-                    tracing::error!(server = name, %reason, "not started");
-                    connectome.set_error(index, reason.clone());
-                    connectome.set_state(index, ServerState::Failed, &reason);
-                }
-            }
+            connectome.set_state(instance.index, ServerState::Running, "kernel started");
+            spawn_supervisor(&connectome, instance, server, limit, &done_tx, &mut running);
         }
         let mut processes = BTreeSet::new();
         for (index, live) in connectome.processes_live().into_iter().enumerate() {
@@ -326,22 +303,49 @@ impl Kernel {
                 Err(e) => tracing::error!(process = %name, error = %e, "cannot supervise"),
             }
         }
-        drop(done_tx);
 
-        // Wait for every server and process; on stop, give them the grace
+        // Wait for every server and process (and, while a policy such as
+        // the control surface keeps the kernel up, for the stop signal); on stop, give them the grace
         // period (processes are killed then and get a moment to be reaped).
         let mut stopping_since: Option<Instant> = None;
         let mut watch = PipeWatch::default();
-        while !running.is_empty() || !processes.is_empty() {
+        // Servers that ended, kept so that an operator can restart them.
+        let mut ended: BTreeMap<usize, Instance> = BTreeMap::new();
+        let mut kept_up = false;
+        loop {
+            if running.is_empty() && processes.is_empty() {
+                let keeper = policies
+                    .iter()
+                    .find(|p| stopping_since.is_none() && p.keeps_kernel_up(&connectome));
+                match keeper {
+                    Some(policy) if !kept_up => {
+                        kept_up = true;
+                        tracing::info!(
+                            kernel,
+                            policy = policy.name(),
+                            "every server has ended; the kernel stays up for its operator until ctrl-c"
+                        );
+                    }
+                    Some(_) => {}
+                    None => break,
+                }
+            }
             match done_rx.recv_timeout(POLL) {
-                Ok(Done::Server(index)) => {
+                Ok(Done::Server(index, instance)) => {
                     running.remove(&index);
+                    if let Some(instance) = instance {
+                        instance.ports.signal().clear();
+                        ended.insert(index, instance);
+                    }
                 }
                 Ok(Done::Process(index)) => {
                     processes.remove(&index);
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            }
+            if stopping_since.is_none() {
+                restart_ended(&connectome, &mut ended, &mut running, limit, &done_tx);
             }
             control.reconcile_changes(&mut watch);
             if stopping_since.is_none() && stop.load(Ordering::SeqCst) {
@@ -403,6 +407,75 @@ impl Kernel {
                 kernel: kernel.to_owned(),
                 failures,
             })
+        }
+    }
+}
+
+/// Starts again each ended server an operator asked to restart: built
+/// afresh from its config; its pipes were released when it ended, so it
+/// runs unconnected until connected live.
+fn restart_ended(
+    connectome: &Connectome,
+    ended: &mut BTreeMap<usize, Instance>,
+    running: &mut BTreeSet<usize>,
+    limit: RestartLimit,
+    done: &crossbeam_channel::Sender<Done>,
+) {
+    let asked: Vec<usize> = ended
+        .iter()
+        .filter(|(_, i)| i.ports.signal().request() == Request::Restart)
+        .map(|(index, _)| *index)
+        .collect();
+    for index in asked {
+        let Some(instance) = ended.remove(&index) else {
+            continue;
+        };
+        let signal = Arc::clone(instance.ports.signal());
+        let Some(server) =
+            supervisor::restart_now(&instance, connectome, &signal, "restart requested")
+        else {
+            connectome.set_state(index, ServerState::Failed, "could not be rebuilt");
+            ended.insert(index, instance);
+            continue;
+        };
+        spawn_supervisor(connectome, instance, server, limit, done, running);
+    }
+}
+
+/// Runs `server` under a supervisor on a thread of its own; `running`
+/// gains its index, or the server is failed when no thread can be had.
+fn spawn_supervisor(
+    connectome: &Connectome,
+    instance: Instance,
+    server: Box<dyn Runnable>,
+    limit: RestartLimit,
+    done: &crossbeam_channel::Sender<Done>,
+    running: &mut BTreeSet<usize>,
+) {
+    let index = instance.index;
+    let name = instance.spec.name;
+    let ctx = Context::new(
+        instance.spec,
+        Arc::clone(instance.ports.signal()),
+        connectome.clone(),
+    );
+    let supervisor = Supervisor::new(instance, ctx, limit, done.clone());
+    match std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || supervisor.run(server))
+    {
+        Ok(_) => {
+            running.insert(index);
+        }
+        Err(e) => {
+            let reason = Error::Spawn {
+                server: name.to_owned(),
+                source: e,
+            }
+            .to_string();
+            tracing::error!(server = name, %reason, "not started");
+            connectome.set_error(index, reason.clone());
+            connectome.set_state(index, ServerState::Failed, &reason);
         }
     }
 }

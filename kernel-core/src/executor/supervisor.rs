@@ -79,11 +79,14 @@ pub(crate) struct Supervisor {
     done: DoneGuard,
 }
 
-/// Tells the kernel the instance is done, whatever happens to the thread.
+/// Tells the kernel the instance is done, whatever happens to the thread;
+/// hands the instance back when it ended normally, so that an operator can
+/// restart it.
 struct DoneGuard {
     index: usize,
     ctx: Context,
     tx: Sender<Done>,
+    ended: Option<Instance>,
 }
 
 impl Drop for DoneGuard {
@@ -94,7 +97,7 @@ impl Drop for DoneGuard {
             connectome.set_error(self.index, reason.to_owned());
             connectome.set_state(self.index, ServerState::Failed, reason);
         }
-        let _ = self.tx.send(Done::Server(self.index));
+        let _ = self.tx.send(Done::Server(self.index, self.ended.take()));
     }
 }
 
@@ -120,6 +123,7 @@ impl Supervisor {
             index: instance.index,
             ctx: ctx.clone(),
             tx: done,
+            ended: None,
         };
         Supervisor {
             instance,
@@ -137,7 +141,7 @@ impl Supervisor {
             instance,
             ctx,
             limit,
-            done,
+            mut done,
         } = self;
         let index = instance.index;
         let name = instance.spec.name;
@@ -185,6 +189,17 @@ impl Supervisor {
                 }
                 // The rebuild below failed; its error is already recorded.
                 None => connectome.server(name).and_then(|s| s.last_error),
+            };
+            // A run that ended with an error after the kernel interrupted one
+            // of its sends (its message kept or counted) ended because it
+            // was asked to: that is the reason, not a failure.
+            let interrupted = signal.take_interrupted();
+            let failure = match failure {
+                Some(reason) if interrupted && signal.request() != Request::None => {
+                    tracing::info!(%reason, "run ended by a send the restart or stop request interrupted");
+                    None
+                }
+                other => other,
             };
             if let Some(reason) = &failure {
                 tracing::warn!(%reason, "server failed");
@@ -263,16 +278,18 @@ impl Supervisor {
         };
         connectome.set_state(index, final_state, &final_cause);
         tracing::info!(state = %final_state, "server ended");
-        // Drop the kernel's pipe ends before reporting done.
+        // Drop the kernel's pipe ends before reporting done; what it kept
+        // for a restart is delivered or counted first.
+        instance.ports.settle_stash();
         instance.ports.close_outputs();
         instance.ports.release();
-        drop(instance);
+        done.ended = Some(instance);
         drop(done);
     }
 }
 
 /// A restart someone asked for: no back-off, no intensity limit.
-fn restart_now(
+pub(crate) fn restart_now(
     instance: &Instance,
     connectome: &Connectome,
     signal: &crate::terminal::link::Signal,

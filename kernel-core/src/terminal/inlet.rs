@@ -1,24 +1,32 @@
 //! The receiving core shared by [`Input`](super::Input) and
-//! [`Combine`](super::Combine): the pipes the terminal reads, kept in step
+//! [`Combine`](super::Combine): the rings the terminal reads, kept in step
 //! with its [`Link`].
 
 use std::sync::Arc;
-
-use crossbeam_channel::Select;
-use crossbeam_utils::Backoff;
+use std::time::Instant;
 
 use super::PortEnds;
-use super::link::{Link, Request};
+use super::link::{Link, Request, Wait, WaitKind, wall_clock};
 use crate::Error;
-use crate::pipe::{PipeReceiver, TryRecv};
+use crate::pipe::wake::Spin;
+use crate::pipe::{PipeReceiver, Reader, TryRecv};
 
 /// Messages a terminal takes in a row from one pipe while it has them,
 /// before it moves on to the next (fairness).
 const BURST: u32 = 64;
 
 struct InPipe<T> {
-    rx: PipeReceiver<T>,
+    reader: Reader<T>,
     paused: bool,
+}
+
+impl<T> InPipe<T> {
+    fn new(reader: Reader<T>) -> Self {
+        InPipe {
+            paused: reader.stats().is_paused(),
+            reader,
+        }
+    }
 }
 
 pub(crate) struct Inlet<T> {
@@ -33,6 +41,7 @@ pub(crate) struct Inlet<T> {
     dormant: bool,
     /// The server was asked to end this run: report end of stream.
     ended: bool,
+    spin: Spin,
 }
 
 impl<T> Default for Inlet<T> {
@@ -45,6 +54,19 @@ impl<T> Default for Inlet<T> {
             streak: 0,
             dormant: false,
             ended: false,
+            spin: Spin::default(),
+        }
+    }
+}
+
+/// Claims the reading side of `rx`; `None` (logged) if another terminal
+/// holds it, which the kernel never lets happen.
+fn claim<T>(rx: PipeReceiver<T>) -> Option<Reader<T>> {
+    match Reader::claim(rx) {
+        Ok(reader) => Some(reader),
+        Err(rx) => {
+            tracing::error!(pipe = %rx.id(), "the pipe is read by another terminal; skipped");
+            None
         }
     }
 }
@@ -59,19 +81,16 @@ impl<T: Send + 'static> Inlet<T> {
         let pipes = ends
             .receivers::<T>()?
             .into_iter()
-            .map(|rx| InPipe {
-                paused: rx.stats().is_paused(),
-                rx,
-            })
+            .filter_map(claim)
+            .map(InPipe::new)
             .collect();
         Ok(Inlet {
             link,
             epoch,
             pipes,
-            next: 0,
-            streak: 0,
             dormant,
             ended,
+            ..Inlet::default()
         })
     }
 }
@@ -82,31 +101,72 @@ impl<T: 'static> Inlet<T> {
         self.pipes.len()
     }
 
+    #[inline]
+    fn fresh(&self) -> bool {
+        self.link.as_ref().is_none_or(|l| l.epoch() == self.epoch)
+    }
+
+    /// The pipe to read first.
+    #[inline]
+    fn current(&self) -> usize {
+        if self.next < self.pipes.len() {
+            self.next
+        } else {
+            0
+        }
+    }
+
     /// The next message from any pipe that is not paused; `None` at end of
     /// stream.
     #[inline]
     pub(crate) fn recv(&mut self) -> Option<T> {
-        let fresh = self.link.as_ref().is_none_or(|l| l.epoch() == self.epoch);
-        if fresh && !self.pipes.is_empty() {
-            let i = if self.next < self.pipes.len() {
-                self.next
-            } else {
-                0
-            };
-            let pipe = &self.pipes[i];
+        if self.fresh() && !self.pipes.is_empty() {
+            let i = self.current();
+            let pipe = &mut self.pipes[i];
             if !pipe.paused
-                && let TryRecv::Message(msg) = pipe.rx.try_recv()
+                && let Some(msg) = pipe.reader.try_pop()
             {
-                self.took(i);
+                self.took(i, 1);
                 return Some(msg);
             }
         }
         self.recv_slow()
     }
 
+    /// Waits for at least one message, then hands every message waiting in
+    /// the current pipe (up to `max`) to `f`; 0 at end of stream.
+    pub(crate) fn recv_each(&mut self, max: usize, mut f: impl FnMut(T)) -> usize {
+        let max = max.max(1);
+        if self.fresh() && !self.pipes.is_empty() {
+            let i = self.current();
+            let pipe = &mut self.pipes[i];
+            if !pipe.paused {
+                let n = pipe.reader.pop_each(max, &mut f);
+                if n > 0 {
+                    self.took(i, n);
+                    return n;
+                }
+            }
+        }
+        match self.recv_slow() {
+            None => 0,
+            Some(first) => {
+                f(first);
+                let i = self.current();
+                let fresh = self.fresh();
+                let more = match self.pipes.get_mut(i) {
+                    Some(pipe) if !pipe.paused && fresh => pipe.reader.pop_each(max - 1, f),
+                    _ => 0,
+                };
+                self.took(i, more);
+                1 + more
+            }
+        }
+    }
+
     #[cold]
     fn recv_slow(&mut self) -> Option<T> {
-        let backoff = Backoff::new();
+        let mut since: Option<Instant> = None;
         loop {
             self.sync();
             if self.ended {
@@ -125,22 +185,44 @@ impl<T: 'static> Inlet<T> {
                     return None;
                 }
             }
-            if !backoff.is_completed() {
-                backoff.snooze();
-            } else if let Some(msg) = self.wait() {
-                return Some(msg);
+            let since = *since.get_or_insert_with(Instant::now);
+            let Some(link) = self.link.clone() else {
+                // A terminal without a link has no pipes: handled above.
+                return None;
+            };
+            let (epoch, pipes) = (self.epoch, &self.pipes);
+            let ready = || link.epoch() != epoch || any_ready(pipes);
+            if self.spin.until(ready) {
+                continue;
             }
+            let kind = if self.pipes.is_empty() {
+                WaitKind::NoPeer
+            } else {
+                WaitKind::EmptyInput
+            };
+            link.set_wait(Some(Wait {
+                kind,
+                pipes: self.pipes.iter().map(|p| p.reader.id()).collect(),
+                since,
+                since_wall: wall_clock(since),
+            }));
+            let pipes = &self.pipes;
+            link.waker()
+                .sleep(|| link.epoch() != epoch || any_ready(pipes));
+            link.set_wait(None);
         }
     }
 
     /// Stays on pipe `i` for up to [`BURST`] messages in a row, then moves
-    /// on: fewer channel switches, and no producer starves.
+    /// on: fewer switches between rings, and no producer starves.
     #[inline]
-    fn took(&mut self, i: usize) {
+    fn took(&mut self, i: usize, n: usize) {
         if i != self.next {
             self.streak = 0;
         }
-        self.streak += 1;
+        self.streak = self
+            .streak
+            .saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
         if self.streak >= BURST {
             self.streak = 0;
             self.next = i + 1;
@@ -157,24 +239,33 @@ impl<T: 'static> Inlet<T> {
         if link.epoch() == self.epoch {
             return;
         }
+        link.waker().quiet();
         let state = link.lock();
         self.epoch = link.epoch();
         let mut pipes = Vec::with_capacity(state.ends.len());
         for end in state.ends.iter().filter(|e| !e.is_sender()) {
-            let id = end.spec().id;
-            let rx = match self.pipes.iter().position(|p| p.rx.id() == id) {
-                Some(i) => self.pipes.swap_remove(i).rx,
+            let pipe = match self
+                .pipes
+                .iter()
+                .position(|p| p.reader.stats().same_pipe(end.stats()))
+            {
+                Some(i) => self.pipes.swap_remove(i),
                 None => match end.clone_end().into_any().downcast::<PipeReceiver<T>>() {
-                    Ok(rx) => *rx,
+                    Ok(rx) => match claim(*rx) {
+                        Some(reader) => InPipe::new(reader),
+                        None => continue,
+                    },
                     // Connections are checked by `TypeId`; never a foreign end.
                     Err(_) => continue,
                 },
             };
-            pipes.push(InPipe {
-                paused: rx.stats().is_paused(),
-                rx,
-            });
+            pipes.push(pipe);
         }
+        for pipe in &mut pipes {
+            pipe.paused = pipe.reader.stats().is_paused();
+        }
+        // Pipes no longer in the link are dropped here: their rings go back
+        // to the kernel, which may discard what is left.
         self.pipes = pipes;
         self.dormant = state.dormant;
         self.ended = link.signal.request() != Request::None;
@@ -191,61 +282,25 @@ impl<T: 'static> Inlet<T> {
                 k += 1;
                 continue;
             }
-            match self.pipes[i].rx.try_recv() {
+            match self.pipes[i].reader.poll() {
                 TryRecv::Message(msg) => {
-                    self.took(i);
+                    self.took(i, 1);
                     return Some(msg);
                 }
                 TryRecv::Empty => k += 1,
                 TryRecv::Closed => {
                     let pipe = self.pipes.remove(i);
                     if let Some(link) = &self.link {
-                        link.retire(pipe.rx.id());
+                        link.retire(pipe.reader.stats());
                     }
                 }
             }
         }
         None
     }
+}
 
-    /// Sleeps until a pipe that is not paused has a message (or ended) or the
-    /// doorbell rings; returns the message that woke it, counted. No timeout:
-    /// every change a terminal must see (stop, request, pause, connect) rings
-    /// the doorbell, so an idle server costs no wake-ups. `Select::select`
-    /// takes the message as it wakes up; `Select::ready` would first spin and
-    /// yield again, as the terminal just did.
-    fn wait(&mut self) -> Option<T> {
-        let got = {
-            let mut select = Select::new();
-            for pipe in self.pipes.iter().filter(|p| !p.paused) {
-                select.recv(pipe.rx.channel());
-            }
-            if let Some(link) = &self.link {
-                select.recv(link.bell());
-            }
-            let oper = select.select();
-            let k = oper.index();
-            let pipe = self
-                .pipes
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| !p.paused)
-                .nth(k);
-            match (pipe, &self.link) {
-                // A pipe at end of stream wakes it too: `scan` retires it.
-                (Some((i, pipe)), _) => pipe.rx.recv_selected(oper).map(|msg| (i, msg)),
-                (None, Some(link)) => {
-                    let _ = oper.recv(link.bell());
-                    None
-                }
-                (None, None) => unreachable!("select chose operation {k}, never added"),
-            }
-        };
-        if let Some(link) = &self.link {
-            link.quiet();
-        }
-        let (i, msg) = got?;
-        self.took(i);
-        Some(msg)
-    }
+/// True when a pipe that is not paused has a message or ended.
+fn any_ready<T>(pipes: &[InPipe<T>]) -> bool {
+    pipes.iter().any(|p| !p.paused && p.reader.is_ready())
 }

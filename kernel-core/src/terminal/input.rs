@@ -41,6 +41,42 @@ impl<T: 'static> Input<T> {
         self.inlet.try_borrow_mut().ok()?.recv()
     }
 
+    /// Waits for at least one message, then appends to `batch` every message
+    /// waiting (up to `max`) at once: one wake-up of the producer per batch
+    /// instead of one per message. Returns how many; 0 at end of stream.
+    ///
+    /// ```
+    /// # use kernel_core::Input;
+    /// # let input = Input::<u64>::default();
+    /// let mut batch = Vec::with_capacity(256);
+    /// while input.recv_batch(&mut batch, 256) > 0 {
+    ///     for x in batch.drain(..) {
+    ///         // work on x
+    /// #       let _ = x;
+    ///     }
+    /// }
+    /// ```
+    pub fn recv_batch(&self, batch: &mut Vec<T>, max: usize) -> usize {
+        self.recv_each(max, |msg| batch.push(msg))
+    }
+
+    /// Like [`recv_batch`](Self::recv_batch), handing each message to `f`
+    /// straight out of the pipe, without a buffer in between: the cheapest
+    /// way to consume many messages.
+    ///
+    /// ```
+    /// # use kernel_core::Input;
+    /// # let input = Input::<u64>::default();
+    /// let mut sum = 0;
+    /// while input.recv_each(256, |x| sum += x) > 0 {}
+    /// ```
+    pub fn recv_each(&self, max: usize, f: impl FnMut(T)) -> usize {
+        match self.inlet.try_borrow_mut() {
+            Ok(mut inlet) => inlet.recv_each(max, f),
+            Err(_) => 0,
+        }
+    }
+
     /// Every message until end of stream.
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
         std::iter::from_fn(|| self.recv())

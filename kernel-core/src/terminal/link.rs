@@ -6,19 +6,26 @@
 //! link's `epoch` (one relaxed atomic load) with the epoch it last saw, and
 //! only when they differ locks the link to pick up its new pipe ends, pause
 //! flags and requests. A terminal that waits (empty input, full output,
-//! nothing connected) also listens to the link's doorbell, which the kernel
-//! rings after every change, so no wait outlives a change.
+//! nothing connected) sleeps on the link's waker, which its pipes' peers
+//! wake and the kernel rings after every change, so no wait outlives a
+//! change.
+//!
+//! The link also holds what outlives one run of the server: messages a send
+//! could not deliver because the kernel asked the server to restart or stop
+//! (delivered first by the next run, or counted as dropped when the
+//! instance ends for good), and what the terminal waits on right now.
 
 use std::any::TypeId;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime};
 
-use crossbeam_channel::{Receiver, Sender};
 use uuid::Uuid;
 
 use crate::connectome::PipeSpec;
 use crate::manifest::TerminalKind;
-use crate::pipe::{ErasedEnd, ErasedPipe};
+use crate::pipe::wake::Waker;
+use crate::pipe::{ErasedEnd, ErasedPipe, Parcel, PipeStats};
 
 /// What the kernel asks of one server instance besides the kernel-wide stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +44,10 @@ pub(crate) enum Request {
 pub(crate) struct Signal {
     kernel: Arc<AtomicBool>,
     request: AtomicU8,
+    /// A send of this run ended because of the request (its message kept
+    /// by the kernel or handed back): an error the run returns then is the
+    /// request's doing, not a failure of the server.
+    interrupted: AtomicBool,
 }
 
 impl Signal {
@@ -44,6 +55,7 @@ impl Signal {
         Signal {
             kernel,
             request: AtomicU8::new(Request::None as u8),
+            interrupted: AtomicBool::new(false),
         }
     }
 
@@ -73,6 +85,16 @@ impl Signal {
 
     pub(crate) fn clear(&self) {
         self.request.store(Request::None as u8, Ordering::Release);
+    }
+
+    /// Notes that a send ended because of the pending request.
+    pub(crate) fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::Release);
+    }
+
+    /// Whether a send of the run that just ended was interrupted; resets.
+    pub(crate) fn take_interrupted(&self) -> bool {
+        self.interrupted.swap(false, Ordering::AcqRel)
     }
 
     /// True when the server should end its run: kernel stop or a request.
@@ -106,10 +128,64 @@ pub(crate) struct LinkState {
     /// The kernel's own copy of every pipe end of the terminal; every
     /// (re)started terminal gets clones.
     pub(crate) ends: Vec<Box<dyn ErasedEnd>>,
-    /// The terminal lost its last peer to a live disconnect: it waits for a
-    /// new one instead of reporting end of stream (or failing to send).
+    /// The terminal lost a peer to a live disconnect and got no new one
+    /// since: with no pipe left it waits for one instead of reporting end of
+    /// stream (or failing to send).
     pub(crate) dormant: bool,
     pub(crate) ty: Option<TerminalType>,
+    /// Messages a send could not deliver because the server was asked to
+    /// restart or stop, oldest first; they go out before anything newer.
+    pub(crate) stash: Vec<Stashed>,
+    /// The counters of the last pipe a disconnect took from the terminal: a
+    /// message that can go nowhere while the terminal waits for a new peer
+    /// (the server is asked to end meanwhile) is counted there as dropped.
+    pub(crate) lost_peer: Option<Arc<PipeStats>>,
+}
+
+/// One message the kernel keeps for one pipe of a terminal.
+pub(crate) struct Stashed {
+    pub(crate) pipe: Uuid,
+    pub(crate) stats: Arc<PipeStats>,
+    pub(crate) parcel: Parcel,
+}
+
+/// Why a terminal waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WaitKind {
+    /// An output (or a consumer of a multiplexer) is full.
+    FullOutput,
+    /// Every pipe of an input is empty (or paused).
+    EmptyInput,
+    /// The terminal lost its last peer to a live disconnect and waits for a
+    /// new one.
+    NoPeer,
+}
+
+impl WaitKind {
+    /// The lowercase name used in APIs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            WaitKind::FullOutput => "full_output",
+            WaitKind::EmptyInput => "empty_input",
+            WaitKind::NoPeer => "no_peer",
+        }
+    }
+}
+
+/// The wall-clock time of `at`, an instant of the past.
+pub(crate) fn wall_clock(at: Instant) -> SystemTime {
+    SystemTime::now()
+        .checked_sub(at.elapsed())
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// What a terminal waits on, since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Wait {
+    pub(crate) kind: WaitKind,
+    pub(crate) pipes: Vec<Uuid>,
+    pub(crate) since: Instant,
+    pub(crate) since_wall: SystemTime,
 }
 
 /// One terminal of one server instance, shared by the kernel and the
@@ -119,8 +195,9 @@ pub(crate) struct Link {
     pub(crate) terminal: &'static str,
     epoch: AtomicU64,
     state: Mutex<LinkState>,
-    bell_tx: Sender<()>,
-    bell_rx: Receiver<()>,
+    waker: Arc<Waker>,
+    /// Set while the terminal sleeps.
+    wait: Mutex<Option<Wait>>,
     pub(crate) signal: Arc<Signal>,
 }
 
@@ -136,7 +213,6 @@ impl std::fmt::Debug for Link {
 
 impl Link {
     pub(crate) fn new(server: &'static str, terminal: &'static str, signal: Arc<Signal>) -> Self {
-        let (bell_tx, bell_rx) = crossbeam_channel::bounded(1);
         Link {
             server,
             terminal,
@@ -145,9 +221,11 @@ impl Link {
                 ends: Vec::new(),
                 dormant: false,
                 ty: None,
+                stash: Vec::new(),
+                lost_peer: None,
             }),
-            bell_tx,
-            bell_rx,
+            waker: Arc::new(Waker::default()),
+            wait: Mutex::new(None),
             signal,
         }
     }
@@ -182,41 +260,47 @@ impl Link {
 
     /// Wakes a waiting terminal.
     pub(crate) fn ring(&self) {
-        let _ = self.bell_tx.try_send(());
+        self.waker.ring();
     }
 
-    pub(crate) fn bell(&self) -> &Receiver<()> {
-        &self.bell_rx
+    /// Where the terminal sleeps.
+    pub(crate) fn waker(&self) -> &Waker {
+        &self.waker
     }
 
-    /// Empties the doorbell after a wake-up.
-    pub(crate) fn quiet(&self) {
-        while self.bell_rx.try_recv().is_ok() {}
+    /// Records what the terminal waits on (`None`: it does not any more).
+    pub(crate) fn set_wait(&self, wait: Option<Wait>) {
+        *self.wait.lock().unwrap_or_else(|e| e.into_inner()) = wait;
+    }
+
+    pub(crate) fn wait(&self) -> Option<Wait> {
+        self.wait.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub(crate) fn push(&self, end: Box<dyn ErasedEnd>) {
+        end.bind(&self.waker);
         self.change(|s| {
             s.ends.push(end);
             s.dormant = false;
         });
     }
 
-    /// Removes the end of pipe `id`; returns it.
-    pub(crate) fn remove(&self, id: Uuid) -> Option<Box<dyn ErasedEnd>> {
+    /// Removes the end of pipe `id` for a live disconnect; returns it. The
+    /// terminal waits for a new peer from now on instead of ending when its
+    /// other peers do (see `Control::disconnect`).
+    pub(crate) fn remove(&self, pipe: &Arc<PipeStats>) -> Option<Box<dyn ErasedEnd>> {
         self.change(|s| {
-            let i = s.ends.iter().position(|e| e.spec().id == id)?;
-            let end = s.ends.remove(i);
-            if s.ends.is_empty() {
-                s.dormant = true;
-            }
-            Some(end)
+            let i = s.ends.iter().position(|e| e.stats().same_pipe(pipe))?;
+            s.dormant = true;
+            s.lost_peer = Some(Arc::clone(pipe));
+            Some(s.ends.remove(i))
         })
     }
 
     /// Removes the end of a pipe the terminal found finished (no sender left,
     /// drained), without waking the terminal.
-    pub(crate) fn retire(&self, id: Uuid) {
-        self.lock().ends.retain(|e| e.spec().id != id);
+    pub(crate) fn retire(&self, pipe: &PipeStats) {
+        self.lock().ends.retain(|e| !e.stats().same_pipe(pipe));
     }
 
     /// Drops every end: the instance is finished for good.
@@ -225,6 +309,38 @@ impl Link {
             s.ends.clear();
             s.dormant = false;
         });
+    }
+
+    /// The instance is finished for good: every message still stashed goes
+    /// into its pipe if there is room, or is counted as entered and dropped.
+    /// Returns how many were dropped.
+    pub(crate) fn settle_stash(&self) -> u64 {
+        let mut state = self.lock();
+        let stash = std::mem::take(&mut state.stash);
+        let mut dropped = 0;
+        for item in stash {
+            let end = state
+                .ends
+                .iter()
+                .find(|e| e.is_sender() && e.spec().id == item.pipe);
+            let undelivered = match end {
+                Some(end) => end.offer(item.parcel).is_err(),
+                None => true,
+            };
+            if undelivered {
+                item.stats.count_undelivered(1);
+                dropped += 1;
+            }
+        }
+        if dropped > 0 {
+            tracing::warn!(
+                server = self.server,
+                terminal = self.terminal,
+                dropped,
+                "messages kept for a restart could not be delivered; counted as drops"
+            );
+        }
+        dropped
     }
 
     /// Records the terminal's type; the first registration wins.

@@ -101,7 +101,13 @@ mod tests {
     use crate::pipe::pipe;
     use crate::server::ServerError;
 
+    /// Pipe `id` from `p.out` to consumer `c<id>.in` (one consumer per
+    /// pipe, as a wiring has them).
     const fn spec(id: u128, capacity: usize) -> PipeSpec {
+        const CONSUMERS: [&str; 16] = [
+            "c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "c11", "c12", "c13",
+            "c14", "c15",
+        ];
         PipeSpec {
             id: uuid::Uuid::from_u128(id),
             from: Endpoint {
@@ -109,7 +115,7 @@ mod tests {
                 terminal: "out",
             },
             to: Endpoint {
-                server: "c",
+                server: CONSUMERS[(id % 16) as usize],
                 terminal: "in",
             },
             capacity,
@@ -213,6 +219,24 @@ mod tests {
     }
 
     #[test]
+    fn multiplex_batches_reach_every_consumer_in_order() {
+        static SMALL: PipeSpec = spec(10, 8);
+        let (ta, ra, _) = pipe::<u32>(&SMALL);
+        let (tb, rb, sb) = pipe::<u32>(&B);
+        let mut mux = Multiplex::<u32>::default();
+        mux.attach(ends("p", "out", vec![Box::new(ta), Box::new(tb)]))
+            .unwrap();
+        let producer = std::thread::spawn(move || mux.send_all(0..500).map_err(|_| ()));
+        let left = std::thread::spawn(move || std::iter::from_fn(|| ra.recv()).collect::<Vec<_>>());
+        let right: Vec<u32> = std::iter::from_fn(|| rb.recv()).collect();
+        producer.join().unwrap().unwrap();
+        let expected: Vec<u32> = (0..500).collect();
+        assert_eq!(left.join().unwrap(), expected);
+        assert_eq!(right, expected);
+        assert_eq!(sb.messages_in(), 500);
+    }
+
+    #[test]
     fn multiplex_clones_to_every_consumer() {
         let (ta, ra, _) = pipe::<Vec<u8>>(&A);
         let (tb, rb, _) = pipe::<Vec<u8>>(&B);
@@ -255,10 +279,10 @@ mod tests {
     }
 
     #[test]
-    fn a_request_gives_a_waiting_send_its_message_back() {
+    fn a_request_leaves_a_waiting_send_with_the_kernel_for_the_next_run() {
         static ONE: PipeSpec = spec(6, 1);
-        let (ta, ra, _) = pipe::<u32>(&A);
-        let (t1, r1, _) = pipe::<u32>(&ONE);
+        let (ta, ra, sa) = pipe::<u32>(&A);
+        let (t1, r1, s1) = pipe::<u32>(&ONE);
         let signal = Arc::new(Signal::default());
         let mut ports = Ports::with_signal("p", Arc::clone(&signal));
         ports.push("out", Box::new(ta));
@@ -268,19 +292,157 @@ mod tests {
         mux.attach(ports.take("out")).unwrap();
         mux.send(1).unwrap();
         // The second pipe is full and nobody reads it; a stop request while
-        // the send waits gives the message back.
-        let asker = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(30));
+        // the send waits leaves its copy with the kernel and the send
+        // succeeds, so `send(x)?` goes on and the server can return.
+        let asker = {
+            let (signal, link) = (Arc::clone(&signal), Arc::clone(&link));
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(30));
+                assert!(signal.ask(link::Request::Stop));
+                link.touch();
+            })
+        };
+        assert_eq!(mux.send(2), Ok(()));
+        asker.join().unwrap();
+        assert!(signal.take_interrupted());
+        assert_eq!(link.lock().stash.len(), 1);
+        // A second send of the same run reaches the first pipe and would
+        // wait on the second: handing it back would make a retry deliver it
+        // twice to the first, so the kernel keeps this copy too.
+        assert_eq!(mux.send(3), Ok(()));
+        assert_eq!(link.lock().stash.len(), 2);
+        assert_eq!((s1.messages_in(), s1.drops()), (1, 0));
+        // A send that reaches no pipe before it would wait is handed back,
+        // uncounted: the server has it again.
+        static FULL: PipeSpec = spec(8, 1);
+        let (tf, _rf, sf) = pipe::<u32>(&FULL);
+        let mut lone = Ports::with_signal("q", Arc::clone(&signal));
+        lone.push("out", Box::new(tf));
+        let mut out = Output::<u32>::default();
+        out.attach(lone.take("out")).unwrap();
+        out.send(10).unwrap();
+        assert_eq!(out.send(11), Ok(()), "the first one of the run is kept");
+        assert_eq!(out.send(12), Err(SendError(12)));
+        assert_eq!((sf.messages_in(), sf.drops()), (1, 0));
+        drop(out);
+        lone.release();
+        // The next run sends what the kernel kept before anything newer.
+        drop(mux);
+        signal.clear();
+        let mut mux = Multiplex::<u32>::default();
+        mux.attach(ports.take("out")).unwrap();
+        let reader = std::thread::spawn(move || (r1.recv(), r1.recv(), r1.recv(), r1.recv()));
+        mux.send(4).unwrap();
+        drop(mux);
+        ports.release();
+        assert_eq!(reader.join().unwrap(), (Some(1), Some(2), Some(3), Some(4)));
+        let a: Vec<u32> = std::iter::from_fn(|| ra.recv()).collect();
+        assert_eq!(a, [1, 2, 3, 4]);
+        assert!(link.lock().stash.is_empty());
+        // Every message is delivered, once.
+        assert_eq!((sa.messages_in(), sa.drops()), (4, 0));
+        assert_eq!((s1.messages_in(), s1.messages_out(), s1.drops()), (4, 4, 0));
+    }
+
+    #[test]
+    fn a_kept_message_is_delivered_or_counted_when_the_instance_ends() {
+        static ONE: PipeSpec = spec(7, 1);
+        let (tx, rx, stats) = pipe::<u32>(&ONE);
+        let signal = Arc::new(Signal::default());
+        let mut ports = Ports::with_signal("p", Arc::clone(&signal));
+        ports.push("out", Box::new(tx));
+        let link = ports.link("out");
+        let stash_one = |ports: &mut Ports, value| {
+            let mut out = Output::<u32>::default();
+            out.attach(ports.take("out")).unwrap();
+            out.send(value).unwrap();
             assert!(signal.ask(link::Request::Stop));
             link.touch();
-        });
-        assert_eq!(mux.send(2), Err(SendError(2)));
-        asker.join().unwrap();
-        // The pipe that had room has its copy; the full one kept its queue.
-        assert_eq!((ra.recv(), ra.recv()), (Some(1), Some(2)));
-        assert_eq!(r1.recv(), Some(1));
-        // With room again, sends go through even while the request is pending.
-        assert_eq!(mux.send(3), Ok(()));
+            assert_eq!(out.send(value + 1), Ok(()));
+            signal.clear();
+        };
+        // Full: the kept message cannot go in; counted as entered and dropped.
+        stash_one(&mut ports, 1);
+        assert_eq!(ports.settle_stash(), 1);
+        assert_eq!(
+            (stats.messages_in(), stats.drops(), stats.queue_depth()),
+            (2, 1, 1)
+        );
+        // With room it is delivered.
+        assert_eq!(rx.recv(), Some(1));
+        stash_one(&mut ports, 10);
+        assert_eq!(rx.recv(), Some(10));
+        assert_eq!(ports.settle_stash(), 0);
+        assert_eq!(rx.recv(), Some(11));
+        assert_eq!(
+            (stats.messages_in(), stats.messages_out(), stats.drops()),
+            (4, 3, 1)
+        );
+    }
+
+    #[test]
+    fn blocked_time_shows_while_the_producer_waits() {
+        static ONE: PipeSpec = spec(8, 1);
+        let (tx, rx, stats) = pipe::<u32>(&ONE);
+        let signal = Arc::new(Signal::default());
+        let mut ports = Ports::with_signal("p", signal);
+        ports.push("out", Box::new(tx));
+        let link = ports.link("out");
+        let mut out = Output::<u32>::default();
+        out.attach(ports.take("out")).unwrap();
+        out.send(1).unwrap();
+        let producer = std::thread::spawn(move || out.send(2));
+        std::thread::sleep(Duration::from_millis(60));
+        // Still blocked: the wait so far is counted, and the terminal says
+        // what it waits on.
+        assert!(stats.blocked_now().is_some());
+        assert!(stats.blocked() >= Duration::from_millis(40));
+        let wait = link.wait().expect("the output waits");
+        assert_eq!(wait.kind, link::WaitKind::FullOutput);
+        assert_eq!(wait.pipes, [ONE.id]);
+        assert_eq!(rx.recv(), Some(1));
+        producer.join().unwrap().unwrap();
+        assert!(stats.blocked_now().is_none());
+        assert!(link.wait().is_none());
+        // The producer blocked shortly after the 60 ms began.
+        assert!(stats.blocked() >= Duration::from_millis(50));
+    }
+
+    #[test]
+    fn batches_go_through_in_order_with_end_of_stream() {
+        static SMALL: PipeSpec = spec(9, 8);
+        let (tx, rx, stats) = pipe::<u32>(&SMALL);
+        let mut out = Output::<u32>::default();
+        out.attach(ends("p", "out", vec![Box::new(tx)])).unwrap();
+        let mut input = Input::<u32>::default();
+        input.attach(ends("c", "in", vec![Box::new(rx)])).unwrap();
+        let producer = std::thread::spawn(move || out.send_all(0..1000).map_err(|_| ()));
+        let mut got = Vec::new();
+        let mut batch = Vec::new();
+        let mut largest = 0;
+        loop {
+            let n = input.recv_batch(&mut batch, 64);
+            if n == 0 {
+                break;
+            }
+            largest = largest.max(n);
+            assert_eq!(n, batch.len());
+            got.append(&mut batch);
+        }
+        producer.join().unwrap().unwrap();
+        assert_eq!(got, (0..1000).collect::<Vec<_>>());
+        assert!(largest <= 64);
+        assert_eq!((stats.messages_in(), stats.messages_out()), (1000, 1000));
+    }
+
+    #[test]
+    fn send_all_gives_back_the_rest_when_the_consumer_is_gone() {
+        let (tx, rx, _) = pipe::<u32>(&A);
+        let mut out = Output::<u32>::default();
+        out.attach(ends("p", "out", vec![Box::new(tx)])).unwrap();
+        drop(rx);
+        let SendError((first, rest)) = out.send_all(vec![1, 2, 3]).unwrap_err();
+        assert_eq!((first, rest.collect::<Vec<_>>()), (1, vec![2, 3]));
     }
 
     #[test]

@@ -40,7 +40,7 @@ impl<T: 'static> Multiplex<T> {
     }
 }
 
-impl<T: Clone + 'static> Multiplex<T> {
+impl<T: Clone + Send + 'static> Multiplex<T> {
     /// Sends `msg` to every consumer; fails, giving `msg` back, when no
     /// consumer is left, or when a consumer's pipe is full and this server
     /// was asked to restart or stop (the consumers that had room have their
@@ -51,6 +51,26 @@ impl<T: Clone + 'static> Multiplex<T> {
             Ok(mut outlet) => outlet.send_all(msg),
             // Only reachable through re-entrancy from a `Clone` impl.
             Err(_) => Err(SendError(msg)),
+        }
+    }
+
+    /// Sends every message of `msgs` to every consumer, in order, as many
+    /// at a time as every pipe has room for: each consumer is woken once per
+    /// batch instead of once per message.
+    ///
+    /// Fails like [`send`](Self::send), giving back the message that could
+    /// not be sent and the rest of `msgs`, not yet taken.
+    pub fn send_all<I: IntoIterator<Item = T>>(
+        &self,
+        msgs: I,
+    ) -> Result<(), SendError<(T, I::IntoIter)>> {
+        let mut msgs = msgs.into_iter();
+        match self.outlet.try_borrow_mut() {
+            Ok(mut outlet) => outlet.send_iter_all(msgs),
+            Err(_) => match msgs.next() {
+                Some(first) => Err(SendError((first, msgs))),
+                None => Ok(()),
+            },
         }
     }
 }

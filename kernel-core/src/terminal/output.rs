@@ -34,7 +34,7 @@ impl<T: 'static> fmt::Debug for Output<T> {
     }
 }
 
-impl<T: 'static> Output<T> {
+impl<T: Send + 'static> Output<T> {
     /// Sends `msg` to the consumer, blocking while the pipe is full.
     ///
     /// Fails, giving `msg` back, when the consumer is gone for good, the
@@ -49,6 +49,29 @@ impl<T: 'static> Output<T> {
         }
     }
 
+    /// Sends every message of `msgs` in order, blocking while the pipe is
+    /// full, as many at a time as the pipe has room for: the consumer is
+    /// woken once per batch instead of once per message. For a server that
+    /// has several messages at hand (a parsed file, a decoded packet).
+    ///
+    /// Fails like [`send`](Self::send), giving back the message that could
+    /// not be sent and the rest of `msgs`, not yet taken.
+    pub fn send_all<I: IntoIterator<Item = T>>(
+        &self,
+        msgs: I,
+    ) -> Result<(), SendError<(T, I::IntoIter)>> {
+        let mut msgs = msgs.into_iter();
+        match self.outlet.try_borrow_mut() {
+            Ok(mut outlet) => outlet.send_iter(msgs),
+            Err(_) => match msgs.next() {
+                Some(first) => Err(SendError((first, msgs))),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+impl<T> Output<T> {
     /// True when the output has a pipe.
     pub fn is_connected(&self) -> bool {
         self.outlet.try_borrow().is_ok_and(|o| o.len() > 0)

@@ -121,6 +121,13 @@ impl Ports {
         }
     }
 
+    /// The instance is finished for good: messages the kernel kept for a
+    /// restart go into their pipes if there is room, or are counted as
+    /// dropped. Returns how many were dropped.
+    pub(crate) fn settle_stash(&self) -> u64 {
+        self.links.values().map(|l| l.settle_stash()).sum()
+    }
+
     /// Drops the kernel's copy of every end (the instance is finished for
     /// good), which ends the streams it feeds.
     pub(crate) fn release(&self) {
@@ -285,17 +292,19 @@ impl PortEnds {
         self.downcast::<PipeReceiver<T>>("a receiving end")
     }
 
-    /// Fails unless at most one pipe is attached (for `Input` and `Output`).
+    /// Fails unless at most one open pipe is attached (for `Input` and
+    /// `Output`); pipes a disconnect closed and that still drain do not
+    /// count, their messages are delivered first.
     pub(crate) fn at_most_one(&self, kind: TerminalKind) -> Result<(), Error> {
-        if crate::manifest::check_fan(kind, self.ends.len()).is_err() {
+        let open = self.ends.iter().filter(|e| !e.stats().is_closed()).count();
+        if crate::manifest::check_fan(kind, open).is_err() {
             let peers = if kind.is_producer() {
                 "consumers"
             } else {
                 "producers"
             };
             return Err(self.error(format!(
-                "{} {peers} are connected but the terminal is an `{}`; declare it as `{}`",
-                self.ends.len(),
+                "{open} {peers} are connected but the terminal is an `{}`; declare it as `{}`",
                 kind.type_name(),
                 kind.fan_kind().type_name()
             )));

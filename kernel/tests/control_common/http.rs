@@ -1,7 +1,8 @@
-//! A minimal HTTP/1.1 client over `TcpStream` for the tests.
+//! The tests' HTTP client: ureq, with a response that keeps status,
+//! headers and body whatever the status.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 pub struct Response {
@@ -23,25 +24,15 @@ impl Response {
     }
 }
 
-fn decode_chunked(mut body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let Some(end) = body.windows(2).position(|w| w == b"\r\n") else {
-            return out;
-        };
-        let size = std::str::from_utf8(&body[..end])
-            .ok()
-            .and_then(|s| usize::from_str_radix(s.trim(), 16).ok())
-            .unwrap_or(0);
-        if size == 0 || body.len() < end + 2 + size {
-            return out;
-        }
-        out.extend_from_slice(&body[end + 2..end + 2 + size]);
-        body = &body[(end + 4 + size).min(body.len())..];
-    }
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .into()
 }
 
-/// Sends one request (`Connection: close`) and reads the whole response.
+/// Sends one request and reads the whole response.
 pub fn request(
     addr: SocketAddr,
     method: &str,
@@ -49,49 +40,31 @@ pub fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Response {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    let mut builder = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"));
     for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
+        builder = builder.header(*k, *v);
     }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).expect("write");
-    // A server may answer (413, 401) before reading a large body.
-    let _ = stream.write_all(body);
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or(raw.len());
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let mut body = raw.get(split + 4..).unwrap_or_default().to_vec();
-    if headers
+    let request = builder.body(body.to_vec()).expect("request");
+    let mut response = agent(Duration::from_secs(20))
+        .run(request)
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let headers = response
+        .headers()
         .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"))
-    {
-        body = decode_chunked(&body);
-    }
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let mut bytes = Vec::new();
+    response
+        .body_mut()
+        .as_reader()
+        .read_to_end(&mut bytes)
+        .unwrap_or_else(|e| panic!("{method} {path}: reading the body: {e}"));
     Response {
-        status,
+        status: response.status().as_u16(),
         headers,
-        body: String::from_utf8_lossy(&body).to_string(),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
     }
 }
 
@@ -101,22 +74,26 @@ pub fn get(addr: SocketAddr, path: &str) -> Response {
 
 /// An open server-sent event stream.
 pub struct Events {
-    reader: BufReader<TcpStream>,
+    reader: Box<dyn BufRead>,
 }
 
 impl Events {
     pub fn open(addr: SocketAddr, path: &str) -> Events {
-        let mut stream = TcpStream::connect(addr).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .expect("timeout");
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
-        )
-        .expect("write");
-        Events {
-            reader: BufReader::new(stream),
+        Events::try_open(addr, path).unwrap_or_else(|status| panic!("GET {path}: {status}"))
+    }
+
+    /// The stream, or the status of the refusal.
+    pub fn try_open(addr: SocketAddr, path: &str) -> Result<Events, u16> {
+        let response = agent(Duration::from_secs(120))
+            .get(format!("http://{addr}{path}"))
+            .header("accept", "text/event-stream")
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        match response.status().as_u16() {
+            200 => Ok(Events {
+                reader: Box::new(BufReader::new(response.into_body().into_reader())),
+            }),
+            status => Err(status),
         }
     }
 
@@ -140,4 +117,33 @@ impl Events {
             }
         }
     }
+}
+
+/// `(state, holder, connectome ids in order)` of `terminal` of the Hostess
+/// guest `uuid`, over HTTP.
+pub fn terminal_use(addr: SocketAddr, uuid: &str, terminal: &str) -> (String, String, Vec<String>) {
+    let r = get(addr, &format!("/api/v1/hostess/guests/{uuid}"));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let guest = r.json();
+    let t = guest["terminals"]
+        .as_array()
+        .expect("terminals")
+        .iter()
+        .find(|t| t["name"] == terminal)
+        .cloned()
+        .expect("terminal");
+    let mut ids: Vec<String> = t["connectome"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    (
+        t["state"].as_str().unwrap_or_default().to_owned(),
+        t["holder"].as_str().unwrap_or_default().to_owned(),
+        ids,
+    )
 }

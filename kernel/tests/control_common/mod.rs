@@ -310,10 +310,21 @@ pub fn hosted_spec(name: &'static str) -> &'static Spec {
         ("spare", &<Patient as kernel::Manifest>::MANIFEST),
         ("words", &<Words as kernel::Manifest>::MANIFEST),
     ];
+    spec_of(name, guests(name, &types, "every_us = 200\n"), &PIPES)
+}
+
+/// Server instances of kernel `kernel` that are proper Hostess guests: for
+/// each `(instance, manifest of its type)`, its own uuid and an identity
+/// naming it; each with `config`.
+pub fn guests(
+    kernel: &'static str,
+    types: &[(&'static str, &'static kernel::ServerManifest)],
+    config: &'static str,
+) -> &'static [ServerSpec] {
     let servers: Vec<ServerSpec> = types
-        .into_iter()
-        .map(|(server, manifest)| {
-            let uuid = kernel::connectome::server_uuid(name, server);
+        .iter()
+        .map(|&(server, manifest)| {
+            let uuid = kernel::connectome::server_uuid(kernel, server);
             ServerSpec {
                 name: server,
                 type_path: "test",
@@ -323,24 +334,11 @@ pub fn hosted_spec(name: &'static str) -> &'static Spec {
                     format!("localhost:{server}:0x00000001:test:no:none:{uuid}").into_boxed_str(),
                 ),
                 restart: Restart::Never,
-                config: Some("every_us = 200\n"),
+                config: Some(config),
             }
         })
         .collect();
-    Box::leak(Box::new(Spec {
-        kernel: KernelSpec {
-            name,
-            fqdn: "localhost",
-            owner: "test",
-        },
-        servers: Box::leak(servers.into_boxed_slice()),
-        pipes: &PIPES,
-        control: None,
-        processes: &[],
-        mesh: None,
-        routes: &[],
-        source: None,
-    }))
+    Box::leak(servers.into_boxed_slice())
 }
 
 /// A built kernel of `spec` (the plant above), not yet running.

@@ -1,0 +1,413 @@
+//! Pooled payloads: [`Frame`], a buffer of bytes for large messages that
+//! moves through pipes as a pointer, is shared without a copy on fan-out,
+//! and goes back to its [`FramePool`] when its last holder drops it.
+//!
+//! Small messages (numbers, short structs) move by value: that is cheapest.
+//! A kilobyte copied into and out of every pipe, and once per consumer of a
+//! multiplexer, is not; neither is a heap allocation per message (an `Arc`
+//! allocated on one thread and freed on another caps a pipeline at a few
+//! million messages per second). A frame's buffer is allocated once and
+//! reused: taking one is a pop from the pool's free list, dropping the last
+//! holder a push.
+//!
+//! Buffers come in size classes (powers of two from 64 bytes to 1 MiB); a
+//! frame larger than that is allocated and freed as usual. Each class keeps
+//! up to about 4 MiB of free buffers; beyond, dropped frames are freed.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering, fence};
+use std::sync::{Arc, OnceLock};
+
+use crossbeam_queue::ArrayQueue;
+
+/// The smallest size class: 64 bytes.
+const MIN_SHIFT: u32 = 6;
+/// The largest pooled size class: 1 MiB.
+const MAX_SHIFT: u32 = 20;
+const CLASSES: usize = (MAX_SHIFT - MIN_SHIFT + 1) as usize;
+/// Free buffers a class keeps, in bytes (and at least 4, at most 4096 buffers).
+const KEEP_BYTES: usize = 4 << 20;
+
+/// The free lists of one pool.
+struct Shared {
+    classes: [OnceLock<ArrayQueue<Arc<Block>>>; CLASSES],
+    /// Set when the last [`FramePool`] handle went: frames dropped later
+    /// free their buffers instead of keeping them.
+    closed: AtomicBool,
+}
+
+impl Shared {
+    fn class(&self, class: usize) -> &ArrayQueue<Arc<Block>> {
+        self.classes[class].get_or_init(|| {
+            let size = 1usize << (class as u32 + MIN_SHIFT);
+            ArrayQueue::new((KEEP_BYTES / size).clamp(4, 4096))
+        })
+    }
+}
+
+/// One buffer and where it goes back to.
+struct Block {
+    /// `None` for a buffer too large to pool.
+    home: Option<(Arc<Shared>, usize)>,
+    bytes: Box<[u8]>,
+}
+
+/// The class of a buffer of at least `len` bytes; `None` when too large.
+fn class_of(len: usize) -> Option<usize> {
+    let shift = len
+        .max(1)
+        .next_power_of_two()
+        .trailing_zeros()
+        .max(MIN_SHIFT);
+    (shift <= MAX_SHIFT).then(|| (shift - MIN_SHIFT) as usize)
+}
+
+/// A pool of frame buffers. The kernel owns one
+/// ([`Context::frames`](crate::Context::frames)); cheap to clone, shared by
+/// every thread.
+#[derive(Clone)]
+pub struct FramePool {
+    owner: Arc<Owner>,
+}
+
+/// Closes the free lists when the last pool handle goes, so buffers that
+/// point back at the pool do not keep it alive.
+struct Owner(Arc<Shared>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        self.0.closed.store(true, Ordering::Release);
+        for class in &self.0.classes {
+            if let Some(queue) = class.get() {
+                while queue.pop().is_some() {}
+            }
+        }
+    }
+}
+
+impl Default for FramePool {
+    fn default() -> Self {
+        FramePool::new()
+    }
+}
+
+impl fmt::Debug for FramePool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FramePool")
+            .field("free", &self.free())
+            .finish()
+    }
+}
+
+impl FramePool {
+    /// An empty pool; buffers are allocated as frames are first taken.
+    pub fn new() -> Self {
+        FramePool {
+            owner: Arc::new(Owner(Arc::new(Shared {
+                classes: std::array::from_fn(|_| OnceLock::new()),
+                closed: AtomicBool::new(false),
+            }))),
+        }
+    }
+
+    /// A frame of `len` zero bytes, to fill in.
+    pub fn frame(&self, len: usize) -> FrameMut {
+        let mut frame = self.take(len);
+        frame.fill(0);
+        frame
+    }
+
+    /// A frame holding a copy of `bytes`.
+    pub fn frame_from(&self, bytes: &[u8]) -> FrameMut {
+        let mut frame = self.take(bytes.len());
+        frame.copy_from_slice(bytes);
+        frame
+    }
+
+    /// Free buffers the pool keeps now, over all size classes.
+    pub fn free(&self) -> usize {
+        self.owner
+            .0
+            .classes
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(ArrayQueue::len)
+            .sum()
+    }
+
+    /// A frame of `len` bytes whose content is whatever its buffer held.
+    fn take(&self, len: usize) -> FrameMut {
+        let shared = &self.owner.0;
+        let block = match class_of(len) {
+            Some(class) => match shared.class(class).pop() {
+                Some(block) => block,
+                None => Arc::new(Block {
+                    home: Some((Arc::clone(shared), class)),
+                    bytes: vec![0; 1 << (class as u32 + MIN_SHIFT)].into_boxed_slice(),
+                }),
+            },
+            None => Arc::new(Block {
+                home: None,
+                bytes: vec![0; len].into_boxed_slice(),
+            }),
+        };
+        FrameMut {
+            block: Some(block),
+            len,
+        }
+    }
+}
+
+/// Gives `block` back to its pool when the caller held the last reference.
+fn recycle(block: Arc<Block>) {
+    if Arc::strong_count(&block) != 1 {
+        return; // another holder drops it later (or frees it, racing us)
+    }
+    // The last holder before us let go with a release decrement: see its
+    // writes before the buffer is handed out again.
+    fence(Ordering::Acquire);
+    let home = block
+        .home
+        .as_ref()
+        .map(|(shared, class)| (Arc::clone(shared), *class));
+    if let Some((shared, class)) = home
+        && !shared.closed.load(Ordering::Acquire)
+    {
+        let queue = shared.class(class);
+        // Moved in, never cloned: whoever pops it next is its only holder.
+        // Full: the block is freed here.
+        let _ = queue.push(block);
+    }
+}
+
+/// A frame being filled: unique, writable. [`freeze`](Self::freeze) it to
+/// send it.
+pub struct FrameMut {
+    /// Always `Some` until dropped or frozen.
+    block: Option<Arc<Block>>,
+    len: usize,
+}
+
+impl FrameMut {
+    /// The frame, ready to be sent and shared.
+    pub fn freeze(mut self) -> Frame {
+        Frame {
+            block: self.block.take(),
+            len: self.len,
+        }
+    }
+
+    /// Shortens the frame to `len` bytes (no effect when it is shorter).
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+}
+
+impl Deref for FrameMut {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.block.as_deref().map_or(&[], |b| &b.bytes[..self.len])
+    }
+}
+
+impl DerefMut for FrameMut {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // A `FrameMut` is the only holder of its buffer, so `get_mut` holds.
+        match self.block.as_mut().and_then(Arc::get_mut) {
+            Some(block) => &mut block.bytes[..self.len],
+            None => &mut [],
+        }
+    }
+}
+
+impl fmt::Debug for FrameMut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FrameMut").field("len", &self.len).finish()
+    }
+}
+
+impl Drop for FrameMut {
+    fn drop(&mut self) {
+        if let Some(block) = self.block.take() {
+            recycle(block);
+        }
+    }
+}
+
+/// A payload of bytes from a [`FramePool`], for large messages: sending it
+/// moves a pointer, cloning it (a [`Multiplex`](crate::Multiplex) does, once
+/// per consumer) shares the bytes, and when the last clone is dropped its
+/// buffer goes back to the pool, with no allocation per message.
+///
+/// Take a frame from the kernel's pool with
+/// [`ctx.frames()`](crate::Context::frames), fill it, freeze it, send it:
+///
+/// ```
+/// # extern crate kernel_core as kernel; // server crates use the `kernel` facade
+/// use kernel::prelude::*;
+///
+/// #[derive(Manifest)]
+/// #[manifest(class = 0x0c01, owner = "ops")]
+/// pub struct Camera {
+///     pub images: Multiplex<Frame>,
+/// }
+///
+/// impl Server for Camera {
+///     type Config = ();
+///     fn new((): ()) -> Self {
+///         Camera { images: Multiplex::default() }
+///     }
+///     fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+///         for seq in 0..100u64 {
+///             let mut image = ctx.frames().frame(1024); // 1 KiB of zeros
+///             image[..8].copy_from_slice(&seq.to_le_bytes());
+///             // Every consumer gets the same bytes, not a copy.
+///             self.images.send(image.freeze())?;
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// // A consumer reads the bytes through `Deref<Target = [u8]>`; dropping
+/// // the frame returns the buffer once every consumer has.
+/// fn checksum(frame: &Frame) -> u64 {
+///     frame.iter().map(|&b| u64::from(b)).sum()
+/// }
+/// # let pool = FramePool::new();
+/// # let frame = pool.frame_from(&[1, 2, 3]).freeze();
+/// # assert_eq!(checksum(&frame), 6);
+/// ```
+pub struct Frame {
+    /// Always `Some` until dropped.
+    block: Option<Arc<Block>>,
+    len: usize,
+}
+
+impl Frame {
+    /// The bytes, writable in place if this is the only holder; the frame
+    /// back otherwise.
+    pub fn try_into_mut(mut self) -> Result<FrameMut, Frame> {
+        match &self.block {
+            Some(block) if Arc::strong_count(block) == 1 => {
+                fence(Ordering::Acquire);
+                Ok(FrameMut {
+                    block: self.block.take(),
+                    len: self.len,
+                })
+            }
+            _ => Err(self),
+        }
+    }
+}
+
+impl Clone for Frame {
+    /// Shares the bytes: no copy.
+    fn clone(&self) -> Self {
+        Frame {
+            block: self.block.clone(),
+            len: self.len,
+        }
+    }
+}
+
+impl Deref for Frame {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.block.as_deref().map_or(&[], |b| &b.bytes[..self.len])
+    }
+}
+
+impl AsRef<[u8]> for Frame {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl PartialEq for Frame {
+    fn eq(&self, other: &Frame) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Frame {}
+
+impl fmt::Debug for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Frame").field("len", &self.len).finish()
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        if let Some(block) = self.block.take() {
+            recycle(block);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_zeroed_or_copied_and_shared_without_a_copy() {
+        let pool = FramePool::new();
+        let mut f = pool.frame(1000);
+        assert!(f.iter().all(|&b| b == 0));
+        f[0] = 7;
+        let frozen = f.freeze();
+        let copy = frozen.clone();
+        assert_eq!(frozen.as_ptr(), copy.as_ptr());
+        assert_eq!((frozen.len(), copy[0]), (1000, 7));
+        assert_eq!(
+            pool.frame_from(b"abc").freeze(),
+            pool.frame_from(b"abc").freeze()
+        );
+    }
+
+    #[test]
+    fn the_last_holder_returns_the_buffer_and_it_is_reused() {
+        let pool = FramePool::new();
+        let a = pool.frame(1024).freeze();
+        let ptr = a.as_ptr();
+        let b = a.clone();
+        drop(a);
+        assert_eq!(pool.free(), 0, "a clone still holds it");
+        // Dropped on another thread, as a consumer does.
+        std::thread::spawn(move || drop(b)).join().unwrap();
+        assert_eq!(pool.free(), 1);
+        let mut again = pool.frame(600); // same size class (1 KiB)
+        assert_eq!(again.as_ptr(), ptr);
+        assert!(again.iter().all(|&x| x == 0), "a reused buffer is zeroed");
+        again[0] = 1;
+        assert_eq!(pool.free(), 0);
+    }
+
+    #[test]
+    fn a_sole_holder_may_write_in_place() {
+        let pool = FramePool::new();
+        let a = pool.frame_from(&[1, 2, 3]).freeze();
+        let b = a.clone();
+        let a = a.try_into_mut().unwrap_err();
+        drop(b);
+        let mut a = a.try_into_mut().unwrap();
+        a[0] = 9;
+        a.truncate(2);
+        assert_eq!(&*a.freeze(), &[9, 2]);
+    }
+
+    #[test]
+    fn large_frames_are_not_pooled_and_a_closed_pool_keeps_nothing() {
+        let pool = FramePool::new();
+        drop(pool.frame(2 << 20));
+        assert_eq!(pool.free(), 0);
+        let kept = pool.frame(64).freeze();
+        drop(pool);
+        drop(kept); // the pool is gone: freed, not kept
+        assert_eq!(class_of(0), Some(0));
+        assert_eq!(class_of(65), Some(1));
+        assert_eq!(class_of(1 << 20), Some(CLASSES - 1));
+        assert_eq!(class_of((1 << 20) + 1), None);
+    }
+}

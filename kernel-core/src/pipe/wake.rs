@@ -1,0 +1,310 @@
+//! How a terminal sleeps and how its peers wake it, without a fence per
+//! message on the fast path.
+//!
+//! A terminal with nothing to do (empty inputs, a full output) spins a
+//! little, then sleeps on its link's [`Waker`]: it sets `sleeping`, issues a
+//! *heavy* barrier, checks once more whether it can go on, and parks. A peer,
+//! after every message (or batch) it published, issues a *light* barrier and
+//! wakes the terminal if `sleeping` is set. Either the terminal's check sees
+//! the message, or the peer sees `sleeping`: never neither (the store-load
+//! pattern of Dekker's algorithm, which needs a full barrier on both sides).
+//!
+//! On Linux the heavy side is `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`,
+//! which runs a full barrier on every CPU that runs a thread of this
+//! process; the light side then only has to keep the compiler from
+//! reordering (folly's and liburcu's asymmetric fences). The heavy barrier
+//! costs microseconds, paid once per sleep; the light one costs nothing.
+//! Where `membarrier` is missing or refused both sides use a full fence.
+
+use std::sync::atomic::{AtomicBool, Ordering, compiler_fence, fence};
+use std::sync::{Mutex, Once, PoisonError};
+use std::thread::Thread;
+
+use crossbeam_utils::CachePadded;
+
+/// True once this process registered for expedited private membarriers:
+/// light barriers are compiler fences from then on.
+static ASYMMETRIC: AtomicBool = AtomicBool::new(false);
+static INIT: Once = Once::new();
+
+/// Chooses the barriers, once per process. Called whenever a pipe is made,
+/// so every thread that uses a pipe was synchronised with the choice (it got
+/// the pipe from the thread that made it) before its first barrier.
+pub(crate) fn init() {
+    INIT.call_once(|| {
+        if membarrier::register() {
+            ASYMMETRIC.store(true, Ordering::Relaxed);
+        } else {
+            tracing::debug!("membarrier unavailable: pipes use a fence per message");
+        }
+    });
+}
+
+/// The peer's side: after publishing, before looking at `sleeping`.
+#[inline]
+fn light_barrier() {
+    if ASYMMETRIC.load(Ordering::Relaxed) {
+        compiler_fence(Ordering::SeqCst);
+    } else {
+        fence(Ordering::SeqCst);
+    }
+}
+
+/// The sleeper's side: after setting `sleeping`, before the last look.
+fn heavy_barrier() {
+    if ASYMMETRIC.load(Ordering::Relaxed) && !membarrier::expedited() {
+        // Registered but refused now: fall back to fences on both sides
+        // from here on.
+        tracing::error!("membarrier failed after registration; pipes fall back to fences");
+        ASYMMETRIC.store(false, Ordering::Relaxed);
+    }
+    fence(Ordering::SeqCst);
+}
+
+#[cfg(target_os = "linux")]
+mod membarrier {
+    const QUERY: libc::c_int = 0;
+    const PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
+    const REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
+
+    fn call(cmd: libc::c_int) -> libc::c_long {
+        // SAFETY: membarrier takes two integers and touches no memory of ours.
+        unsafe {
+            libc::syscall(
+                libc::SYS_membarrier,
+                cmd,
+                0 as libc::c_uint,
+                0 as libc::c_int,
+            )
+        }
+    }
+
+    pub(super) fn register() -> bool {
+        let supported = call(QUERY);
+        supported > 0
+            && supported & libc::c_long::from(PRIVATE_EXPEDITED) != 0
+            && call(REGISTER_PRIVATE_EXPEDITED) == 0
+    }
+
+    pub(super) fn expedited() -> bool {
+        call(PRIVATE_EXPEDITED) == 0
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod membarrier {
+    pub(super) fn register() -> bool {
+        false
+    }
+    pub(super) fn expedited() -> bool {
+        true
+    }
+}
+
+/// Where one terminal sleeps; its pipes' peers and the kernel wake it.
+#[derive(Debug, Default)]
+pub(crate) struct Waker {
+    /// Set while the terminal is about to sleep or sleeping; peers read it
+    /// after every message, so it has a cache line of its own.
+    sleeping: CachePadded<AtomicBool>,
+    /// The kernel rang: a change the terminal must look at.
+    rung: AtomicBool,
+    /// The thread that sleeps (a restarted server runs on the same thread,
+    /// but a terminal may move to another).
+    thread: Mutex<Option<Thread>>,
+}
+
+impl Waker {
+    /// A peer published a message or made room: wakes the terminal if it
+    /// sleeps. Costs a compiler fence and a load when it does not.
+    #[inline]
+    pub(crate) fn notify(&self) {
+        light_barrier();
+        if self.sleeping.load(Ordering::Relaxed) {
+            self.wake();
+        }
+    }
+
+    #[cold]
+    fn wake(&self) {
+        if self.sleeping.swap(false, Ordering::AcqRel)
+            && let Some(thread) = self
+                .thread
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+        {
+            thread.unpark();
+        }
+    }
+
+    /// The kernel's doorbell: the terminal looks at its link again.
+    pub(crate) fn ring(&self) {
+        self.rung.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::SeqCst) {
+            self.wake();
+        }
+    }
+
+    /// Forgets a ring that the caller is about to act on anyway.
+    pub(crate) fn quiet(&self) {
+        self.rung.store(false, Ordering::Relaxed);
+    }
+
+    /// Sleeps until `ready()` holds or the doorbell rings; true when it rang.
+    /// `ready` looks at the pipes (a message, room, an end gone).
+    pub(crate) fn sleep(&self, mut ready: impl FnMut() -> bool) -> bool {
+        *self.thread.lock().unwrap_or_else(PoisonError::into_inner) = Some(std::thread::current());
+        loop {
+            self.sleeping.store(true, Ordering::Relaxed);
+            heavy_barrier();
+            let rung = self.rung.swap(false, Ordering::AcqRel);
+            if rung || ready() {
+                self.sleeping.store(false, Ordering::Relaxed);
+                return rung;
+            }
+            std::thread::park();
+            // Woken by a peer (it cleared `sleeping` before unparking, and
+            // what it published happened before), or spuriously.
+            let rung = self.rung.swap(false, Ordering::AcqRel);
+            if rung || ready() {
+                self.sleeping.store(false, Ordering::Relaxed);
+                return rung;
+            }
+        }
+    }
+}
+
+/// A bounded, adaptive spin before sleeping: parking and being woken costs
+/// about 10 µs here (and a heavy barrier), so a terminal whose peer answers
+/// soon should not sleep; one whose peer is idle should stop spinning soon.
+///
+/// The budget counts polls, not time: the first few spin on the CPU, the
+/// rest yield it. Alone on a CPU a yield returns at once (a poll costs well
+/// under a microsecond); sharing one CPU with its peer, a yield lets the
+/// peer run, so the next poll usually succeeds however long the peer took.
+/// The budget doubles when a spin paid off and halves when it did not.
+#[derive(Debug)]
+pub(crate) struct Spin {
+    polls: u32,
+}
+
+impl Spin {
+    const MIN: u32 = 8;
+    const MAX: u32 = 128;
+    const START: u32 = 32;
+    /// Polls that spin before the rest yield.
+    const SPINNING: u32 = 6;
+
+    /// However many polls are left, a spin ends this long after its first
+    /// yield: on a loaded machine a yield can hand the CPU away for
+    /// milliseconds, and a terminal waiting that long should sleep (and say
+    /// so in its server's status).
+    const YIELDING: std::time::Duration = std::time::Duration::from_micros(100);
+
+    /// Polls `ready` until it holds (true) or the budget is spent (false).
+    pub(crate) fn until(&mut self, mut ready: impl FnMut() -> bool) -> bool {
+        let mut yielding_since = None;
+        for poll in 0..self.polls {
+            if ready() {
+                self.polls = (self.polls * 2).min(Self::MAX);
+                return true;
+            }
+            if poll < Self::SPINNING {
+                for _ in 0..(1u32 << poll) {
+                    std::hint::spin_loop();
+                }
+            } else {
+                let since = *yielding_since.get_or_insert_with(std::time::Instant::now);
+                std::thread::yield_now();
+                if since.elapsed() >= Self::YIELDING {
+                    break;
+                }
+            }
+        }
+        if ready() {
+            return true;
+        }
+        self.polls = (self.polls / 2).max(Self::MIN);
+        false
+    }
+}
+
+impl Default for Spin {
+    fn default() -> Self {
+        Spin { polls: Self::START }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
+
+    use super::*;
+
+    /// Ping-pong through two wakers, one message at a time, so every
+    /// message finds its peer asleep or about to sleep: a lost wake-up
+    /// hangs the test.
+    #[test]
+    fn no_wake_up_is_lost() {
+        init();
+        let rounds = 20_000;
+        let ping = Arc::new((AtomicU64::new(0), Waker::default()));
+        let pong = Arc::new((AtomicU64::new(0), Waker::default()));
+        let (ping2, pong2) = (Arc::clone(&ping), Arc::clone(&pong));
+        let other = std::thread::spawn(move || {
+            for i in 1..=rounds {
+                ping2.1.sleep(|| ping2.0.load(Ordering::Acquire) >= i);
+                pong2.0.store(i, Ordering::Release);
+                pong2.1.notify();
+            }
+        });
+        for i in 1..=rounds {
+            ping.0.store(i, Ordering::Release);
+            ping.1.notify();
+            pong.1.sleep(|| pong.0.load(Ordering::Acquire) >= i);
+        }
+        other.join().unwrap();
+    }
+
+    #[test]
+    fn a_ring_wakes_a_sleeper_and_says_so() {
+        let waker = Arc::new(Waker::default());
+        let ringer = Arc::clone(&waker);
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            ringer.ring();
+        });
+        assert!(waker.sleep(|| false));
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn the_spin_budget_adapts() {
+        let mut spin = Spin::default();
+        let mut polls = 0;
+        assert!(!spin.until(|| {
+            polls += 1;
+            false
+        }));
+        // Every poll of the budget and a last look, fewer if the machine
+        // kept the CPU away longer than the yielding bound.
+        assert!(
+            (Spin::SPINNING + 1..=Spin::START + 1).contains(&polls),
+            "{polls}"
+        );
+        assert_eq!(spin.polls, Spin::START / 2);
+        assert!(spin.until(|| true));
+        assert_eq!(spin.polls, Spin::START);
+        for _ in 0..20 {
+            spin.until(|| false);
+        }
+        assert_eq!(spin.polls, Spin::MIN);
+        for _ in 0..20 {
+            spin.until(|| true);
+        }
+        assert_eq!(spin.polls, Spin::MAX);
+    }
+}
