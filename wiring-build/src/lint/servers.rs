@@ -82,12 +82,25 @@ impl Linter<'_> {
                     ));
             } else {
                 finding = finding.label("no struct deriving `Manifest` at this path");
-                finding = match closest_path(&ty.value, candidates.iter().copied()) {
-                    Some(near) => finding.help(format!("a server type with a similar name exists: `{near}`")),
-                    None if candidates.is_empty() => finding.help(
+                // The first segment named no module and no dependency.
+                let foreign = written
+                    .split_once("::")
+                    .map(|(first, _)| first)
+                    .filter(|first| self.scan.not_dependencies.contains(*first));
+                if let Some(first) = foreign {
+                    finding = finding.note(format!(
+                        "`{first}` is neither a module of this crate nor a library in its `[dependencies]`"
+                    ));
+                }
+                finding = match (closest_path(&ty.value, candidates.iter().copied()), foreign) {
+                    (Some(near), _) => finding.help(format!("a server type with a similar name exists: `{near}`")),
+                    (None, Some(first)) => finding.help(format!(
+                        "add the library of servers `{first}` to `[dependencies]` in Cargo.toml"
+                    )),
+                    (None, None) if candidates.is_empty() => finding.help(
                         "no struct deriving `Manifest` was found in the scanned sources",
                     ),
-                    None => finding.help(
+                    (None, None) => finding.help(
                         "write the path from the crate root, e.g. `servers::Sensor` for `crate::servers::Sensor`",
                     ),
                 };

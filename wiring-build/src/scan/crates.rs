@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::{Dependencies, ModPath, Package, Scan, add_crate, scan};
+use super::{Dependencies, ModPath, Package, Scan, add_crate, add_dependency_crate, scan};
 use crate::error::Error;
 
 /// Scans the package in `dir` (and every `.rs` file under `extra_dirs`).
@@ -14,7 +14,17 @@ use crate::error::Error;
 /// in unless only the library includes it (`include_wiring!`); the
 /// library's servers are then reached as `::<library>::..`, and a `type`
 /// written from the library's root (`servers::Sensor`) is found there too.
+/// `Cargo.toml` counts among the scanned files: it names the dependencies.
 pub fn package(dir: &Path, extra_dirs: &[PathBuf]) -> Result<Scan, Error> {
+    let mut scan = crates_of(dir, extra_dirs)?;
+    let manifest = dir.join("Cargo.toml");
+    if manifest.is_file() {
+        scan.files.push(manifest);
+    }
+    Ok(scan)
+}
+
+fn crates_of(dir: &Path, extra_dirs: &[PathBuf]) -> Result<Scan, Error> {
     let package = Package::at(dir)?;
     let (library, binary) = match (&package.library, &package.binary) {
         (Some(library), Some(binary)) => (library, binary),
@@ -80,11 +90,14 @@ pub fn add_dependencies(scan: &mut Scan, types: &[&str], dir: &Path) -> Result<(
         for (root, name) in missing {
             let owner = owners.get(&root).map_or(deps.root(), String::as_str);
             let Some((id, lib_root)) = deps.library(owner, &name) else {
+                if root.is_empty() {
+                    scan.not_dependencies.insert(name);
+                }
                 continue;
             };
             let prefix: ModPath = vec![format!("::{name}")];
             if !scan.modules.keys().any(|m| m.first() == prefix.first()) {
-                add_crate(scan, lib_root, prefix.clone())?;
+                add_dependency_crate(scan, lib_root, prefix.clone())?;
                 owners.insert(prefix.clone(), id.to_string());
             }
             let externs = scan.externs.entry(root).or_default();
@@ -92,6 +105,133 @@ pub fn add_dependencies(scan: &mut Scan, types: &[&str], dir: &Path) -> Result<(
         }
         if !added {
             return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+    use crate::diagnostic::{Code, Findings};
+
+    /// Two packages under a temporary folder: `fieldlib`, a library of
+    /// servers, and `app`, which depends on it by path.
+    struct Workspace(PathBuf);
+
+    impl Workspace {
+        fn new(name: &str) -> Workspace {
+            let dir = std::env::temp_dir()
+                .join(format!("wiring-build-crates-{name}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            let workspace = Workspace(dir);
+            let package = |name: &str, deps: &str| {
+                format!(
+                    "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+                     [workspace]\n\n[dependencies]\n{deps}"
+                )
+            };
+            workspace.write("fieldlib/Cargo.toml", &package("fieldlib", ""));
+            workspace.write(
+                "fieldlib/src/lib.rs",
+                "pub mod sensors;\npub use sensors::Thermo;\n#[cfg(feature = \"x\")]\nmod gone;\n",
+            );
+            workspace.write(
+                "fieldlib/src/sensors.rs",
+                "#[derive(Manifest)]\n#[manifest(class = 0x0c01, owner = \"field\")]\n\
+                 pub struct Thermo { pub readings: Output<f64> }\n",
+            );
+            workspace.write(
+                "app/Cargo.toml",
+                &package("app", "fieldlib = { path = \"../fieldlib\" }\n"),
+            );
+            workspace.write(
+                "app/src/main.rs",
+                "kernel::include_wiring!();\nfn main() {}\n",
+            );
+            workspace
+        }
+
+        fn write(&self, path: &str, text: &str) {
+            let path = self.0.join(path);
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+            }
+            fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+        }
+
+        fn app(&self) -> PathBuf {
+            self.0.join("app")
+        }
+    }
+
+    impl Drop for Workspace {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn lint(app: &Path, source: &str) -> Findings {
+        let mut scan = package(app, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let (wiring, _) = wiring_model::wiring::parse(source);
+        let types: Vec<&str> = wiring
+            .servers
+            .iter()
+            .filter_map(|s| s.ty.as_ref().map(|t| t.value.as_str()))
+            .collect();
+        add_dependencies(&mut scan, &types, app).unwrap_or_else(|e| panic!("{e}"));
+        let findings = crate::lint::check(source, &wiring, &scan);
+        Findings::new("wiring.toml", source, findings)
+    }
+
+    #[test]
+    fn types_in_a_dependency_resolve_by_path_and_reexport() {
+        let workspace = Workspace::new("resolve");
+        let app = workspace.app();
+        let mut scan = package(&app, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(scan.files.contains(&app.join("Cargo.toml")));
+        let types = ["fieldlib::Thermo", "fieldlib::sensors::Thermo"];
+        add_dependencies(&mut scan, &types, &app).unwrap_or_else(|e| panic!("{e}"));
+        for ty in types {
+            let found = scan.server(ty).map(|s| s.path.clone());
+            assert_eq!(
+                found.as_deref(),
+                Some("::fieldlib::sensors::Thermo"),
+                "{ty}"
+            );
+            assert_eq!(scan.rust_path(ty), format!("::{ty}"));
+        }
+        // The dependency's sources make the build step rerun.
+        let lib = workspace.0.join("fieldlib/src/sensors.rs");
+        assert!(scan.files.contains(&lib), "{:?}", scan.files);
+        assert!(
+            scan.server_paths()
+                .contains(&"fieldlib::Thermo".to_string())
+        );
+    }
+
+    #[test]
+    fn unresolved_paths_into_other_crates_are_explained() {
+        let workspace = Workspace::new("errors");
+        let source = "[kernel]\nname = \"k\"\n\n[servers.a]\ntype = \"fieldlb::Thermo\"\n\n\
+                      [servers.b]\ntype = \"nowhere::Gauge\"\n\n\
+                      [servers.c]\ntype = \"fieldlib::Thermoo\"\n";
+        let findings = lint(&workspace.app(), source);
+        let text = findings.render();
+        let errors: Vec<Code> = findings
+            .codes()
+            .into_iter()
+            .filter(|c| *c == Code::UnknownServerType)
+            .collect();
+        assert_eq!(errors.len(), 3, "{text}");
+        for needle in [
+            "`fieldlb` is neither a module of this crate nor a library in its `[dependencies]`",
+            "a server type with a similar name exists: `fieldlib::Thermo`",
+            "`nowhere` is neither a module of this crate nor a library in its `[dependencies]`",
+            "add the library of servers `nowhere` to `[dependencies]` in Cargo.toml",
+        ] {
+            assert!(text.contains(needle), "no `{needle}` in:\n{text}");
         }
     }
 }

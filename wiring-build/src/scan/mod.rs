@@ -25,7 +25,7 @@ use crate::lint::types::Resolver;
 
 pub use crates::{add_dependencies, package};
 pub use dependencies::Dependencies;
-pub use modules::{add_crate, scan};
+pub use modules::{add_crate, add_dependency_crate, scan};
 pub use package::Package;
 
 /// A module path from the crate root: `["servers", "sensor"]`; the root is empty.
@@ -48,6 +48,9 @@ pub struct Scan {
     /// The package's library, when the kernel is included in its binary: a
     /// `type` not found from the binary's root is looked up from there.
     pub library: Option<ModPath>,
+    /// First segments of `type` paths that are neither in the crate nor
+    /// libraries it depends on (looked up in `cargo metadata`).
+    pub not_dependencies: BTreeSet<String>,
     /// Files scanned already (canonical paths).
     seen: HashSet<PathBuf>,
 }
@@ -136,15 +139,21 @@ impl Scan {
         let resolver = Resolver::new(self);
         let mut paths: Vec<String> = self.servers.keys().cloned().collect();
         for (module, info) in &self.modules {
+            let root = crate_root(module);
             for name in info.uses.keys() {
-                let mut path = module.clone();
+                let mut path = module[root.len()..].to_vec();
                 path.push(name.clone());
-                let path = path.join("::");
                 if resolver
-                    .definition(&Vec::new(), &path)
+                    .definition(&root, &path.join("::"))
                     .is_some_and(|d| self.servers.contains_key(&d))
                 {
-                    paths.push(path);
+                    paths.push(
+                        root.iter()
+                            .chain(&path)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join("::"),
+                    );
                 }
             }
         }

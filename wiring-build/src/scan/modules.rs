@@ -39,6 +39,17 @@ pub fn add_crate(scan: &mut Scan, root: &Path, prefix: ModPath) -> Result<(), Er
     Walker::new(scan, &base).file(root, prefix, true)
 }
 
+/// Adds a dependency's crate like [`add_crate`], skipping the files that
+/// cannot be read or parsed and the modules that cannot be found: the
+/// dependency builds without our help, and a server in a skipped file is
+/// reported as not found.
+pub fn add_dependency_crate(scan: &mut Scan, root: &Path, prefix: ModPath) -> Result<(), Error> {
+    let base = root.parent().map_or_else(PathBuf::new, Path::to_path_buf);
+    let mut walker = Walker::new(scan, &base);
+    walker.lenient = true;
+    walker.file(root, prefix, true)
+}
+
 /// The module path of a file found under an extra source folder, and whether it
 /// is a `mod.rs`-like file (`a/b/mod.rs` is `a::b`, `a/c.rs` is `a::c`).
 fn module_of(relative: &Path) -> (ModPath, bool) {
@@ -90,6 +101,8 @@ struct Walker<'s> {
     scan: &'s mut Scan,
     /// Files are named relative to this folder in messages.
     base: PathBuf,
+    /// Skips what cannot be scanned instead of failing.
+    lenient: bool,
 }
 
 fn join(module: &ModPath, name: &str) -> String {
@@ -105,11 +118,19 @@ impl<'s> Walker<'s> {
         Walker {
             scan,
             base: base.to_path_buf(),
+            lenient: false,
         }
     }
 
     /// Scans one file holding module `module`.
     fn file(&mut self, path: &Path, module: ModPath, mod_rs: bool) -> Result<(), Error> {
+        match self.read(path, module, mod_rs) {
+            Err(Error::Io { .. } | Error::RustSyntax { .. }) if self.lenient => Ok(()),
+            result => result,
+        }
+    }
+
+    fn read(&mut self, path: &Path, module: ModPath, mod_rs: bool) -> Result<(), Error> {
         let key = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         if !self.scan.seen.insert(key) {
             return Ok(());
@@ -281,7 +302,7 @@ impl<'s> Walker<'s> {
         match candidates.iter().find(|(c, _)| c.is_file()) {
             Some((found, mod_rs)) => self.file(found, module, *mod_rs),
             // A module behind `#[cfg(..)]` may well not exist on this platform.
-            None if item.attrs.iter().any(|a| a.path().is_ident("cfg")) => Ok(()),
+            None if self.lenient || item.attrs.iter().any(|a| a.path().is_ident("cfg")) => Ok(()),
             None => {
                 let start = item.ident.span().start();
                 Err(Error::ModuleNotFound {
