@@ -54,6 +54,7 @@ impl Linter<'_> {
             });
             if ty.value.contains('<') || self.scan.is_generic(written) {
                 let name = written.rsplit("::").next().unwrap_or(written);
+                finding.message = format!("server type `{}` is generic", ty.value);
                 finding = finding
                     .label("generic servers are not supported")
                     .help(format!(
