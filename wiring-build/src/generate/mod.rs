@@ -235,7 +235,7 @@ fn file(plan: &Plan) -> syn::File {
             quote! {
                 #[test]
                 fn #name() {
-                    if let Err(e) = ::kernel::__private::check_config::<#ty>(&super::CONNECTOME.servers[#index]) {
+                    if let Err(e) = ::kernel::__private::check_config::<#ty>(&super::CONNECTOME, #index) {
                         panic!("{e}");
                     }
                 }
@@ -518,7 +518,7 @@ mod tests {
             "builder.server_default::<servers::filter>(\"filter\")?;".to_string(),
             "builder.connect(0, ends(servers::intake::__wiring_port_readings(), servers::filter::__wiring_port_raw(),),)?;".to_string(),
             "fn config_of_intake_deserializes()".to_string(),
-            "::kernel::__private::check_config::<super::servers::intake,>(&super::CONNECTOME.servers[0])".to_string(),
+            "::kernel::__private::check_config::<super::servers::intake,>(&super::CONNECTOME, 0)".to_string(),
             "builder.build()".to_string(),
         ] {
             assert!(
