@@ -6,6 +6,7 @@
 //! Every finding is collected; later lints skip what an earlier error already
 //! explains (an endpoint of an unknown server is not also "unconnected").
 
+mod config;
 mod connections;
 mod fan;
 mod graph;
@@ -223,6 +224,7 @@ impl<'a> Linter<'a> {
     fn run(&mut self) {
         self.kernel();
         self.server_types();
+        self.configs();
         self.uuids();
         self.process_names();
         let (pipes, dangling) = self.connections();

@@ -11,6 +11,7 @@
 //! kernel is in its binary, libraries of servers it depends on) are scanned
 //! under a first segment `::name`, and reached through [`Scan::externs`].
 
+pub mod configs;
 mod crates;
 mod dependencies;
 mod modules;
@@ -48,6 +49,14 @@ pub struct Scan {
     /// The package's library, when the kernel is included in its binary: a
     /// `type` not found from the binary's root is looked up from there.
     pub library: Option<ModPath>,
+    /// Structs deriving `Deserialize`, by path (like [`Scan::servers`]).
+    pub config_structs: BTreeMap<String, configs::ConfigStruct>,
+    /// The derives of every struct, by path.
+    pub derives: BTreeMap<String, Vec<String>>,
+    /// `impl Server for X` blocks with their `type Config`.
+    pub server_impls: Vec<configs::ServerImpl>,
+    /// `impl Default for X` blocks: the module and the type as written.
+    pub default_impls: Vec<(ModPath, syn::Type)>,
     /// First segments of `type` paths that are neither in the crate nor
     /// libraries it depends on (looked up in `cargo metadata`).
     pub not_dependencies: BTreeSet<String>,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
 
-use super::{Item, MacroCall, ModPath, Module, Scan, ServerType};
+use super::{Item, MacroCall, ModPath, Module, Scan, ServerType, configs};
 use crate::error::Error;
 
 /// Scans the crate `roots` (`src/lib.rs`, `src/main.rs`) following `mod`
@@ -185,6 +185,13 @@ impl<'s> Walker<'s> {
                     let name = s.ident.unraw().to_string();
                     let params = s.generics.type_params().count();
                     info.items.insert(name.clone(), Item::Struct { params });
+                    let derives = configs::derives(&s.attrs);
+                    if derives.iter().any(|d| d == "Deserialize") && params == 0 {
+                        self.scan
+                            .config_structs
+                            .insert(join(&module, &name), configs::config_struct(s, &module));
+                    }
+                    self.scan.derives.insert(join(&module, &name), derives);
                     if manifest_syntax::derives_manifest(&s.attrs) {
                         let path = join(&module, &name);
                         let input = syn::DeriveInput::from(s.clone());
@@ -236,6 +243,13 @@ impl<'s> Walker<'s> {
                     children.push(m);
                 }
                 syn::Item::Use(u) => use_tree(&u.tree, Vec::new(), &mut info),
+                syn::Item::Impl(i) => {
+                    if let Some(found) = configs::server_impl(i, &module) {
+                        self.scan.server_impls.push(found);
+                    } else if let Some(ty) = configs::default_impl(i) {
+                        self.scan.default_impls.push((module.clone(), ty));
+                    }
+                }
                 // A macro that may write items the scan cannot see.
                 syn::Item::Macro(m) if m.ident.is_none() => {
                     let name = m

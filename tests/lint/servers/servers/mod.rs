@@ -3,10 +3,12 @@
 mod camera;
 mod filter;
 mod sensor;
+mod valve;
 
 pub use camera::{Camera, Encoder};
 pub use filter::Filter;
 pub use sensor::Sensor;
+pub use valve::{Gate, Valve};
 
 use crate::msgs::Reading;
 use kernel::prelude::*;
