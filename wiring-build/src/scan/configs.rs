@@ -67,18 +67,7 @@ pub fn config_struct(item: &syn::ItemStruct, module: &ModPath) -> ConfigStruct {
                     meta.value()?.parse::<syn::LitStr>()?;
                 }
             } else if meta.path.is_ident("rename_all") {
-                if meta.input.peek(syn::Token![=]) {
-                    rename_all = Some(meta.value()?.parse::<syn::LitStr>()?.value());
-                } else {
-                    // `rename_all(deserialize = "..")`
-                    meta.parse_nested_meta(|inner| {
-                        let value = inner.value()?.parse::<syn::LitStr>()?.value();
-                        if inner.path.is_ident("deserialize") {
-                            rename_all = Some(value);
-                        }
-                        Ok(())
-                    })?;
-                }
+                rename_all = deserialize_name(&meta)?.or(rename_all.take());
             } else if meta.path.is_ident("deny_unknown_fields") || meta.path.is_ident("crate") {
                 if meta.input.peek(syn::Token![=]) {
                     meta.value()?.parse::<syn::LitStr>()?;
@@ -112,17 +101,7 @@ pub fn config_struct(item: &syn::ItemStruct, module: &ModPath) -> ConfigStruct {
                         meta.value()?.parse::<syn::LitStr>()?;
                     }
                 } else if path.is_ident("rename") {
-                    if meta.input.peek(syn::Token![=]) {
-                        key = Some(meta.value()?.parse::<syn::LitStr>()?.value());
-                    } else {
-                        meta.parse_nested_meta(|inner| {
-                            let value = inner.value()?.parse::<syn::LitStr>()?.value();
-                            if inner.path.is_ident("deserialize") {
-                                key = Some(value);
-                            }
-                            Ok(())
-                        })?;
-                    }
+                    key = deserialize_name(&meta)?.or(key.take());
                 } else if path.is_ident("alias") {
                     aliases.push(meta.value()?.parse::<syn::LitStr>()?.value());
                 } else if path.is_ident("skip") || path.is_ident("skip_deserializing") {
@@ -166,6 +145,23 @@ pub fn config_struct(item: &syn::ItemStruct, module: &ModPath) -> ConfigStruct {
         fields,
         opaque,
     }
+}
+
+/// The name of `rename = ".."` / `rename_all = ".."`, or of its
+/// `deserialize = ".."` in the `(serialize = .., deserialize = ..)` form.
+fn deserialize_name(meta: &syn::meta::ParseNestedMeta) -> syn::Result<Option<String>> {
+    if meta.input.peek(syn::Token![=]) {
+        return Ok(Some(meta.value()?.parse::<syn::LitStr>()?.value()));
+    }
+    let mut name = None;
+    meta.parse_nested_meta(|inner| {
+        let value = inner.value()?.parse::<syn::LitStr>()?.value();
+        if inner.path.is_ident("deserialize") {
+            name = Some(value);
+        }
+        Ok(())
+    })?;
+    Ok(name)
 }
 
 /// Consumes `= value` or `(..)` after an attribute we do not model.
