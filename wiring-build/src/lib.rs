@@ -47,6 +47,7 @@ pub fn lint(path: impl AsRef<Path>) -> Result<Findings, Error> {
 /// Options of the build step, prost-build style.
 #[derive(Debug, Clone)]
 pub struct Config {
+    package: Option<PathBuf>,
     crate_roots: Vec<PathBuf>,
     source_dirs: Vec<PathBuf>,
     out_dir: Option<PathBuf>,
@@ -70,11 +71,20 @@ struct Analysis {
     wiring_path: Option<PathBuf>,
 }
 
+/// The plan of a wiring file that linted without errors.
+fn plan_of(analysis: &Analysis) -> Result<Plan, Error> {
+    if analysis.findings.has_errors() {
+        return Err(Error::Lint(Box::new(analysis.findings.clone())));
+    }
+    Plan::build(analysis.findings.source(), &analysis.wiring, &analysis.scan)
+}
+
 impl Config {
     /// Defaults: crate roots `src/lib.rs` and `src/main.rs` (those that exist)
     /// under `CARGO_MANIFEST_DIR`, output `wiring.rs` in `OUT_DIR`, formatted.
     pub fn new() -> Self {
         Config {
+            package: None,
             crate_roots: Vec::new(),
             source_dirs: Vec::new(),
             out_dir: None,
@@ -83,6 +93,14 @@ impl Config {
             display_path: None,
             cargo_output: true,
         }
+    }
+
+    /// Scans the package in this folder (its `Cargo.toml`, `src/lib.rs`,
+    /// `src/main.rs` and the libraries `type` paths name) instead of the
+    /// one in `CARGO_MANIFEST_DIR`; for tools that run outside a build.
+    pub fn package(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.package = Some(dir.into());
+        self
     }
 
     /// Scans from this crate root instead of `src/lib.rs` / `src/main.rs`;
@@ -140,6 +158,12 @@ impl Config {
         Ok(self.analyze(source, None, None)?.findings)
     }
 
+    /// Lints `path` and resolves it into the plan of the kernel (servers,
+    /// pipes, processes); `Err(Error::Lint(..))` when it has errors.
+    pub fn plan(&self, path: impl AsRef<Path>) -> Result<Plan, Error> {
+        plan_of(&self.analyze_file(path.as_ref())?)
+    }
+
     /// Lints `path` and returns the generated code without writing it;
     /// `Err(Error::Lint(..))` when the wiring file has errors.
     pub fn generate(&self, path: impl AsRef<Path>) -> Result<String, Error> {
@@ -174,10 +198,7 @@ impl Config {
     }
 
     fn code(&self, analysis: &Analysis) -> Result<String, Error> {
-        if analysis.findings.has_errors() {
-            return Err(Error::Lint(Box::new(analysis.findings.clone())));
-        }
-        let plan = Plan::build(analysis.findings.source(), &analysis.wiring, &analysis.scan)?;
+        let plan = plan_of(analysis)?;
         Ok(if self.format {
             generate(&plan)
         } else {
@@ -218,6 +239,9 @@ impl Config {
     fn package_dir(&self, wiring_path: Option<&Path>) -> Option<PathBuf> {
         if !self.crate_roots.is_empty() {
             return None;
+        }
+        if let Some(dir) = &self.package {
+            return Some(dir.clone());
         }
         Some(
             match (std::env::var_os("CARGO_MANIFEST_DIR"), wiring_path) {
