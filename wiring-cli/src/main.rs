@@ -3,11 +3,16 @@
 //! - `wiring new <path>`: a crate that builds and runs;
 //! - `wiring lint [<crate>]`: the build step's findings, without compiling;
 //! - `wiring graph [--format dot|mermaid] [<crate>]`: the topology from
-//!   `wiring.toml`, no running kernel needed.
+//!   `wiring.toml`, no running kernel needed;
+//! - `wiring pull <control-url> [-o wiring.toml]`: a running kernel's live
+//!   topology written back as `wiring.toml`;
+//! - `wiring ctl <control-url> <verb> ..`: the modifying calls (token from
+//!   `KERNEL_CONTROL_TOKEN`).
 //!
 //! `--json` prints what a read command found as JSON, for tools.
 
 mod graph;
+mod remote;
 mod scaffold;
 
 use std::path::{Path, PathBuf};
@@ -58,6 +63,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Writes the live topology of a running kernel as wiring.toml.
+    Pull {
+        /// The kernel's control surface: `http://127.0.0.1:8080/`.
+        url: String,
+        /// Where to write it; `-` for stdout.
+        #[arg(short, long, default_value = "wiring.toml")]
+        output: PathBuf,
+    },
+    /// Changes a running kernel (token from KERNEL_CONTROL_TOKEN).
+    Ctl {
+        /// The kernel's control surface: `http://127.0.0.1:8080/`.
+        url: String,
+        #[command(subcommand)]
+        verb: remote::Verb,
+        /// The kernel's answer as JSON, as it sent it.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -99,6 +122,8 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e),
         },
+        Command::Pull { url, output } => pull(&url, &output),
+        Command::Ctl { url, verb, json } => ctl(&url, &verb, json),
         Command::Graph {
             crate_dir,
             format,
@@ -123,6 +148,45 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
+    }
+}
+
+fn pull(url: &str, output: &Path) -> ExitCode {
+    let text = match remote::call(url, "GET", "api/v1/topology?format=toml", None, None) {
+        Ok(text) => text,
+        Err(e) => return fail(&e),
+    };
+    if output == Path::new("-") {
+        print!("{text}");
+        return ExitCode::SUCCESS;
+    }
+    match std::fs::write(output, text) {
+        Ok(()) => {
+            eprintln!("wrote {}", output.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("cannot write {}: {e}", output.display())),
+    }
+}
+
+fn ctl(url: &str, verb: &remote::Verb, json: bool) -> ExitCode {
+    let Some(token) = std::env::var(remote::TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.is_empty())
+    else {
+        return fail(&remote::Failure::NoToken);
+    };
+    let (method, path, body) = remote::verb(verb);
+    match remote::call(url, method, &path, Some(&token), body) {
+        Ok(answer) => {
+            if json {
+                println!("{answer}");
+            } else {
+                eprintln!("done: {method} /{path}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
     }
 }
 

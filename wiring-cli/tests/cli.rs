@@ -149,3 +149,84 @@ fn new_creates_a_crate_that_lints_clean_and_refuses_to_overwrite() {
     assert!(stderr.contains("kernel ended cleanly"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+mod live {
+    use super::*;
+    use kernel::control::http::ControlOptions;
+    use kernel::prelude::*;
+
+    const TOKEN: &str = "cli-test-token-0123456789";
+
+    fn ctl(url: &str, args: &[&str], token: Option<&str>) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wiring"));
+        command.args(["ctl", url]).args(args);
+        match token {
+            Some(token) => command.env("KERNEL_CONTROL_TOKEN", token),
+            None => command.env_remove("KERNEL_CONTROL_TOKEN"),
+        };
+        command.output().expect("run wiring ctl")
+    }
+
+    #[test]
+    fn pull_writes_the_wiring_that_builds_the_same_kernel_and_ctl_steers() {
+        let kernel = wiring_tests::chaos_kernel::kernel()
+            .expect("chaos kernel")
+            .with_signal_handlers(false);
+        let server = kernel
+            .serve_control(ControlOptions::new().token(TOKEN))
+            .expect("control surface");
+        let url = server.url();
+        let stop = kernel.stop_handle();
+        let running = std::thread::spawn(move || kernel.run());
+
+        let dir = std::env::temp_dir().join(format!("wiring-cli-pull-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let pulled = dir.join("wiring.toml");
+        let output = wiring(&["pull", &url, "-o", path_str(&pulled)]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests");
+        let original = tests.join("wiring/chaos_kernel.toml");
+        let generate = |path: &Path| {
+            wiring_build::Config::new()
+                .crate_root(tests.join("src/lib.rs"))
+                .display_path("wiring.toml")
+                .generate(path)
+                .expect("generate")
+        };
+        assert_eq!(generate(&pulled), generate(&original));
+
+        // The modifying calls: refused without the right token, done with it.
+        let output = ctl(&url, &["stop", "src_a"], None);
+        assert!(!output.status.success());
+        assert!(text(&output.stderr).contains("KERNEL_CONTROL_TOKEN"));
+        let output = ctl(&url, &["stop", "src_a"], Some("wrong-token-0123456789"));
+        assert!(!output.status.success());
+        assert!(
+            text(&output.stderr).contains("refused (401)"),
+            "{}",
+            text(&output.stderr)
+        );
+        let output = ctl(&url, &["stop", "nobody"], Some(TOKEN));
+        assert!(
+            text(&output.stderr).contains("refused (404)"),
+            "{}",
+            text(&output.stderr)
+        );
+        let output = ctl(&url, &["stop", "src_a"], Some(TOKEN));
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let output = wiring(&["pull", &url, "-o", "-"]);
+        let live: String = text(&output.stdout);
+        assert!(live.contains("[servers.src_a]"), "{live}");
+        let output = ctl(&url, &["stop", "src_a"], Some(TOKEN));
+        assert!(
+            text(&output.stderr).contains("refused (409)"),
+            "a stopped server stops again: {}",
+            text(&output.stderr)
+        );
+
+        stop.stop();
+        let _ = running.join();
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
