@@ -153,7 +153,7 @@ fn new_creates_a_crate_that_lints_clean_and_refuses_to_overwrite() {
 mod live {
     use super::*;
     use kernel::control::http::ControlOptions;
-    use kernel::prelude::*;
+    use kernel::prelude::ServeControl;
 
     const TOKEN: &str = "cli-test-token-0123456789";
 
