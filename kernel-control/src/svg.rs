@@ -1,7 +1,8 @@
 //! The live topology as an SVG drawing with a layered layout: sources on
 //! the left, sinks on the right, fan-out and fan-in as junctions, every
 //! pipe labelled with its rate and coloured by queue fill, every server
-//! with its state. The HMI page shows it; any tool can fetch it.
+//! with its state. The HMI page shows it; any tool can fetch it. The
+//! snapshot drawn is embedded as JSON (`<metadata id="snapshot">`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -16,6 +17,8 @@ const COLUMN: f64 = 380.0;
 const JUNCTION: f64 = 48.0;
 const ROW: f64 = 118.0;
 const MARGIN: f64 = 40.0;
+/// Colour of what stalls: a stalled pipe, a producer blocked on it.
+const STALLED: &str = "#c62828";
 
 /// Escapes text for XML content and attributes.
 pub fn xml(s: &str) -> String {
@@ -183,6 +186,13 @@ pub fn render(t: &Topology) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" id="topology" viewBox="0 0 {width:.0} {height:.0}" width="{width:.0}" height="{height:.0}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" data-kernel="{}">"#,
         xml(&t.kernel.name)
     );
+    // The snapshot drawn, for pages that show tables next to the drawing:
+    // one snapshot, so the same states and rates in both.
+    let _ = writeln!(
+        out,
+        r#"<metadata id="snapshot">{}</metadata>"#,
+        xml(&serde_json::to_string(t).unwrap_or_default())
+    );
     out.push_str(
         r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="12" markerHeight="12" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>"##,
     );
@@ -229,7 +239,20 @@ pub fn render(t: &Topology) -> String {
                 );
             }
             Some(c) => {
-                let colour = fill_colour(c.fill, &c.state);
+                let colour = if c.stalled {
+                    STALLED
+                } else {
+                    fill_colour(c.fill, &c.state)
+                };
+                let (class, width, flow_text) = if c.stalled {
+                    (
+                        "conn stalled",
+                        7,
+                        format!("STALLED {:.1} s", c.since_taken_ns as f64 / 1e9),
+                    )
+                } else {
+                    ("conn", 4, rate_text(c.rate))
+                };
                 let dash = match c.state.as_str() {
                     "paused" => r#" stroke-dasharray="8 5""#,
                     "draining" => r#" stroke-dasharray="2 4""#,
@@ -242,8 +265,12 @@ pub fn render(t: &Topology) -> String {
                 };
                 let _ = writeln!(
                     out,
-                    r##"<g class="conn" id="conn-{id}" data-id="{id}" data-from="{from}" data-to="{to}" data-state="{state}" data-rate="{rate:.3}" data-fill="{fill:.4}" data-queue="{q}"><title>{from} → {to}
-{state} · {rate_text} · queue {q}/{cap} · in {min} out {mout} · drops {drops}</title><path d="{path}" stroke="{colour}" stroke-width="4" fill="none"{dash} marker-end="url(#arrow)"/><rect x="{rx:.1}" y="{ry:.1}" width="108" height="30" rx="4" fill="#ffffff" fill-opacity="0.9" stroke="{colour}"/><text x="{mx:.1}" y="{ty1:.1}" font-size="11" text-anchor="middle" fill="#111" class="rate">{rate_text}</text><text x="{mx:.1}" y="{ty2:.1}" font-size="9" text-anchor="middle" fill="#444" class="queue">{state} · q {q}/{cap}</text></g>"##,
+                    r##"<g class="{class}" id="conn-{id}" data-id="{id}" data-from="{from}" data-to="{to}" data-state="{state}" data-stalled="{stalled}" data-rate="{rate:.3}" data-fill="{fill:.4}" data-queue="{q}"><title>{from} → {to}
+{state} · {rate_text} · queue {q}/{cap} · in {min} out {mout} · drops {drops}</title><path d="{path}" stroke="{colour}" stroke-width="{width}" fill="none"{dash} marker-end="url(#arrow)"/><rect x="{rx:.1}" y="{ry:.1}" width="108" height="30" rx="4" fill="#ffffff" fill-opacity="0.9" stroke="{colour}"/><text x="{mx:.1}" y="{ty1:.1}" font-size="11" text-anchor="middle" fill="{text_colour}" font-weight="{weight}" class="rate">{flow_text}</text><text x="{mx:.1}" y="{ty2:.1}" font-size="9" text-anchor="middle" fill="#444" class="queue">{state} · q {q}/{cap}</text></g>"##,
+                    stalled = c.stalled,
+                    flow_text = xml(&flow_text),
+                    text_colour = if c.stalled { STALLED } else { "#111" },
+                    weight = if c.stalled { "bold" } else { "normal" },
                     id = xml(&c.id),
                     from = xml(&c.from),
                     to = xml(&c.to),
@@ -336,6 +363,7 @@ pub fn render(t: &Topology) -> String {
         ("> 90 %", "#c62828"),
         ("paused", "#1e88e5"),
         ("draining", "#8e24aa"),
+        ("STALLED", STALLED),
     ] {
         let _ = writeln!(
             out,

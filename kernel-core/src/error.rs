@@ -51,6 +51,18 @@ pub enum Error {
     #[error("the pipe from `{from}` to `{to}` is connected twice; connect each pipe exactly once")]
     DuplicatePipe { from: String, to: String },
 
+    /// `KernelBuilder::route` names an output no route of the wiring starts at.
+    #[error("no route starts at `{from}` in the wiring")]
+    UnknownRoute { from: String },
+
+    /// `KernelBuilder::route` was called twice for one output.
+    #[error("the routes from `{from}` are given their pipes twice; route each output once")]
+    DuplicateRoute { from: String },
+
+    /// `KernelBuilder::await_producers` names a terminal no server declares.
+    #[error("unknown terminal `{endpoint}`: no server of the wiring declares it")]
+    UnknownTerminal { endpoint: String },
+
     /// A terminal could not take its pipe ends.
     #[error("cannot attach terminal `{server}.{terminal}`: {reason}")]
     Attach {

@@ -17,6 +17,7 @@
 //! - [`executor`]: [`KernelBuilder`] and [`Kernel`] (boot, supervise, stop);
 //! - [`connectome`]: the static [`Spec`] plus live state and the [`Report`];
 //! - [`control`]: live modification, the state machines and the event log;
+//! - [`route`]: the local sides of routes to other kernels and their view;
 //! - [`policy`]: the hooks policy crates plug in with.
 
 extern crate self as kernel;
@@ -31,6 +32,7 @@ pub mod frame;
 pub mod manifest;
 pub mod pipe;
 pub mod policy;
+pub mod route;
 pub mod server;
 pub mod terminal;
 
@@ -44,6 +46,7 @@ pub use executor::{Kernel, KernelBuilder, StopHandle};
 pub use frame::{Frame, FrameMut, FramePool};
 pub use manifest::{Auth, Manifest, RuleViolation, ServerManifest, TerminalKind, TerminalManifest};
 pub use policy::{Extensions, Policy, PolicyError};
+pub use route::{RouteDirection, RouteState, RouteStatus, RouteTable};
 pub use server::{Context, Server, ServerError};
 pub use terminal::{Combine, Input, Multiplex, Output, SendError};
 pub use uuid::{self, Uuid};

@@ -1,5 +1,6 @@
-//! Across machines: the beacon and the probe protocol, capability adverts
-//! and the neighbour table. A kernel runs them through [`MeshKernel`]
+//! Across machines: the mesh over Zenoh that carries routes between kernels
+//! and the Hostess across them ([`mesh`]), the beacon and the probe
+//! protocol, capability adverts and the neighbour table. A kernel runs them through [`MeshKernel`]
 //! (`kernel.start_beacon(..)`, ...) and reports them through [`MeshExt`].
 
 pub mod advert;
@@ -10,6 +11,7 @@ pub mod candidate;
 mod error;
 pub mod frame;
 pub mod handshake;
+pub mod mesh;
 pub mod neighbours;
 pub mod node;
 pub mod ports;
@@ -21,5 +23,6 @@ pub use advert::{Advert, AdvertError};
 pub use beacon::{Beacon, BeaconOptions, ProbeStatus};
 pub use candidate::{Candidate, Proto};
 pub use error::NetError;
+pub use mesh::{MeshError, MeshOptions, MeshPolicy, RouteCodecs, RouteMessage};
 pub use neighbours::{AdvertOptions, Adverts, AdvertsError, Neighbour, NeighbourTable};
 pub use node::{MeshExt, MeshKernel, Node, NodeError, PROBE_PROCESS, default_state_dir};

@@ -42,7 +42,7 @@
 //! |---|---|---|
 //! | `hostess` | `kernel-hostess` | the guest book, reservations, booking of every pipe ([`hostess`]) |
 //! | `control` (default) | `kernel-control` | the HTTP control surface, exports, HMI ([`control`]) |
-//! | `mesh` | `kernel-mesh` | beacon, probe protocol, adverts ([`net`]) |
+//! | `mesh` | `kernel-mesh` | routes between kernels over Zenoh, the Hostess across kernels, beacon, probe protocol, adverts ([`net`]) |
 //!
 //! [`KernelBuilder::build`] gives every kernel the policies compiled in.
 
@@ -86,7 +86,8 @@ pub mod hostess {
     pub use kernel_hostess::*;
 }
 
-/// Across machines: beacon, probe protocol, capability adverts.
+/// Across machines: the mesh over Zenoh, beacon, probe protocol,
+/// capability adverts.
 #[cfg(feature = "mesh")]
 pub mod net {
     pub use kernel_mesh::*;
@@ -98,6 +99,9 @@ pub mod net {
 /// surface).
 pub struct KernelBuilder {
     inner: kernel_core::KernelBuilder,
+    /// The typed ends of routes and offered terminals, for the mesh.
+    #[cfg(feature = "mesh")]
+    codecs: kernel_mesh::RouteCodecs,
 }
 
 impl std::fmt::Debug for KernelBuilder {
@@ -111,6 +115,8 @@ impl KernelBuilder {
     pub fn new(spec: &'static Spec) -> Self {
         KernelBuilder {
             inner: kernel_core::KernelBuilder::new(spec),
+            #[cfg(feature = "mesh")]
+            codecs: kernel_mesh::RouteCodecs::default(),
         }
     }
 
@@ -144,11 +150,51 @@ impl KernelBuilder {
         Ok(self)
     }
 
+    /// Routes output `from` (`server.terminal`) to the other kernels its
+    /// `[[routes]]` name: the mesh encodes what the terminal sends
+    /// (postcard or JSON, so the message type needs serde).
+    #[cfg(feature = "mesh")]
+    pub fn route<P: terminal::Producer>(
+        &mut self,
+        from: &str,
+        _from_port: __private::Port<P>,
+    ) -> Result<&mut Self, Error>
+    where
+        P::Message: kernel_mesh::RouteMessage,
+    {
+        self.codecs.route::<P>(&mut self.inner, from)?;
+        Ok(self)
+    }
+
+    /// Offers input terminal `to` (`server.terminal`, listed in `[mesh]
+    /// offer`) to routes from other kernels: it waits for them, and the mesh
+    /// decodes their messages into it.
+    #[cfg(feature = "mesh")]
+    pub fn offer<C: terminal::Consumer>(
+        &mut self,
+        to: &str,
+        _to_port: __private::Port<C>,
+    ) -> Result<&mut Self, Error>
+    where
+        C::Message: kernel_mesh::RouteMessage,
+    {
+        self.codecs.offer::<C>(&mut self.inner, to)?;
+        Ok(self)
+    }
+
     /// Checks the wiring (see [`kernel_core::KernelBuilder::build`]) and
     /// builds the kernel with the policies of the enabled features.
     pub fn build(&mut self) -> Result<Kernel, Error> {
         let kernel = self.inner.build()?;
-        install_policies(&kernel.connectome());
+        let connectome = kernel.connectome();
+        install_policies(&connectome);
+        #[cfg(feature = "mesh")]
+        kernel_mesh::MeshPolicy::install(&connectome, std::mem::take(&mut self.codecs)).map_err(
+            |e| Error::Policy {
+                policy: "mesh",
+                source: Box::new(e),
+            },
+        )?;
         Ok(kernel)
     }
 }
@@ -158,6 +204,14 @@ fn install_policies(connectome: &Connectome) {
     kernel_hostess::HostessPolicy::install(connectome);
     #[cfg(feature = "control")]
     kernel_control::ControlPolicy::install(connectome);
+    #[cfg(not(feature = "mesh"))]
+    if connectome.spec().mesh.is_some() || !connectome.spec().routes.is_empty() {
+        tracing::warn!(
+            kernel = connectome.spec().kernel.name,
+            "`[mesh]` or `[[routes]]` is set but the mesh is not compiled in \
+             (enable kernel's `mesh` feature); its routes stay planned"
+        );
+    }
     #[cfg(not(feature = "control"))]
     if let Some(listen) = connectome.spec().control {
         tracing::warn!(

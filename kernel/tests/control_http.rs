@@ -348,6 +348,34 @@ fn topology_exports_and_metrics() {
     );
     assert_eq!(svg.body.matches(r#"<g class="conn""#).count(), 3);
     assert_eq!(svg.body.matches(r#"<g class="server""#).count(), 7);
+    // The snapshot drawn, embedded: what the HMI's tables show.
+    let embedded = svg
+        .body
+        .split_once(r#"<metadata id="snapshot">"#)
+        .and_then(|(_, rest)| rest.split_once("</metadata>"))
+        .map(|(json, _)| {
+            json.replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&")
+        })
+        .expect("the embedded snapshot");
+    let snapshot: serde_json::Value = serde_json::from_str(&embedded).expect("snapshot JSON");
+    assert_eq!(snapshot["kernel"]["name"], "http-exports");
+    assert_eq!(snapshot["connections"].as_array().map(Vec::len), Some(3));
+    for c in snapshot["connections"].as_array().into_iter().flatten() {
+        let drawn = format!(
+            r#"data-id="{}" data-from="{}" data-to="{}" data-state="{}" data-stalled="{}" data-rate="{:.3}""#,
+            c["id"].as_str().unwrap_or_default(),
+            c["from"].as_str().unwrap_or_default(),
+            c["to"].as_str().unwrap_or_default(),
+            c["state"].as_str().unwrap_or_default(),
+            c["stalled"].as_bool().unwrap_or_default(),
+            c["rate"].as_f64().unwrap_or(-1.0),
+        );
+        assert!(svg.body.contains(&drawn), "{drawn} not drawn");
+    }
     assert_eq!(get(addr, "/api/v1/topology?format=png").status, 400);
     let metrics = get(addr, "/metrics");
     assert!(

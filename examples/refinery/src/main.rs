@@ -35,9 +35,6 @@ macro_rules! say {
     }};
 }
 
-/// Interval between two samples of a well in steady mode (500 samples/s).
-const STEADY: Duration = Duration::from_millis(2);
-
 /// Extra ports the beacon listens on (those in use are skipped).
 const BEACON_RANGE: (u16, u16) = (47801, 47816);
 /// The shared secret of the beacon, the probe and the adverts; without it
@@ -82,6 +79,26 @@ struct Options {
     /// A peer kernel to send adverts to; repeat for more
     #[arg(long = "peer", value_name = "IP:PORT", requires = "adverts")]
     peers: Vec<SocketAddr>,
+    /// Microseconds between two samples of a well in steady mode (the
+    /// default, 2000, is 500 samples/s per well)
+    #[arg(long, value_name = "MICROSECONDS", default_value_t = 2000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    sample_interval_us: u64,
+    /// Supervise an external process: `NAME=COMMAND LINE`, run with `sh -c`
+    /// and restarted when it fails; its output goes to the event log; repeat
+    /// for more
+    #[arg(long = "process", value_name = "NAME=COMMAND", value_parser = process_option)]
+    processes: Vec<(String, String)>,
+}
+
+/// `NAME=COMMAND LINE` of `--process`.
+fn process_option(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, command)) if !name.trim().is_empty() && !command.trim().is_empty() => {
+            Ok((name.trim().to_owned(), command.to_owned()))
+        }
+        _ => Err(format!("`{text}` is not `NAME=COMMAND LINE`")),
+    }
 }
 
 impl Options {
@@ -123,13 +140,20 @@ fn run(options: &Options) -> Result<(), Failure> {
         .with_writer(std::io::stderr)
         .init();
     if options.steady() {
-        servers::wells::run_steadily(STEADY);
+        servers::wells::run_steadily(Duration::from_micros(options.sample_interval_us));
     }
     let mut kernel = wiring::kernel()?;
     let connectome = kernel.connectome();
     let passphrase = std::env::var(PASSPHRASE_ENV).ok().filter(|p| !p.is_empty());
     if options.probe {
         start_probe(&mut kernel, options, passphrase.clone())?;
+    }
+    for (name, command) in &options.processes {
+        kernel.add_process(
+            kernel::Process::new(name, "sh")
+                .args(["-c", command])
+                .restart(kernel::Restart::OnFailure),
+        )?;
     }
     let server = if serve {
         let server = kernel.serve_control(ControlOptions::from_env()?)?;

@@ -1,15 +1,18 @@
 //! The HMI page in a real headless Chromium, driven over the DevTools
-//! protocol: load the page from a running `refinery --serve`, wait for the
+//! protocol: load the page from a running `refinery --serve` (with an
+//! external process and a neighbour kernel sending adverts), wait for the
 //! live update, check that every server and connection is drawn with a
-//! non-zero rate, click pause on one connection (answering the token
-//! prompt) and see its state change. Screenshots are saved as
-//! `target/hmi.png` (flowing) and `target/hmi-paused.png`.
+//! non-zero rate, that the process (state, pid), the neighbour and the event
+//! log (live, filterable) are shown, then pause the pipe into the column with
+//! the page's button (answering the token prompt) and resume it.
+//! Screenshots are saved as `target/hmi.png` (flowing) and
+//! `target/hmi-paused.png`.
 //!
 //! Skipped, saying so, only when chromium is not installed and `CI` is
 //! unset; `.ci/run` installs it.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -156,9 +159,14 @@ const STATE_JS: &str = r#"JSON.stringify({
   updates: +document.body.dataset.updates,
   live: document.body.dataset.live,
   servers: [...document.querySelectorAll('#graph g.server')].map(g => ({ name: g.dataset.name, state: g.dataset.state })),
-  conns: [...document.querySelectorAll('#graph g.conn')].map(g => ({ id: g.dataset.id, to: g.dataset.to, state: g.dataset.state, rate: parseFloat(g.dataset.rate) })),
-  rows: [...document.querySelectorAll('#connections tbody tr')].map(r => ({ id: r.dataset.id, state: r.dataset.state })),
+  conns: [...document.querySelectorAll('#graph g.conn')].map(g => ({ id: g.dataset.id, to: g.dataset.to, state: g.dataset.state, stalled: g.dataset.stalled === "true", label: g.querySelector('text.rate').textContent, rate: parseFloat(g.dataset.rate) })),
+  alerts: [...document.querySelectorAll('#alerts li')].map(l => ({ class: l.className, id: l.dataset.id || l.dataset.name, text: l.textContent })),
+  rows: [...document.querySelectorAll('#connections tbody tr[data-id]')].map(r => ({ id: r.dataset.id, state: r.dataset.state })),
   fans: document.querySelectorAll('#graph g.fan').length,
+  processes: [...document.querySelectorAll('#processes tbody tr[data-name]')].map(r => ({ name: r.dataset.name, state: r.dataset.state, pid: r.dataset.pid, text: r.textContent })),
+  neighbours: [...document.querySelectorAll('#neighbours tbody tr[data-identity]')].map(r => r.dataset.identity),
+  events: +document.body.dataset.events,
+  shown: [...document.querySelectorAll('#events li')].map(l => ({ subject: l.dataset.subject, id: l.dataset.id, from: l.dataset.from, to: l.dataset.to, text: l.textContent })),
 })"#;
 
 fn page_state(cdp: &mut Cdp, session: &str) -> Value {
@@ -181,8 +189,32 @@ fn wait_for(cdp: &mut Cdp, session: &str, what: &str, check: impl Fn(&Value) -> 
     }
 }
 
+fn free_udp_port() -> SocketAddr {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket.local_addr().expect("addr")
+}
+
+/// Whether the list (graph or table) has connection `id` in `state`.
+fn has_state(list: &Value, id: &str, state: &str) -> bool {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["id"] == id && c["state"] == state)
+}
+
+/// Clicks the page's `action` button of connection `id`.
+fn click(cdp: &mut Cdp, session: &str, action: &str, id: &str) {
+    let clicked = cdp.eval(
+        session,
+        &format!(
+            r#"(() => {{ const b = document.querySelector('button[data-action="{action}"][data-id="{id}"]'); if (!b) return false; b.click(); return true; }})()"#
+        ),
+    );
+    assert_eq!(clicked, json!(true), "no {action} button for {id}");
+}
+
 #[test]
-fn the_hmi_shows_the_live_refinery_and_pauses_a_connection() {
+fn the_hmi_shows_the_live_refinery_its_process_neighbour_and_events_and_pauses_the_column() {
     let Some(browser) = chromium() else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -193,10 +225,31 @@ fn the_hmi_shows_the_live_refinery_and_pauses_a_connection() {
         );
         return;
     };
-    // The plant, serving.
+    // A neighbour kernel, and the plant serving, with an external process.
+    let (plant_adverts, peer_adverts) = (free_udp_port(), free_udp_port());
+    let peer = Command::new(env!("CARGO_BIN_EXE_refinery"))
+        .args(["--adverts", &peer_adverts.to_string()])
+        .args(["--peer", &plant_adverts.to_string()])
+        .env("WIRING_PASSPHRASE", "shared by the plants")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the neighbour refinery");
+    let peer_pid = peer.id();
+    let _peer = Guard(peer);
     let mut plant = Command::new(env!("CARGO_BIN_EXE_refinery"))
         .arg("--serve")
+        .args(["--adverts", &plant_adverts.to_string()])
+        .args(["--peer", &peer_adverts.to_string()])
+        // A brisk flow (10,000 samples/s) fills the 4,096 messages of the
+        // pipe into the column in under half a second once it is paused.
+        .args(["--sample-interval-us", "200"])
+        .args([
+            "--process",
+            "assay=n=0; while :; do n=$((n+1)); echo assay $n; sleep 0.5; done",
+        ])
         .env("KERNEL_CONTROL_LISTEN", "127.0.0.1:0")
+        .env("WIRING_PASSPHRASE", "shared by the plants")
         .env_remove("KERNEL_CONTROL_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -215,10 +268,12 @@ fn the_hmi_shows_the_live_refinery_and_pauses_a_connection() {
         if let Some(t) = line.strip_prefix("token: ") {
             token = t.to_owned();
         }
-        if line.starts_with("ctrl-c") {
+        if line.starts_with("adverts: ") {
             break;
         }
     }
+    // Keep reading until the end, for the report after ctrl-c.
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<String>>());
     assert!(
         url.starts_with("http://127.0.0.1:"),
         "no HMI address printed"
@@ -312,33 +367,121 @@ fn the_hmi_shows_the_live_refinery_and_pauses_a_connection() {
     std::fs::create_dir_all(&target).expect("target dir");
     cdp.screenshot(&session, &target.join("hmi.png"));
 
-    // Pause the alarm's connection with the page's button.
-    let alarm = state["conns"]
+    // The external process with its state and pid, and the neighbour.
+    let state = wait_for(&mut cdp, &session, "the process and the neighbour", |s| {
+        s["processes"].as_array().is_some_and(|p| {
+            p.iter()
+                .any(|p| p["name"] == "assay" && p["state"] == "running" && p["pid"] != "")
+        }) && s["neighbours"].as_array().is_some_and(|n| {
+            n.iter().any(|i| {
+                i.as_str()
+                    .is_some_and(|i| i.ends_with(&format!(":{peer_pid}")))
+            })
+        })
+    });
+    let assay: u32 = state["processes"][0]["pid"]
+        .as_str()
+        .and_then(|p| p.parse().ok())
+        .expect("the process's pid");
+    let cmdline = std::fs::read(format!("/proc/{assay}/cmdline")).expect("the process runs");
+    assert!(
+        String::from_utf8_lossy(&cmdline).contains("echo assay"),
+        "pid {assay} is not the assay process"
+    );
+
+    // The event log: live, with the process's output, filterable.
+    wait_for(
+        &mut cdp,
+        &session,
+        "the process's output in the event log",
+        |s| {
+            s["shown"].as_array().is_some_and(|e| {
+                e.iter().any(|e| {
+                    e["subject"] == "process"
+                        && e["id"] == "assay"
+                        && e["text"]
+                            .as_str()
+                            .is_some_and(|t| t.contains("stdout: assay"))
+                }) && e
+                    .iter()
+                    .any(|e| e["subject"] == "server" && e["to"] == "running")
+            })
+        },
+    );
+    let filter = |cdp: &mut Cdp, text: &str, subject: &str| {
+        cdp.eval(
+            &session,
+            &format!(
+                r#"(() => {{ const f = document.getElementById("event-filter"); f.value = {text:?}; f.dispatchEvent(new Event("input")); const s = document.getElementById("event-subject"); s.value = {subject:?}; s.dispatchEvent(new Event("change")); return true; }})()"#
+            ),
+        );
+        page_state(cdp, &session)["shown"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let assay = filter(&mut cdp, "assay", "");
+    assert!(!assay.is_empty());
+    assert!(assay.iter().all(|e| e["id"] == "assay"), "{assay:?}");
+    let servers = filter(&mut cdp, "", "server");
+    assert!(!servers.is_empty());
+    assert!(
+        servers.iter().all(|e| e["subject"] == "server"),
+        "{servers:?}"
+    );
+    filter(&mut cdp, "", "");
+
+    // Pause the pipe into the column with the page's button.
+    let feed = state["conns"]
         .as_array()
         .into_iter()
         .flatten()
-        .find(|c| c["to"] == "alarm.cuts")
+        .find(|c| c["to"] == "column.feed")
         .and_then(|c| c["id"].as_str())
-        .expect("alarm connection")
+        .expect("the pipe into the column")
         .to_owned();
-    let clicked = cdp.eval(
-        &session,
-        &format!(
-            r#"(() => {{ const b = document.querySelector('button[data-action="pause"][data-id="{alarm}"]'); if (!b) return false; b.click(); return true; }})()"#
-        ),
-    );
-    assert_eq!(clicked, json!(true), "no pause button for {alarm}");
-    wait_for(&mut cdp, &session, "the connection shows as paused", |s| {
-        let paused = |list: &Value| {
-            list.as_array()
-                .into_iter()
-                .flatten()
-                .any(|c| c["id"] == alarm.as_str() && c["state"] == "paused")
-        };
-        paused(&s["conns"]) && paused(&s["rows"])
+    click(&mut cdp, &session, "pause", &feed);
+    let paused = Instant::now();
+    let state = wait_for(&mut cdp, &session, "the stall marked", |s| {
+        let stalled_edge = s["conns"].as_array().into_iter().flatten().any(|c| {
+            c["id"] == feed.as_str()
+                && c["stalled"] == true
+                && c["label"]
+                    .as_str()
+                    .is_some_and(|l| l.starts_with("STALLED"))
+        });
+        let alert = s["alerts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| a["class"] == "stall" && a["id"] == feed.as_str());
+        stalled_edge && alert && has_state(&s["rows"], &feed, "paused")
     });
+    let took = paused.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "the stall showed after {took:?}: {state:#}"
+    );
     assert_eq!(cdp.prompts, 1, "the page asks for the token once");
     cdp.screenshot(&session, &target.join("hmi-paused.png"));
+    wait_for(&mut cdp, &session, "the pause in the event log", |s| {
+        s["shown"].as_array().is_some_and(|e| {
+            e.iter().any(|e| {
+                e["subject"] == "connection" && e["id"] == feed.as_str() && e["to"] == "paused"
+            })
+        })
+    });
+
+    // Resume: it flows again.
+    click(&mut cdp, &session, "resume", &feed);
+    wait_for(&mut cdp, &session, "the pipe flows again, no stall", |s| {
+        has_state(&s["conns"], &feed, "connected")
+            && has_state(&s["rows"], &feed, "connected")
+            && s["alerts"].as_array().is_some_and(Vec::is_empty)
+            && s["conns"]
+                .as_array()
+                .is_some_and(|c| c.iter().all(|c| c["stalled"] == false))
+    });
     let _ = cdp.call(None, "Browser.close", json!({}));
 
     // ctrl-c stops the plant cleanly.
@@ -359,7 +502,7 @@ fn the_hmi_shows_the_live_refinery_and_pauses_a_connection() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(exit.success(), "refinery --serve ended with {exit}");
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let rest = rest.join().expect("stdout reader");
     assert!(
         rest.iter().any(|l| l.starts_with("kernel `refinery`")),
         "{rest:?}"

@@ -17,13 +17,14 @@ use futures_util::stream::{self, Stream};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
-use super::{BODY_LIMIT, hmi, metrics, openapi};
+use super::operations::{
+    self, Disconnected, EventFilter, EventJson, EventsJson, NeighboursJson, ProbeJson,
+};
+use super::{BODY_LIMIT, hmi, mcp, metrics, openapi};
 use crate::svg;
 use crate::topology::{ConnectionView, ProcessView, ServerView, Snapshot, Topology};
-use kernel_core::control::events::Event;
-use kernel_core::control::{Control, ControlError, DisconnectMode};
+use kernel_core::control::{Control, DisconnectMode};
 use kernel_hostess::http::{
     ApiError, BearerToken, ErrorJson, json, json_body, json_errors, no_such_endpoint,
     require_bearer,
@@ -66,7 +67,8 @@ impl Drop for StreamSlot {
     }
 }
 
-pub(crate) fn router(state: AppState) -> Router {
+/// The API, the HMI, the metrics and the MCP endpoint `mcp`.
+pub(crate) fn router(state: AppState, mcp: mcp::McpService) -> Router {
     let modifying = Router::new()
         .route("/api/v1/connections", post(connect))
         .route(
@@ -98,6 +100,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/events", get(events))
         .route("/api/v1/metrics", get(metrics_json))
         .merge(modifying)
+        .nest_service(mcp::MCP_PATH, mcp)
         .fallback(no_such_endpoint)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(json_errors))
@@ -108,21 +111,12 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     ApiError::new(status, message).into_response()
 }
 
-/// The HTTP status that fits a refusal: 400 for a malformed request, 404
-/// for something unknown, 409 for a conflict with the live state.
-fn control_status(e: &ControlError) -> StatusCode {
-    match e {
-        ControlError::BadRequest(_) => StatusCode::BAD_REQUEST,
-        ControlError::UnknownServer { .. }
-        | ControlError::UnknownProcess { .. }
-        | ControlError::UnknownTerminal { .. }
-        | ControlError::UnknownConnection { .. } => StatusCode::NOT_FOUND,
-        _ => StatusCode::CONFLICT,
+/// `value` with `status`, or the refusal as JSON.
+fn answer<T: Serialize>(status: StatusCode, result: Result<T, ApiError>) -> Response {
+    match result {
+        Ok(value) => json(status, &value),
+        Err(e) => e.into_response(),
     }
-}
-
-fn control_error(e: &ControlError) -> Response {
-    error(control_status(e), e.to_string())
 }
 
 fn text(content_type: &'static str, body: String) -> Response {
@@ -179,6 +173,9 @@ pub(crate) struct IndexJson {
     endpoints: Vec<EndpointJson>,
     /// Where the full description is.
     openapi: String,
+    /// The Model Context Protocol endpoint (streamable HTTP) whose tools
+    /// mirror this API.
+    mcp: String,
 }
 
 /// Every endpoint with its method and a summary (the full description is
@@ -217,6 +214,7 @@ pub(crate) async fn index() -> Response {
         &IndexJson {
             endpoints,
             openapi: "/api/v1/openapi.json".to_owned(),
+            mcp: mcp::MCP_PATH.to_owned(),
         },
     )
 }
@@ -303,10 +301,7 @@ pub(crate) async fn server(
     State(state): State<AppState>,
     Path(ServerName { name }): Path<ServerName>,
 ) -> Response {
-    match state.control.topology().server(&name) {
-        Some(s) => json(StatusCode::OK, s),
-        None => control_error(&ControlError::UnknownServer { server: name }),
-    }
+    answer(StatusCode::OK, operations::server(&state.control, &name))
 }
 
 /// Every external process the executor supervises, with its state and pid.
@@ -327,26 +322,7 @@ pub(crate) async fn processes(State(state): State<AppState>) -> Response {
         (status = 404, description = "unknown process", body = ErrorJson),
     ))]
 pub(crate) async fn process(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    match state
-        .control
-        .topology()
-        .processes
-        .into_iter()
-        .find(|p| p.name == name)
-    {
-        Some(p) => json(StatusCode::OK, &p),
-        None => control_error(&ControlError::UnknownProcess { process: name }),
-    }
-}
-
-/// The beacon, as `GET /api/v1/probe` shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ProbeJson {
-    /// Its listeners, the ports it skipped, the last probe report
-    /// (candidates and address/port matrix) and the verified candidates,
-    /// best first; null when the kernel runs no beacon.
-    #[schema(value_type = Option<Object>)]
-    beacon: Value,
+    answer(StatusCode::OK, operations::process(&state.control, &name))
 }
 
 /// The beacon's listeners, last probe report and verified candidates;
@@ -354,56 +330,14 @@ pub(crate) struct ProbeJson {
 #[utoipa::path(get, path = "/api/v1/probe", tag = "kernel", operation_id = "getProbe",
     responses((status = 200, description = "the beacon", body = ProbeJson)))]
 pub(crate) async fn probe(State(state): State<AppState>) -> Response {
-    #[cfg(feature = "mesh")]
-    let beacon = to_value(&kernel_mesh::MeshExt::probe_status(
-        state.control.connectome(),
-    ));
-    #[cfg(not(feature = "mesh"))]
-    let beacon = {
-        let _ = &state;
-        Value::Null
-    };
-    json(StatusCode::OK, &ProbeJson { beacon })
-}
-
-/// The neighbour table, as `GET /api/v1/neighbours` shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct NeighboursJson {
-    /// Where this kernel listens for adverts; null when it sends none.
-    adverts: Option<String>,
-    /// Peer kernels heard from: identity, TTL, sequence, control address,
-    /// classes, candidates, source, first and last seen.
-    #[schema(value_type = Vec<Object>)]
-    neighbours: Vec<Value>,
+    json(StatusCode::OK, &operations::probe(&state.control))
 }
 
 /// Peer kernels heard from by capability adverts, until their TTL runs out.
 #[utoipa::path(get, path = "/api/v1/neighbours", tag = "kernel", operation_id = "listNeighbours",
     responses((status = 200, description = "the neighbour table", body = NeighboursJson)))]
 pub(crate) async fn neighbours(State(state): State<AppState>) -> Response {
-    #[cfg(feature = "mesh")]
-    let table = {
-        use kernel_mesh::MeshExt as _;
-        let connectome = state.control.connectome();
-        NeighboursJson {
-            adverts: connectome.adverts_addr().map(|a| a.to_string()),
-            neighbours: connectome
-                .neighbours()
-                .unwrap_or_default()
-                .iter()
-                .map(to_value)
-                .collect(),
-        }
-    };
-    #[cfg(not(feature = "mesh"))]
-    let table = {
-        let _ = &state;
-        NeighboursJson {
-            adverts: None,
-            neighbours: Vec::new(),
-        }
-    };
-    json(StatusCode::OK, &table)
+    json(StatusCode::OK, &operations::neighbours(&state.control))
 }
 
 /// Every connection with state, rate, queue, counters.
@@ -422,15 +356,6 @@ pub(crate) struct ConnectionId {
     id: String,
 }
 
-/// The connection id in a path; an id that is not a UUID is unknown too.
-fn parse_id(id: &str) -> Result<Uuid, Box<Response>> {
-    Uuid::parse_str(id).map_err(|_| {
-        Box::new(control_error(&ControlError::UnknownConnection {
-            id: id.to_owned(),
-        }))
-    })
-}
-
 /// One connection.
 #[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "kernel", operation_id = "getConnection",
     params(ConnectionId),
@@ -442,14 +367,7 @@ pub(crate) async fn connection(
     State(state): State<AppState>,
     Path(ConnectionId { id }): Path<ConnectionId>,
 ) -> Response {
-    let t = state.control.topology();
-    let found = Uuid::parse_str(&id)
-        .ok()
-        .and_then(|u| t.connection(&u.to_string()));
-    match found {
-        Some(c) => json(StatusCode::OK, c),
-        None => control_error(&ControlError::UnknownConnection { id }),
-    }
+    answer(StatusCode::OK, operations::connection(&state.control, &id))
 }
 
 /// Body of `POST /api/v1/connections`.
@@ -509,21 +427,10 @@ pub(crate) async fn connect(
             .into_response();
         }
     };
-    match state
-        .control
-        .connect(&request.from, &request.to, request.capacity)
-    {
-        Ok(id) => connection_view(&state, id, StatusCode::CREATED),
-        Err(e) => control_error(&e),
-    }
-}
-
-/// The connection's view now (it may have ended already: 410).
-fn connection_view(state: &AppState, id: Uuid, status: StatusCode) -> Response {
-    match state.control.topology().connection(&id.to_string()) {
-        Some(view) => json(status, view),
-        None => error(StatusCode::GONE, format!("connection {id} is gone already")),
-    }
+    answer(
+        StatusCode::CREATED,
+        operations::connect(&state.control, &request.from, &request.to, request.capacity),
+    )
 }
 
 /// What happens to the messages still queued.
@@ -547,19 +454,6 @@ pub(crate) struct ModeQuery {
     mode: Mode,
 }
 
-/// What a disconnect did.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Disconnected {
-    #[schema(value_type = Uuid)]
-    id: String,
-    /// `draining` until the queue is delivered, or `closed`.
-    state: String,
-    /// Messages queued when it was disconnected.
-    queued: u64,
-    /// Messages discarded (mode `drop`).
-    dropped: u64,
-}
-
 /// Disconnects: the producer stops feeding the pipe; queued messages are
 /// delivered (drain) or discarded and counted as drops (drop).
 #[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "operator", operation_id = "disconnect",
@@ -577,33 +471,14 @@ pub(crate) async fn disconnect(
     Path(ConnectionId { id }): Path<ConnectionId>,
     Query(q): Query<ModeQuery>,
 ) -> Response {
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(r) => return *r,
-    };
     let mode = match q.mode {
         Mode::Drain => DisconnectMode::Drain,
         Mode::Drop => DisconnectMode::Drop,
     };
-    match state.control.disconnect(id, mode) {
-        Ok(d) => json(
-            StatusCode::OK,
-            &Disconnected {
-                id: d.id.to_string(),
-                state: d.state.as_str().to_owned(),
-                queued: d.queued,
-                dropped: d.dropped,
-            },
-        ),
-        Err(e) => control_error(&e),
-    }
-}
-
-fn connection_after(state: &AppState, id: Uuid, result: Result<(), ControlError>) -> Response {
-    match result {
-        Ok(()) => connection_view(state, id, StatusCode::OK),
-        Err(e) => control_error(&e),
-    }
+    answer(
+        StatusCode::OK,
+        operations::disconnect(&state.control, &id, mode),
+    )
 }
 
 /// Pauses a connection: the consumer takes nothing out, messages stay
@@ -622,10 +497,7 @@ pub(crate) async fn pause(
     State(state): State<AppState>,
     Path(ConnectionId { id }): Path<ConnectionId>,
 ) -> Response {
-    match parse_id(&id) {
-        Ok(id) => connection_after(&state, id, state.control.pause(id)),
-        Err(r) => *r,
-    }
+    answer(StatusCode::OK, operations::pause(&state.control, &id))
 }
 
 /// Resumes a paused connection.
@@ -643,22 +515,7 @@ pub(crate) async fn resume(
     State(state): State<AppState>,
     Path(ConnectionId { id }): Path<ConnectionId>,
 ) -> Response {
-    match parse_id(&id) {
-        Ok(id) => connection_after(&state, id, state.control.resume(id)),
-        Err(r) => *r,
-    }
-}
-
-fn server_after(state: &AppState, name: &str, result: Result<(), ControlError>) -> Response {
-    match result {
-        Ok(()) => match state.control.topology().server(name) {
-            Some(view) => json(StatusCode::ACCEPTED, view),
-            None => control_error(&ControlError::UnknownServer {
-                server: name.to_owned(),
-            }),
-        },
-        Err(e) => control_error(&e),
-    }
+    answer(StatusCode::OK, operations::resume(&state.control, &id))
 }
 
 /// Restarts a server: it sees `stopping`, its inputs end, then it is built
@@ -676,8 +533,10 @@ pub(crate) async fn restart(
     State(state): State<AppState>,
     Path(ServerName { name }): Path<ServerName>,
 ) -> Response {
-    let result = state.control.restart(&name);
-    server_after(&state, &name, result)
+    answer(
+        StatusCode::ACCEPTED,
+        operations::restart(&state.control, &name),
+    )
 }
 
 /// Stops a server for good; the streams it feeds end.
@@ -694,8 +553,10 @@ pub(crate) async fn stop(
     State(state): State<AppState>,
     Path(ServerName { name }): Path<ServerName>,
 ) -> Response {
-    let result = state.control.stop(&name);
-    server_after(&state, &name, result)
+    answer(
+        StatusCode::ACCEPTED,
+        operations::stop(&state.control, &name),
+    )
 }
 
 /// Metrics as JSON: per connection counters, queue, rate; per server state
@@ -704,47 +565,6 @@ pub(crate) async fn stop(
     responses((status = 200, description = "the metrics", body = Object)))]
 pub(crate) async fn metrics_json(State(state): State<AppState>) -> Response {
     json(StatusCode::OK, &metrics::json(&state.control))
-}
-
-/// One transition of the event log.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct EventJson {
-    seq: u64,
-    /// Milliseconds since the kernel started.
-    at_ms: u64,
-    /// `server`, `connection` or `process`.
-    subject: &'static str,
-    /// The server's or process's name, or the connection's id.
-    id: String,
-    /// For a connection: `from -> to`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    label: Option<String>,
-    from: &'static str,
-    to: &'static str,
-    /// Why; when `from` equals `to` the event is a line a process wrote:
-    /// `stdout: ...` or `stderr: ...`.
-    cause: String,
-}
-
-impl From<&Event> for EventJson {
-    fn from(e: &Event) -> Self {
-        let label = match &e.subject {
-            kernel_core::control::events::Subject::Connection { label, .. } => {
-                Some(label.to_string())
-            }
-            _ => None,
-        };
-        EventJson {
-            seq: e.seq,
-            at_ms: e.at_ms,
-            subject: e.subject.kind(),
-            id: e.subject.id(),
-            label,
-            from: e.from,
-            to: e.to,
-            cause: e.cause.to_string(),
-        }
-    }
 }
 
 /// What kind of server-sent event.
@@ -772,14 +592,6 @@ struct ServerSentEvent {
     id: Option<String>,
 }
 
-/// The event log as JSON.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct EventsJson {
-    /// Events the bounded log forgot before they were asked for.
-    missed: u64,
-    events: Vec<EventJson>,
-}
-
 /// A compact live summary for the `tick` event: states, rates, queues.
 fn tick_json(t: &Topology) -> Value {
     json!({
@@ -790,6 +602,7 @@ fn tick_json(t: &Topology) -> Value {
         "connections": t.connections.iter().map(|c| json!({
             "id": c.id, "state": c.state, "rate": c.rate, "fill": c.fill,
             "queue_depth": c.queue_depth, "messages_out": c.messages_out,
+            "stalled": c.stalled,
         })).collect::<Vec<_>>(),
     })
 }
@@ -844,16 +657,13 @@ pub(crate) async fn events(
             );
         }
     };
-    let log = state.control.connectome().events();
     if let EventsFormat::Json = q.format {
-        let since = log.since(since);
-        return json(
-            StatusCode::OK,
-            &EventsJson {
-                missed: since.missed,
-                events: since.events.iter().map(EventJson::from).collect(),
-            },
-        );
+        let filter = EventFilter {
+            since,
+            ..EventFilter::default()
+        };
+        let log = state.control.connectome().events();
+        return json(StatusCode::OK, &operations::events(log, &filter));
     }
     let resume = headers
         .get("last-event-id")

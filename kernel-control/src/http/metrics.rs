@@ -115,6 +115,31 @@ impl Collector for KernelCollector {
                 .map(|c| (pipe_labels(c), ConstGauge::new(c.rate)))
                 .collect(),
         )?;
+        family(
+            &mut encoder,
+            "pipe_since_taken_seconds",
+            "Time since the consumer last took a message out of the pipe",
+            MetricType::Gauge,
+            t.connections
+                .iter()
+                .map(|c| {
+                    (
+                        pipe_labels(c),
+                        ConstGauge::new(c.since_taken_ns as f64 / 1e9),
+                    )
+                })
+                .collect(),
+        )?;
+        family(
+            &mut encoder,
+            "pipe_stalled",
+            "1 while messages are queued in the pipe but do not move (paused, or not taken for half a second)",
+            MetricType::Gauge,
+            t.connections
+                .iter()
+                .map(|c| (pipe_labels(c), ConstGauge::new(i64::from(c.stalled))))
+                .collect(),
+        )?;
         let mut states = Vec::new();
         for c in &t.connections {
             for s in ConnectionState::ALL {
@@ -228,6 +253,7 @@ pub(crate) fn json(control: &Control) -> Value {
             "messages_in": c.messages_in, "messages_out": c.messages_out,
             "queue_depth": c.queue_depth, "capacity": c.capacity, "fill": c.fill,
             "rate": c.rate, "blocked_ns": c.blocked_ns, "drops": c.drops,
+            "since_taken_ns": c.since_taken_ns, "stalled": c.stalled,
         })).collect::<Vec<_>>(),
         "totals": {
             "messages_out": t.connections.iter().map(|c| c.messages_out).sum::<u64>(),

@@ -25,8 +25,10 @@
 
 mod api;
 mod hmi;
+mod mcp;
 mod metrics;
 mod openapi;
+mod operations;
 mod token_file;
 
 use std::net::{SocketAddr, TcpListener};
@@ -37,6 +39,7 @@ use kernel_hostess::HostessExt;
 use kernel_hostess::http::{BearerToken, Limits, Served};
 use kernel_hostess::phone::Verifier;
 
+pub use mcp::MCP_PATH;
 pub use openapi::openapi;
 
 /// Environment variable with the listen address (`host:port`).
@@ -242,7 +245,12 @@ impl ControlServer {
                 .phone(peers);
             extra.push((HOSTESS_PATH.to_owned(), hostess.router()));
         }
-        let mut router = api::router(state);
+        let mcp = mcp::service(
+            control.with_cause("operator (mcp)"),
+            BearerToken::new(&token),
+            addr,
+        );
+        let mut router = api::router(state, mcp);
         for (path, extra) in extra {
             router = router.nest(
                 &path,

@@ -227,7 +227,13 @@ struct ConnectionSchema {
     fill: f64,
     /// Messages per second out of the pipe over about the last second.
     rate: f64,
+    /// Time producers spent blocked on the full pipe.
     blocked_ns: u64,
+    /// Time since the consumer last took a message.
+    since_taken_ns: u64,
+    /// Messages are queued but do not move: the pipe is paused, or its
+    /// consumer has taken nothing for half a second.
+    stalled: bool,
     drops: u64,
     /// Made at run time rather than in `wiring.toml`.
     live: bool,
@@ -364,6 +370,8 @@ mod tests {
             fill: 0.0,
             rate: 0.0,
             blocked_ns: 0,
+            since_taken_ns: 0,
+            stalled: false,
             drops: 0,
             live: false,
             fan_out: false,

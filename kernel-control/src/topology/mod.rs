@@ -86,6 +86,12 @@ pub struct ConnectionView {
     /// Messages per second out of the pipe over about the last second.
     pub rate: f64,
     pub blocked_ns: u64,
+    /// Time since the consumer last took a message (as the samples of
+    /// the rate tell).
+    pub since_taken_ns: u64,
+    /// Messages are queued but do not move: the pipe is paused, or its
+    /// consumer has taken nothing for [`STALL_AFTER`].
+    pub stalled: bool,
     pub drops: u64,
     /// Made at run time rather than in `wiring.toml`.
     pub live: bool,
@@ -109,6 +115,10 @@ pub struct ProcessView {
     pub restarts: u32,
     pub last_exit: Option<String>,
 }
+
+/// How long queued messages may sit without the consumer taking one, or a
+/// producer stay blocked on a full pipe, before the pipe counts as stalled.
+pub const STALL_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A snapshot of the whole live topology.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -163,7 +173,7 @@ impl Topology {
     fn capture(connectome: &Connectome) -> Self {
         let spec = connectome.spec();
         let pipes = connectome.pipes();
-        let rates = connectome.rates();
+        let flows = connectome.flows();
         let terminals = connectome.terminals();
         let holding: Vec<_> = pipes.iter().filter(|p| p.state.holds_terminals()).collect();
         let peers = |server: &str, terminal: &str| {
@@ -244,6 +254,11 @@ impl Topology {
                 let (from_kind, message_type) = lookup(p.from.server, p.from.terminal);
                 let (to_kind, _) = lookup(p.to.server, p.to.terminal);
                 let holds = p.state.holds_terminals();
+                let flow = flows.get(&p.id);
+                let since_taken = flow.map(|f| f.since_taken).unwrap_or_default();
+                let stalled = holds
+                    && p.queue_depth > 0
+                    && (p.state == ConnectionState::Paused || since_taken >= STALL_AFTER);
                 ConnectionView {
                     id: p.id.to_string(),
                     from: p.from.to_string(),
@@ -257,8 +272,10 @@ impl Topology {
                     messages_out: p.messages_out,
                     queue_depth: p.queue_depth,
                     fill: (p.queue_depth as f64 / p.capacity.max(1) as f64).min(1.0),
-                    rate: rates.get(&p.id).copied().unwrap_or(0.0),
-                    blocked_ns: u64::try_from(p.blocked.as_nanos()).unwrap_or(u64::MAX),
+                    rate: flow.map(|f| f.rate).unwrap_or(0.0),
+                    blocked_ns: nanos(p.blocked),
+                    since_taken_ns: nanos(since_taken),
+                    stalled,
                     drops: p.drops,
                     live: p.live,
                     fan_out: holds
@@ -335,13 +352,19 @@ pub fn rate_text(per_sec: f64) -> String {
 
 /// The label of a drawn pipe: state, rate and queue.
 pub(crate) fn edge_label(c: &ConnectionView) -> String {
+    let flow = if c.stalled {
+        format!("STALLED {:.1} s", c.since_taken_ns as f64 / 1e9)
+    } else {
+        rate_text(c.rate)
+    };
     format!(
         "{}\n{} · queue {}/{}",
-        c.state,
-        rate_text(c.rate),
-        c.queue_depth,
-        c.capacity
+        c.state, flow, c.queue_depth, c.capacity
     )
+}
+
+fn nanos(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Colour of a server state.

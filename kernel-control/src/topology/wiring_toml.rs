@@ -304,6 +304,8 @@ to = "a.input"
             fill: 0.0,
             rate: 0.0,
             blocked_ns: 0,
+            since_taken_ns: 0,
+            stalled: false,
             drops: 0,
             live: false,
             fan_out: false,

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use uuid::Uuid;
 
 use crate::control::events::{EventLog, Subject};
-use crate::control::rates::Rates;
+use crate::control::rates::{Counter, Rates};
 use crate::control::state::{self, ConnectionState};
 use crate::manifest::TerminalKind;
 use crate::pipe::{ErasedEnd, PipeChanges, PipeStats};
@@ -125,6 +125,17 @@ pub struct Waiting {
     pub since: SystemTime,
     /// How long it has waited when the status was taken.
     pub waited: Duration,
+}
+
+/// The flow through one pipe, as [`Connectome::flows`] measures it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Flow {
+    /// Messages per second out of the pipe over about the last second.
+    pub rate: f64,
+    /// Time since the consumer last took a message, as far as the samples
+    /// tell: since the sample that first saw the present count (since the
+    /// pipe was made when it never moved).
+    pub since_taken: Duration,
 }
 
 /// A snapshot of one pipe.
@@ -553,26 +564,47 @@ impl Connectome {
     /// Messages per second out of each pipe over about the last second;
     /// a pipe with no older sample yet gets its average since it was made.
     /// Every view of the flow (API, graph, table, metrics) reads this one
-    /// computation.
+    /// computation (see [`Connectome::flows`]).
     pub fn rates(&self) -> BTreeMap<Uuid, f64> {
+        self.flows()
+            .into_iter()
+            .map(|(id, flow)| (id, flow.rate))
+            .collect()
+    }
+
+    /// Per pipe, its rate (as [`Connectome::rates`]) and the time since its
+    /// consumer last took a message, from counter samples taken by whoever
+    /// asks (a control surface polling once a second sees a stall grow).
+    pub fn flows(&self) -> BTreeMap<Uuid, Flow> {
         let pipes = self.pipes_live();
-        let mut rates = self.live.rates.rates(
+        let measured = self.live.rates.flows(
             pipes
                 .iter()
-                .map(|p| (p.spec.id, p.stats.messages_out()))
+                .map(|p| Counter {
+                    id: p.spec.id,
+                    messages_out: p.stats.messages_out(),
+                    created: p.created,
+                })
                 .collect(),
         );
-        for p in &pipes {
-            rates.entry(p.spec.id).or_insert_with(|| {
-                let secs = p.created.elapsed().as_secs_f64();
-                if secs > 0.0 && p.state().holds_terminals() {
-                    p.stats.messages_out() as f64 / secs
-                } else {
-                    0.0
-                }
-            });
-        }
-        rates
+        pipes
+            .iter()
+            .map(|p| {
+                let (rate, since_taken) = measured
+                    .get(&p.spec.id)
+                    .copied()
+                    .unwrap_or((None, Duration::ZERO));
+                let rate = rate.unwrap_or_else(|| {
+                    let secs = p.created.elapsed().as_secs_f64();
+                    if secs > 0.0 && p.state().holds_terminals() {
+                        p.stats.messages_out() as f64 / secs
+                    } else {
+                        0.0
+                    }
+                });
+                (p.spec.id, Flow { rate, since_taken })
+            })
+            .collect()
     }
 
     /// The live counters of the pipe with this id.

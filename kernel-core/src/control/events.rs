@@ -18,23 +18,26 @@ pub enum Subject {
     Connection { id: Uuid, label: String },
     /// An external process, by name.
     Process(String),
+    /// A route to or from another kernel: its id and `from -> to`.
+    Route { id: Uuid, label: String },
 }
 
 impl Subject {
-    /// `server`, `connection` or `process`.
+    /// `server`, `connection`, `process` or `route`.
     pub fn kind(&self) -> &'static str {
         match self {
             Subject::Server(_) => "server",
             Subject::Connection { .. } => "connection",
             Subject::Process(_) => "process",
+            Subject::Route { .. } => "route",
         }
     }
 
-    /// The server or process name, or the connection id.
+    /// The server or process name, or the connection or route id.
     pub fn id(&self) -> String {
         match self {
             Subject::Server(name) => (*name).to_owned(),
-            Subject::Connection { id, .. } => id.to_string(),
+            Subject::Connection { id, .. } | Subject::Route { id, .. } => id.to_string(),
             Subject::Process(name) => name.clone(),
         }
     }

@@ -12,6 +12,7 @@ pub mod events;
 pub(crate) mod rates;
 pub mod state;
 
+use std::any::TypeId;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -20,7 +21,8 @@ use uuid::Uuid;
 use crate::connectome::{
     Connectome, DEFAULT_CAPACITY, Endpoint, MAX_CAPACITY, PipeLive, PipeSpec, ServerState, pipe_id,
 };
-use crate::manifest::{RuleViolation, check_direction, check_fan};
+use crate::manifest::{RuleViolation, TerminalKind, check_direction, check_fan};
+use crate::route::Feed;
 use crate::terminal::link::{Link, Request};
 pub use state::{ConnectionState, TransitionError};
 
@@ -307,6 +309,73 @@ impl Control {
             .transition_pipe(&pipe, ConnectionState::Connected, &self.cause)?;
         tracing::info!(%id, from = %from_ep, to = %to_ep, capacity, cause = %self.cause, "connected");
         Ok(id)
+    }
+
+    /// Opens a pipe of `capacity` messages into the input terminal `to`
+    /// (`server.terminal`) for messages that arrive from elsewhere (another
+    /// kernel): `from` names the far end, `id` the route. The terminal
+    /// reads it like any pipe; see [`Feed`].
+    ///
+    /// Refused, changing nothing, when `to` is not an input, takes another
+    /// message type than `T` (once its server attached it), is an `Input`
+    /// that another producer feeds, or its server is finished.
+    pub fn feed<T: Send + 'static>(
+        &self,
+        id: Uuid,
+        from: Endpoint,
+        to: &str,
+        capacity: usize,
+    ) -> Result<Feed<T>, ControlError> {
+        if !(1..=MAX_CAPACITY).contains(&capacity) {
+            return Err(ControlError::BadRequest(format!(
+                "capacity {capacity} is out of range; it must be between 1 and {MAX_CAPACITY}"
+            )));
+        }
+        let (to_ep, to_link) = self.link(to)?;
+        let declared = self
+            .connectome
+            .spec()
+            .server(to_ep.server)
+            .and_then(|s| s.manifest.terminal(to_ep.terminal))
+            .map(|t| t.kind);
+        let ty = to_link.ty();
+        let rule = |violation| ControlError::Rule {
+            from: from.to_string(),
+            to: to_ep.to_string(),
+            violation,
+        };
+        if let Some(ty) = ty
+            && ty.type_id != TypeId::of::<T>()
+        {
+            return Err(ControlError::TypeMismatch {
+                from: from.to_string(),
+                from_type: std::any::type_name::<T>().to_owned(),
+                to: to_ep.to_string(),
+                to_type: ty.type_name.to_owned(),
+            });
+        }
+        if let Some(kind) = ty.map(|t| t.kind).or(declared) {
+            check_direction(TerminalKind::Output, kind).map_err(rule)?;
+            let producers = to_link
+                .lock()
+                .ends
+                .iter()
+                .filter(|e| !e.is_sender() && e.stats().senders() > 0)
+                .count();
+            check_fan(kind, producers + 1).map_err(rule)?;
+        }
+        self.require_live_server(
+            to_ep.server,
+            "only a server that is not finished can be fed",
+        )?;
+        if self.connectome.stopping() {
+            return Err(ControlError::NotRunning);
+        }
+        let spec = self.live_spec(id, from, to_ep, capacity);
+        let (tx, rx, stats) = crate::pipe::pipe::<T>(spec);
+        to_link.push(Box::new(rx));
+        tracing::debug!(%id, %from, to = %to_ep, capacity, cause = %self.cause, "fed");
+        Ok(Feed::new(tx, stats, to_link, capacity))
     }
 
     /// Asks every policy to admit the connection; on a refusal, those

@@ -19,17 +19,45 @@ struct Sample {
     out: BTreeMap<Uuid, u64>,
 }
 
-/// Samples of every pipe's `messages_out` over the last seconds.
+/// Samples of every pipe's `messages_out` over the last seconds, and when
+/// each was last seen to move.
 #[derive(Default)]
 pub(crate) struct Rates {
     samples: Mutex<VecDeque<Sample>>,
+    /// Per pipe: `messages_out` when last seen to change, and when.
+    moved: Mutex<BTreeMap<Uuid, (u64, Instant)>>,
+}
+
+/// One pipe's counter now, for [`Rates::flows`].
+pub(crate) struct Counter {
+    pub(crate) id: Uuid,
+    pub(crate) messages_out: u64,
+    /// When the pipe was made.
+    pub(crate) created: Instant,
 }
 
 impl Rates {
-    /// Messages per second per pipe over about the last second, from
-    /// `now`'s counters; `None` for a pipe with no older sample.
-    pub(crate) fn rates(&self, now: Vec<(Uuid, u64)>) -> BTreeMap<Uuid, f64> {
+    /// Per pipe: messages per second over about the last second (`None`
+    /// for a pipe with no older sample), and the time since its consumer
+    /// last took a message, as far as the samples tell (since the pipe was
+    /// made when it never moved; since it was first seen otherwise).
+    pub(crate) fn flows(&self, now: Vec<Counter>) -> BTreeMap<Uuid, (Option<f64>, Duration)> {
         let at = Instant::now();
+        let mut flows = BTreeMap::new();
+        {
+            let mut moved = self.moved.lock().unwrap_or_else(|e| e.into_inner());
+            moved.retain(|id, _| now.iter().any(|c| c.id == *id));
+            for c in &now {
+                let seen = moved.entry(c.id).or_insert_with(|| {
+                    let since = if c.messages_out == 0 { c.created } else { at };
+                    (c.messages_out, since)
+                });
+                if seen.0 != c.messages_out {
+                    *seen = (c.messages_out, at);
+                }
+                flows.insert(c.id, (None, at.saturating_duration_since(seen.1)));
+            }
+        }
         let mut samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
         while samples
             .front()
@@ -43,13 +71,13 @@ impl Rates {
             .rev()
             .find(|s| at.duration_since(s.at) >= WINDOW)
             .or_else(|| samples.front());
-        let mut rates = BTreeMap::new();
         if let Some(base) = base {
             let secs = at.duration_since(base.at).as_secs_f64();
             if secs > 0.0 {
-                for (id, out) in &now {
-                    if let Some(before) = base.out.get(id) {
-                        rates.insert(*id, out.saturating_sub(*before) as f64 / secs);
+                for c in &now {
+                    if let (Some(before), Some(flow)) = (base.out.get(&c.id), flows.get_mut(&c.id))
+                    {
+                        flow.0 = Some(c.messages_out.saturating_sub(*before) as f64 / secs);
                     }
                 }
             }
@@ -60,9 +88,44 @@ impl Rates {
         {
             samples.push_back(Sample {
                 at,
-                out: now.into_iter().collect(),
+                out: now.iter().map(|c| (c.id, c.messages_out)).collect(),
             });
         }
-        rates
+        flows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counter(id: u128, messages_out: u64, created: Instant) -> Counter {
+        Counter {
+            id: Uuid::from_u128(id),
+            messages_out,
+            created,
+        }
+    }
+
+    #[test]
+    fn the_time_since_a_take_grows_until_the_counter_moves() {
+        let rates = Rates::default();
+        let made = Instant::now() - Duration::from_secs(5);
+        let first = rates.flows(vec![counter(1, 0, made), counter(2, 7, made)]);
+        // Never taken: since the pipe was made; taken before: since seen.
+        assert!(first[&Uuid::from_u128(1)].1 >= Duration::from_secs(5));
+        assert!(first[&Uuid::from_u128(2)].1 < Duration::from_secs(1));
+        assert_eq!(first[&Uuid::from_u128(2)].0, None);
+        std::thread::sleep(Duration::from_millis(30));
+        let still = rates.flows(vec![counter(1, 0, made), counter(2, 7, made)]);
+        assert!(still[&Uuid::from_u128(2)].1 >= Duration::from_millis(30));
+        let moved = rates.flows(vec![counter(1, 3, made), counter(2, 7, made)]);
+        assert!(moved[&Uuid::from_u128(1)].1 < Duration::from_millis(30));
+        assert!(moved[&Uuid::from_u128(2)].1 >= Duration::from_millis(30));
+        // A rate from the oldest sample while none is a second old.
+        assert!(moved[&Uuid::from_u128(1)].0.is_some_and(|r| r > 0.0));
+        // Pipes gone are forgotten.
+        rates.flows(vec![counter(1, 3, made)]);
+        assert_eq!(rates.moved.lock().map(|m| m.len()).unwrap_or_default(), 1);
     }
 }

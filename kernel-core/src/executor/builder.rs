@@ -12,9 +12,12 @@ use serde::Deserialize as _;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::connectome::{Connectome, PipeLive, ServerParts, Spec};
+use crate::connectome::{
+    Connectome, Endpoint, PipeLive, PipeSpec, RouteSpec, RouteTarget, ServerParts, Spec,
+};
 use crate::manifest::{ServerManifest, TerminalKind};
 use crate::pipe::{self, ErasedEnd, PipeStats};
+use crate::route::{Drain, RouteDrains};
 use crate::server::Server;
 use crate::terminal::link::Signal;
 use crate::terminal::{Consumer, Ports, Producer};
@@ -31,6 +34,11 @@ pub struct KernelBuilder {
     server_index: HashMap<&'static str, usize>,
     servers: Vec<Option<Registered>>,
     pipes: Vec<Option<Connected>>,
+    /// Producer ends of routes' local pipes, by index in `spec.routes`.
+    routes: Vec<Option<(Box<dyn ErasedEnd>, TerminalKind)>>,
+    /// Input terminals that wait for producers from elsewhere: server
+    /// index, terminal name.
+    awaiting: Vec<(usize, String, TerminalKind)>,
     built: bool,
 }
 
@@ -164,6 +172,8 @@ impl KernelBuilder {
                 .collect(),
             servers: spec.servers.iter().map(|_| None).collect(),
             pipes: spec.pipes.iter().map(|_| None).collect(),
+            routes: spec.routes.iter().map(|_| None).collect(),
+            awaiting: Vec::new(),
             built: false,
         }
     }
@@ -255,6 +265,48 @@ impl KernelBuilder {
         Ok(self)
     }
 
+    /// Gives every route of the spec from `from` (`server.terminal`) its
+    /// local pipe: the terminal sends into it as into any pipe (blocking
+    /// while it holds the route's `capacity`), and the returned [`Drain`]s
+    /// (one per route, in wiring order) take the messages out. Whatever
+    /// carries the routes to the other kernels owns the drains.
+    pub fn route<P: Producer>(&mut self, from: &str) -> Result<RouteDrains<P::Message>, Error> {
+        let spec = self.spec;
+        let mut drains = Vec::new();
+        for (index, route) in spec.routes.iter().enumerate() {
+            if route.from.to_string() != from {
+                continue;
+            }
+            if self.routes[index].is_some() {
+                return Err(Error::DuplicateRoute {
+                    from: from.to_owned(),
+                });
+            }
+            let (sender, receiver, _) = pipe::pipe::<P::Message>(route_pipe(route));
+            self.routes[index] = Some((Box::new(sender), P::KIND));
+            drains.push((route, Drain::new(receiver)));
+        }
+        if drains.is_empty() {
+            return Err(Error::UnknownRoute {
+                from: from.to_owned(),
+            });
+        }
+        Ok(drains)
+    }
+
+    /// Makes the input terminal `to` (`server.terminal`) wait for producers
+    /// that connect while the kernel runs (from other kernels) instead of
+    /// seeing end of stream at once when no pipe feeds it.
+    pub fn await_producers<C: Consumer>(&mut self, to: &str) -> Result<&mut Self, Error> {
+        let unknown = || Error::UnknownTerminal {
+            endpoint: to.to_owned(),
+        };
+        let (server, terminal) = to.split_once('.').ok_or_else(unknown)?;
+        let index = *self.server_index.get(server).ok_or_else(unknown)?;
+        self.awaiting.push((index, terminal.to_owned(), C::KIND));
+        Ok(self)
+    }
+
     /// Checks that every server and pipe of the spec was added exactly once
     /// and agrees with the servers' manifests, then builds the kernel.
     pub fn build(&mut self) -> Result<Kernel, Error> {
@@ -307,6 +359,50 @@ impl KernelBuilder {
                 }
             }
         }
+        for (r, slot) in spec.routes.iter().zip(&self.routes) {
+            let Some((_, kind)) = slot else { continue };
+            let Some(&index) = self.server_index.get(r.from.server) else {
+                problems.push(format!(
+                    "route `{}` starts at server `{}`, which the wiring does not have",
+                    r.id, r.from.server
+                ));
+                continue;
+            };
+            let Some(Some(reg)) = self.servers.get(index) else {
+                continue;
+            };
+            match reg.manifest.terminal(r.from.terminal) {
+                None => problems.push(format!(
+                    "server `{}` (type `{}`) has no terminal `{}` for route `{}`",
+                    r.from.server, spec.servers[index].type_path, r.from.terminal, r.id
+                )),
+                Some(t) if t.kind != *kind => problems.push(format!(
+                    "terminal `{}` is declared `{}` but routed as `{}`",
+                    r.from,
+                    t.kind.type_name(),
+                    kind.type_name()
+                )),
+                Some(_) => {}
+            }
+        }
+        for (index, terminal, kind) in &self.awaiting {
+            let Some(reg) = &self.servers[*index] else {
+                continue;
+            };
+            let server = spec.servers[*index].name;
+            match reg.manifest.terminal(terminal) {
+                None => problems.push(format!(
+                    "server `{server}` (type `{}`) has no terminal `{terminal}` to await producers on",
+                    spec.servers[*index].type_path
+                )),
+                Some(t) if t.kind != *kind => problems.push(format!(
+                    "terminal `{server}.{terminal}` is declared `{}` but awaited as `{}`",
+                    t.kind.type_name(),
+                    kind.type_name()
+                )),
+                Some(_) => {}
+            }
+        }
         // `Input` and `Output` take exactly one peer. Peers counted in one
         // pass: a search per terminal was quadratic (a third of the build
         // of a 10,000-server kernel).
@@ -314,6 +410,11 @@ impl KernelBuilder {
         for p in spec.pipes {
             for end in [p.from, p.to] {
                 *peers.entry((end.server, end.terminal)).or_default() += 1;
+            }
+        }
+        for (r, slot) in spec.routes.iter().zip(&self.routes) {
+            if slot.is_some() {
+                *peers.entry((r.from.server, r.from.terminal)).or_default() += 1;
             }
         }
         for (s, slot) in spec.servers.iter().zip(&self.servers) {
@@ -372,6 +473,26 @@ impl KernelBuilder {
             to_link.push(c.receiver);
             pipes.push(PipeLive::new(p, c.stats, from_link, to_link, false));
         }
+        for (r, slot) in spec.routes.iter().zip(std::mem::take(&mut self.routes)) {
+            let Some((sender, _)) = slot else { continue };
+            if let Some(&from) = self.server_index.get(r.from.server) {
+                ports[from].link(r.from.terminal).push(sender);
+            }
+        }
+        for (index, terminal, _) in &self.awaiting {
+            let Some(name) = self.servers[*index]
+                .as_ref()
+                .and_then(|reg| reg.manifest.terminal(terminal))
+                .map(|t| t.name)
+            else {
+                continue;
+            };
+            ports[*index].link(name).change(|s| {
+                if s.ends.is_empty() {
+                    s.dormant = true;
+                }
+            });
+        }
         let parts = ports
             .iter()
             .map(|p| ServerParts {
@@ -397,4 +518,31 @@ impl KernelBuilder {
             .collect();
         Ok(Kernel::new(connectome, instances, stop))
     }
+}
+
+/// The spec of a route's local pipe: the route's id and capacity, from its
+/// output to the remote guest (or mask) and terminal.
+fn route_pipe(route: &'static RouteSpec) -> &'static PipeSpec {
+    static SPECS: std::sync::Mutex<Vec<&'static PipeSpec>> = std::sync::Mutex::new(Vec::new());
+    let mut specs = SPECS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(spec) = specs
+        .iter()
+        .find(|s| s.id == route.id && s.from == route.from && s.capacity == route.capacity)
+    {
+        return spec;
+    }
+    let server = match route.to {
+        RouteTarget::Guest(g) | RouteTarget::Mask(g) => g,
+    };
+    let spec: &'static PipeSpec = Box::leak(Box::new(PipeSpec {
+        id: route.id,
+        from: route.from,
+        to: Endpoint {
+            server,
+            terminal: route.terminal,
+        },
+        capacity: route.capacity.max(1),
+    }));
+    specs.push(spec);
+    spec
 }

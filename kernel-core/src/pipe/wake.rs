@@ -19,6 +19,7 @@
 use std::sync::atomic::{AtomicBool, Ordering, compiler_fence, fence};
 use std::sync::{Mutex, Once, PoisonError};
 use std::thread::Thread;
+use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
@@ -150,6 +151,28 @@ impl Waker {
     /// Forgets a ring that the caller is about to act on anyway.
     pub(crate) fn quiet(&self) {
         self.rung.store(false, Ordering::Relaxed);
+    }
+
+    /// Sleeps until `ready()` holds, the doorbell rings or `timeout` passed;
+    /// true unless the time ran out. For a pipe end that no terminal holds
+    /// (a route's drain), whose owner also has other things to do.
+    pub(crate) fn sleep_for(&self, timeout: Duration, mut ready: impl FnMut() -> bool) -> bool {
+        *self.thread.lock().unwrap_or_else(PoisonError::into_inner) = Some(std::thread::current());
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.sleeping.store(true, Ordering::Relaxed);
+            heavy_barrier();
+            if self.rung.swap(false, Ordering::AcqRel) || ready() {
+                self.sleeping.store(false, Ordering::Relaxed);
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                self.sleeping.store(false, Ordering::Relaxed);
+                return false;
+            }
+            std::thread::park_timeout(left);
+        }
     }
 
     /// Sleeps until `ready()` holds or the doorbell rings; true when it rang.
