@@ -48,6 +48,10 @@
 
 pub use kernel_core::*;
 
+mod run;
+
+pub use run::{init_logging, run};
+
 /// What only the code that `#[derive(Manifest)]` and `wiring-build`
 /// generate uses; not public API.
 #[doc(hidden)]

@@ -414,15 +414,55 @@ fn a_bad_config_names_the_instance_and_shows_the_toml_error() {
     );
     assert!(text.contains("invalid type"), "{text}");
     assert!(text.contains("count = \"many\""), "{text}");
-    let check = kernel::__private::check_config::<Source>(&BAD_CONFIG.servers[0]).unwrap_err();
+    let check = kernel::__private::check_config::<Source>(&BAD_CONFIG, 0).unwrap_err();
     assert_eq!(check.to_string(), text);
-    assert!(kernel::__private::check_config::<Sink>(&BAD_CONFIG.servers[1]).is_ok());
+    assert!(kernel::__private::check_config::<Sink>(&BAD_CONFIG, 1).is_ok());
 
     let err = KernelBuilder::new(&BAD_CONFIG)
         .server::<Sink>("sink")
         .map(drop)
         .unwrap_err();
     assert!(matches!(err, Error::MissingConfig { .. }), "{err}");
+}
+
+/// The wiring file a generated spec carries, with the two bad configs.
+const BAD_WIRING: &str = "[kernel]\nname = \"bad_config\"\n\n\
+    [servers.src]\ntype = \"Source\"\nconfig = { count = \"many\" }\n\n\
+    [servers.other]\ntype = \"Source\"\n\n[servers.other.config]\ncount = -1\n";
+
+static BAD_CONFIG_IN_FILE: Spec = Spec {
+    kernel: kernel("bad_config"),
+    servers: &[
+        server("src", "Source", Restart::Never, Some("count = \"many\"")),
+        server("other", "Source", Restart::Never, Some("count = -1")),
+    ],
+    pipes: &[],
+    control: None,
+    processes: &[],
+    mesh: None,
+    routes: &[],
+    source: Some(BAD_WIRING),
+};
+
+#[test]
+fn a_bad_config_points_at_its_line_in_the_wiring_file() {
+    let err = KernelBuilder::new(&BAD_CONFIG_IN_FILE)
+        .server::<Source>("src")
+        .map(drop)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "bad config for server `src` (type `Source`): wiring.toml:6:20: \
+         invalid type: string \"many\", expected u64\n  |\n\
+         6 | config = { count = \"many\" }\n  |                    ^^^^^^"
+    );
+    // In a table of its own.
+    let err = kernel::__private::check_config::<Source>(&BAD_CONFIG_IN_FILE, 1).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "bad config for server `other` (type `Source`): wiring.toml:12:9: \
+         invalid value: integer `-1`, expected u64\n   |\n12 | count = -1\n   |         ^^"
+    );
 }
 
 #[test]

@@ -265,7 +265,7 @@ mod tests {
     fn config_of_north_well_deserializes() {
         if let Err(e) = ::kernel::__private::check_config::<
             super::servers::north_well,
-        >(&super::CONNECTOME.servers[0]) {
+        >(&super::CONNECTOME, 0) {
             panic!("{e}");
         }
     }
@@ -273,7 +273,7 @@ mod tests {
     fn config_of_south_well_deserializes() {
         if let Err(e) = ::kernel::__private::check_config::<
             super::servers::south_well,
-        >(&super::CONNECTOME.servers[1]) {
+        >(&super::CONNECTOME, 1) {
             panic!("{e}");
         }
     }
@@ -281,7 +281,7 @@ mod tests {
     fn config_of_column_deserializes() {
         if let Err(e) = ::kernel::__private::check_config::<
             super::servers::column,
-        >(&super::CONNECTOME.servers[3]) {
+        >(&super::CONNECTOME, 3) {
             panic!("{e}");
         }
     }
@@ -289,7 +289,7 @@ mod tests {
     fn config_of_alarm_deserializes() {
         if let Err(e) = ::kernel::__private::check_config::<
             super::servers::alarm,
-        >(&super::CONNECTOME.servers[5]) {
+        >(&super::CONNECTOME, 5) {
             panic!("{e}");
         }
     }

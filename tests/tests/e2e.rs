@@ -85,6 +85,40 @@ fn good_fixture_builds_and_runs() {
 }
 
 #[test]
+fn servers_of_a_library_crate_are_wired_by_path_and_reexport() {
+    let (ok, output) = cargo(&fixture("app-with-fieldlib"), &["run"], &[]);
+    assert!(ok, "`cargo run` of app-with-fieldlib failed:\n{output}");
+    // north: 1..=10 (55); south: 1..=5 doubled (30).
+    assert!(
+        output.contains("total: 15 readings, sum 85"),
+        "unexpected output:\n{output}"
+    );
+}
+
+#[test]
+fn a_misspelled_server_of_a_library_fails_the_build_with_a_hint() {
+    build_fails_with(
+        "unknown-library-server",
+        &[
+            "error[E0101]: cannot find server type `fieldlib::sensors::Thermoo`",
+            "wiring.toml:6:8",
+            "a server type with a similar name exists: `fieldlib::sensors::Thermo`",
+            "error[E0101]: cannot find server type `fieldlb::sinks::Total`",
+            "wiring.toml:11:8",
+            "`fieldlb` is neither a module of this crate nor a library in its `[dependencies]`",
+            "a server type with a similar name exists: `fieldlib::sinks::Total`",
+        ],
+    );
+}
+
+#[test]
+fn servers_in_the_library_and_the_kernel_in_the_binary() {
+    let (ok, output) = cargo(&fixture("lib-and-main"), &["run"], &[]);
+    assert!(ok, "`cargo run` of lib-and-main failed:\n{output}");
+    assert!(output.contains("sum: 5050"), "unexpected output:\n{output}");
+}
+
+#[test]
 fn fan_out_without_multiplexer_fails_the_build() {
     build_fails_with(
         "fan-out-without-multiplexer",

@@ -51,6 +51,12 @@ pub enum Error {
          or set the output directory with `Config::out_dir`"
     )]
     OutDirUnset,
+    /// `cargo metadata` failed, when a `type` needed the dependencies.
+    #[error(
+        "cannot list the dependencies of `{}` (a `type` names another crate): {message}",
+        manifest.display()
+    )]
+    Metadata { manifest: PathBuf, message: String },
     /// A `config` table that could not be written back as TOML.
     #[error("cannot write the `config` of server `{server}` as TOML: {message}")]
     Config { server: String, message: String },

@@ -48,6 +48,7 @@ pub fn lint(path: impl AsRef<Path>) -> Result<Findings, Error> {
 /// Options of the build step, prost-build style.
 #[derive(Debug, Clone)]
 pub struct Config {
+    package: Option<PathBuf>,
     crate_roots: Vec<PathBuf>,
     source_dirs: Vec<PathBuf>,
     out_dir: Option<PathBuf>,
@@ -71,11 +72,20 @@ struct Analysis {
     wiring_path: Option<PathBuf>,
 }
 
+/// The plan of a wiring file that linted without errors.
+fn plan_of(analysis: &Analysis) -> Result<Plan, Error> {
+    if analysis.findings.has_errors() {
+        return Err(Error::Lint(Box::new(analysis.findings.clone())));
+    }
+    Plan::build(analysis.findings.source(), &analysis.wiring, &analysis.scan)
+}
+
 impl Config {
     /// Defaults: crate roots `src/lib.rs` and `src/main.rs` (those that exist)
     /// under `CARGO_MANIFEST_DIR`, output `wiring.rs` in `OUT_DIR`, formatted.
     pub fn new() -> Self {
         Config {
+            package: None,
             crate_roots: Vec::new(),
             source_dirs: Vec::new(),
             out_dir: None,
@@ -84,6 +94,14 @@ impl Config {
             display_path: None,
             cargo_output: true,
         }
+    }
+
+    /// Scans the package in this folder (its `Cargo.toml`, `src/lib.rs`,
+    /// `src/main.rs` and the libraries `type` paths name) instead of the
+    /// one in `CARGO_MANIFEST_DIR`; for tools that run outside a build.
+    pub fn package(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.package = Some(dir.into());
+        self
     }
 
     /// Scans from this crate root instead of `src/lib.rs` / `src/main.rs`;
@@ -138,8 +156,13 @@ impl Config {
 
     /// Lints wiring-file text (shown as the display path, default `wiring.toml`).
     pub fn lint_source(&self, source: &str) -> Result<Findings, Error> {
-        let scan = self.scan(None)?;
-        Ok(self.analyze(source, None, scan).findings)
+        Ok(self.analyze(source, None, None)?.findings)
+    }
+
+    /// Lints `path` and resolves it into the plan of the kernel (servers,
+    /// pipes, processes); `Err(Error::Lint(..))` when it has errors.
+    pub fn plan(&self, path: impl AsRef<Path>) -> Result<Plan, Error> {
+        plan_of(&self.analyze_file(path.as_ref())?)
     }
 
     /// Lints `path` and returns the generated code without writing it;
@@ -162,7 +185,7 @@ impl Config {
         if self.cargo_output {
             self.print_cargo(&analysis);
         }
-        let plan = self.plan(&analysis)?;
+        let plan = plan_of(&analysis)?;
         if self.cargo_output {
             print_lines(fused_notes(&plan));
         }
@@ -180,14 +203,7 @@ impl Config {
     }
 
     fn code(&self, analysis: &Analysis) -> Result<String, Error> {
-        Ok(self.render(&self.plan(analysis)?))
-    }
-
-    fn plan(&self, analysis: &Analysis) -> Result<Plan, Error> {
-        if analysis.findings.has_errors() {
-            return Err(Error::Lint(Box::new(analysis.findings.clone())));
-        }
-        Plan::build(analysis.findings.source(), &analysis.wiring, &analysis.scan)
+        Ok(self.render(&plan_of(analysis)?))
     }
 
     fn render(&self, plan: &Plan) -> String {
@@ -222,27 +238,29 @@ impl Config {
         print_lines(lines);
     }
 
-    fn scan(&self, wiring_path: Option<&Path>) -> Result<scan::Scan, Error> {
-        let roots: Vec<PathBuf> = if self.crate_roots.is_empty() {
-            let base = match (std::env::var_os("CARGO_MANIFEST_DIR"), wiring_path) {
+    /// The folder of the package the build step runs for, unless crate
+    /// roots were given.
+    fn package_dir(&self, wiring_path: Option<&Path>) -> Option<PathBuf> {
+        if !self.crate_roots.is_empty() {
+            return None;
+        }
+        if let Some(dir) = &self.package {
+            return Some(dir.clone());
+        }
+        Some(
+            match (std::env::var_os("CARGO_MANIFEST_DIR"), wiring_path) {
                 (Some(dir), _) => PathBuf::from(dir),
                 (None, Some(path)) => path.parent().map(Path::to_path_buf).unwrap_or_default(),
                 (None, None) => PathBuf::new(),
-            };
-            let found: Vec<PathBuf> = ["src/lib.rs", "src/main.rs"]
-                .iter()
-                .map(|r| base.join(r))
-                .filter(|p| p.is_file())
-                .collect();
-            if found.is_empty() {
-                return Err(Error::NoCrateRoot { dir: base });
-            }
-            found
-        } else {
-            self.crate_roots.clone()
-        };
-        let dirs = &self.source_dirs;
-        scan::scan(&roots, dirs)
+            },
+        )
+    }
+
+    fn scan(&self, package_dir: Option<&Path>) -> Result<scan::Scan, Error> {
+        match package_dir {
+            Some(dir) => scan::package(dir, &self.source_dirs),
+            None => scan::scan(&self.crate_roots, &self.source_dirs),
+        }
     }
 
     fn analyze_file(&self, path: &Path) -> Result<Analysis, Error> {
@@ -251,13 +269,12 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        let scan = self.scan(Some(path))?;
         let display = self
             .display_path
             .clone()
             .unwrap_or_else(|| path.display().to_string());
         let analysis = match String::from_utf8(bytes) {
-            Ok(source) => self.analyze(&source, Some(display), scan),
+            Ok(source) => self.analyze(&source, Some(display), Some(path))?,
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
                 let source = String::from_utf8_lossy(e.as_bytes()).into_owned();
@@ -268,7 +285,7 @@ impl Config {
                 Analysis {
                     findings: Findings::new(display, source, vec![finding]),
                     wiring: wiring::Wiring::default(),
-                    scan,
+                    scan: self.scan(self.package_dir(Some(path)).as_deref())?,
                     wiring_path: None,
                 }
             }
@@ -279,17 +296,36 @@ impl Config {
         })
     }
 
-    fn analyze(&self, source: &str, display: Option<String>, scan: scan::Scan) -> Analysis {
-        let (wiring, findings) = lint::lint(source, &scan);
+    /// Parses, scans what the wiring file's server types need, and lints.
+    fn analyze(
+        &self,
+        source: &str,
+        display: Option<String>,
+        wiring_path: Option<&Path>,
+    ) -> Result<Analysis, Error> {
+        let package_dir = self.package_dir(wiring_path);
+        let mut scan = self.scan(package_dir.as_deref())?;
+        let (wiring, mut findings) = wiring::parse(source);
+        if !findings.iter().any(|f| f.code == Code::Syntax) {
+            if let Some(dir) = &package_dir {
+                let types: Vec<&str> = wiring
+                    .servers
+                    .iter()
+                    .filter_map(|s| s.ty.as_ref().map(|t| t.value.as_str()))
+                    .collect();
+                scan::add_dependencies(&mut scan, &types, dir)?;
+            }
+            findings.extend(lint::check(source, &wiring, &scan));
+        }
         let display = display
             .or_else(|| self.display_path.clone())
             .unwrap_or_else(|| "wiring.toml".to_string());
-        Analysis {
+        Ok(Analysis {
             findings: Findings::new(display, source, findings),
             wiring,
             scan,
             wiring_path: None,
-        }
+        })
     }
 }
 

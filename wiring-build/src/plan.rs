@@ -50,8 +50,12 @@ pub struct KernelPlan {
 pub struct ServerPlan {
     /// Instance name.
     pub name: String,
-    /// Path from the crate root, without `crate::`: `servers::Sensor`.
+    /// `type` as written: a path from the crate root (`servers::Sensor`) or
+    /// into another crate (`fieldlib::Thermo`).
     pub type_path: String,
+    /// The Rust path the kernel's crate names the type by:
+    /// `crate::servers::Sensor`, `::fieldlib::Thermo`.
+    pub rust_path: String,
     pub uuid: Uuid,
     /// `fqdn:servername:classHex:owner:authFlag:authMechanism:uuid`.
     pub identity: String,
@@ -134,6 +138,7 @@ impl Plan {
             };
             servers.push(ServerPlan {
                 name: server.name.value.clone(),
+                rust_path: scan.rust_path(&type_path),
                 type_path,
                 uuid,
                 identity,

@@ -8,6 +8,10 @@ use std::sync::atomic::AtomicBool;
 use super::{Factory, Instance, Kernel};
 use crate::__private::Pipe;
 use crate::Error;
+use serde::Deserialize as _;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
 use crate::connectome::{
     Connectome, Endpoint, PipeLive, PipeSpec, RouteSpec, RouteTarget, ServerParts, ServerSpec, Spec,
 };
@@ -73,21 +77,86 @@ impl std::fmt::Debug for KernelBuilder {
     }
 }
 
-/// Deserializes `S::Config` from the TOML document `source`.
-pub(crate) fn parse_config<S: Server>(spec: &ServerSpec, source: &str) -> Result<S::Config, Error> {
-    parse_config_of::<S::Config>(spec, source)
+/// Deserializes the `config` of server `index` of `spec` into `S::Config`:
+/// from its table in the wiring file's text when the spec carries it, so
+/// that an error points at the file's line and column; else from the table
+/// as a TOML document of its own.
+pub(crate) fn parse_config<S: Server>(spec: &Spec, index: usize) -> Result<S::Config, Error> {
+    let server = &spec.servers[index];
+    let bad = |message: String| Error::Config {
+        server: server.name.to_owned(),
+        type_path: server.type_path.to_owned(),
+        message,
+    };
+    if let Some(wiring) = spec.source
+        && let Some(table) = config_in(wiring, server.name)
+    {
+        return S::Config::deserialize(toml::de::ValueDeserializer::from(table))
+            .map_err(|e| bad(located(wiring, &e)));
+    }
+    let Some(source) = server.config else {
+        return Err(Error::MissingConfig {
+            server: server.name.to_owned(),
+        });
+    };
+    parse_config_of::<S::Config>(server, source)
 }
 
-/// Deserializes a config of type `C` from the TOML document `source`.
+/// Deserializes a config of type `C` from the TOML document `source` (a
+/// fused transform's, which has no wiring file text at hand).
 pub(crate) fn parse_config_of<C: serde::de::DeserializeOwned>(
-    spec: &ServerSpec,
+    server: &ServerSpec,
     source: &str,
 ) -> Result<C, Error> {
     toml::from_str::<C>(source).map_err(|e| Error::Config {
-        server: spec.name.to_owned(),
-        type_path: spec.type_path.to_owned(),
+        server: server.name.to_owned(),
+        type_path: server.type_path.to_owned(),
         message: e.to_string().trim_end().to_owned(),
     })
+}
+
+/// The value of `servers.<server>.config` in the wiring file's text.
+fn config_in<'i>(wiring: &'i str, server: &str) -> Option<Spanned<DeValue<'i>>> {
+    fn get<'i>(table: DeTable<'i>, key: &str) -> Option<Spanned<DeValue<'i>>> {
+        table
+            .into_iter()
+            .find(|(k, _)| k.get_ref() == key)
+            .map(|(_, v)| v)
+    }
+    let document = DeTable::parse(wiring).ok()?.into_inner();
+    let DeValue::Table(servers) = get(document, "servers")?.into_inner() else {
+        return None;
+    };
+    let DeValue::Table(instance) = get(servers, server)?.into_inner() else {
+        return None;
+    };
+    get(instance, "config")
+}
+
+/// `wiring.toml:LINE:COL: message`, then the line with the offending text
+/// underlined, as rustc shows an error.
+fn located(wiring: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim_end();
+    let Some(span) = error.span().filter(|s| s.start <= wiring.len()) else {
+        return format!("wiring.toml: {message}");
+    };
+    let line_start = wiring[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = wiring[span.start..]
+        .find('\n')
+        .map_or(wiring.len(), |i| span.start + i);
+    let line = &wiring[line_start..line_end];
+    let number = wiring[..span.start].matches('\n').count() + 1;
+    let column = wiring[line_start..span.start].chars().count() + 1;
+    let width = wiring[span.start..span.end.clamp(span.start, line_end)]
+        .chars()
+        .count()
+        .max(1);
+    let gutter = " ".repeat(number.to_string().len());
+    format!(
+        "wiring.toml:{number}:{column}: {message}\n{gutter} |\n{number} | {line}\n{gutter} | {}{}",
+        " ".repeat(column - 1),
+        "^".repeat(width)
+    )
 }
 
 fn build_server<S: Server>(
@@ -154,15 +223,10 @@ impl KernelBuilder {
     /// its config parsed from TOML now and again at every (re)start.
     pub fn server<S: Server>(&mut self, name: &str) -> Result<&mut Self, Error> {
         let index = self.slot(name)?;
-        let spec = &self.spec.servers[index];
-        let Some(source) = spec.config else {
-            return Err(Error::MissingConfig {
-                server: name.to_owned(),
-            });
-        };
-        parse_config::<S>(spec, source)?;
+        let spec = self.spec;
+        parse_config::<S>(spec, index)?;
         let factory: Factory =
-            Box::new(move |ports| build_server::<S>(parse_config::<S>(spec, source)?, ports));
+            Box::new(move |ports| build_server::<S>(parse_config::<S>(spec, index)?, ports));
         self.servers[index] = Some(Registered {
             manifest: S::MANIFEST,
             factory: Some(factory),
@@ -177,11 +241,11 @@ impl KernelBuilder {
         S::Config: Default,
     {
         let index = self.slot(name)?;
-        let spec = &self.spec.servers[index];
-        let factory: Factory = match spec.config {
-            Some(source) => {
-                parse_config::<S>(spec, source)?;
-                Box::new(move |ports| build_server::<S>(parse_config::<S>(spec, source)?, ports))
+        let spec = self.spec;
+        let factory: Factory = match spec.servers[index].config {
+            Some(_) => {
+                parse_config::<S>(spec, index)?;
+                Box::new(move |ports| build_server::<S>(parse_config::<S>(spec, index)?, ports))
             }
             None => Box::new(move |ports| build_server::<S>(S::Config::default(), ports)),
         };

@@ -9,4 +9,15 @@ pub struct Filter {
     pub Clean: Output<f64>,
 }
 
+// What a user writes with the server: no follow-on error.
+impl Server for Filter {
+    type Config = ();
+    fn new(_: ()) -> Self {
+        Filter { raw: Input::default(), Clean: Output::default() }
+    }
+    fn run(&mut self, _: &Context) -> Result<(), ServerError> {
+        Ok(())
+    }
+}
+
 fn main() {}

@@ -6,4 +6,18 @@ pub struct Sensor {
     pub readings: Output<f64>,
 }
 
-fn main() {}
+// What a user writes with the server: no follow-on error.
+impl Server for Sensor {
+    type Config = ();
+    fn new(_: ()) -> Self {
+        Sensor { readings: Output::default() }
+    }
+    fn run(&mut self, _: &Context) -> Result<(), ServerError> {
+        Ok(())
+    }
+}
+
+fn main() {
+    // What generated wiring code names.
+    let _ = Sensor::__wiring_port_readings();
+}

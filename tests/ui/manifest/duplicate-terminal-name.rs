@@ -8,4 +8,18 @@ pub struct Filter {
     pub alarms: Output<String>,
 }
 
-fn main() {}
+// What a user writes with the server: no follow-on error.
+impl Server for Filter {
+    type Config = ();
+    fn new(_: ()) -> Self {
+        Filter { out: Output::default(), alarms: Output::default() }
+    }
+    fn run(&mut self, _: &Context) -> Result<(), ServerError> {
+        Ok(())
+    }
+}
+
+fn main() {
+    // What generated wiring code names.
+    let _ = Filter::__wiring_port_out();
+}

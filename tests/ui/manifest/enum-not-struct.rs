@@ -7,4 +7,15 @@ pub enum Sensor {
     Reading(Output<f64>),
 }
 
+// What a user writes with the server: no follow-on error.
+impl Server for Sensor {
+    type Config = ();
+    fn new(_: ()) -> Self {
+        Sensor::Idle
+    }
+    fn run(&mut self, _: &Context) -> Result<(), ServerError> {
+        Ok(())
+    }
+}
+
 fn main() {}

@@ -11,4 +11,18 @@ pub struct Sensor {
     count: u64,
 }
 
-fn main() {}
+// What a user writes with the server: no follow-on error.
+impl Server for Sensor {
+    type Config = ();
+    fn new(_: ()) -> Self {
+        Sensor { readings: Output::default(), alarms: Multiplex::default(), count: 0 }
+    }
+    fn run(&mut self, _: &Context) -> Result<(), ServerError> {
+        Ok(())
+    }
+}
+
+fn main() {
+    // What generated wiring code names.
+    let _ = Sensor::__wiring_port_out();
+}

@@ -7,4 +7,15 @@ pub struct Sensor {
     history: Vec<f64>,
 }
 
+// What a user writes with the server: no follow-on error.
+impl Server for Sensor {
+    type Config = ();
+    fn new(_: ()) -> Self {
+        Sensor { count: 0, history: Vec::new() }
+    }
+    fn run(&mut self, _: &Context) -> Result<(), ServerError> {
+        Ok(())
+    }
+}
+
 fn main() {}

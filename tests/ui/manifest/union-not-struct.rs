@@ -7,4 +7,15 @@ pub union Sensor {
     value: f64,
 }
 
+// What a user writes with the server: no follow-on error.
+impl Server for Sensor {
+    type Config = ();
+    fn new(_: ()) -> Self {
+        Sensor { raw: 0 }
+    }
+    fn run(&mut self, _: &Context) -> Result<(), ServerError> {
+        Ok(())
+    }
+}
+
 fn main() {}

@@ -4,4 +4,15 @@ use kernel::prelude::*;
 #[manifest(class = 0x0a01, owner = "ops")]
 pub struct Sensor;
 
+// What a user writes with the server: no follow-on error.
+impl Server for Sensor {
+    type Config = ();
+    fn new(_: ()) -> Self {
+        Sensor
+    }
+    fn run(&mut self, _: &Context) -> Result<(), ServerError> {
+        Ok(())
+    }
+}
+
 fn main() {}

@@ -46,13 +46,24 @@ fn rust_ident(text: &str) -> Option<Ident> {
         .ok()
 }
 
-/// `crate::a::B` for the type path `a::B`; `None` when it is not a path.
+/// The Rust path `crate::a::B` or `::other::B`; `None` when it is not one.
 fn type_path(path: &str) -> Option<syn::Path> {
-    let mut segments = vec![syntax::ident("crate")];
-    for segment in path.split("::") {
+    let (leading_colon, rest) = match path.strip_prefix("::") {
+        Some(rest) => (true, rest),
+        None => (false, path.strip_prefix("crate::")?),
+    };
+    let mut segments = Vec::new();
+    if !leading_colon {
+        segments.push(syntax::ident("crate"));
+    }
+    for segment in rest.split("::") {
         segments.push(rust_ident(segment)?);
     }
-    Some(syntax::path(&segments))
+    let mut path = syntax::path(&segments);
+    if leading_colon {
+        path.leading_colon = Some(Default::default());
+    }
+    Some(path)
 }
 
 fn compile_error(message: &str) -> Expr {
@@ -175,8 +186,8 @@ fn file(plan: &Plan) -> syn::File {
                 alias: rust_ident(&plan.name)
                     .filter(|_| usable && named.insert(plan.name.as_str())),
                 path: paths
-                    .entry(&plan.type_path)
-                    .or_insert_with(|| type_path(&plan.type_path))
+                    .entry(&plan.rust_path)
+                    .or_insert_with(|| type_path(&plan.rust_path))
                     .clone(),
             }
         })
@@ -227,7 +238,7 @@ fn file(plan: &Plan) -> syn::File {
             quote! {
                 #[test]
                 fn #name() {
-                    if let Err(e) = ::kernel::__private::check_config::<#ty>(&super::CONNECTOME.servers[#index]) {
+                    if let Err(e) = ::kernel::__private::check_config::<#ty>(&super::CONNECTOME, #index) {
                         panic!("{e}");
                     }
                 }
@@ -490,6 +501,7 @@ mod tests {
                 ServerPlan {
                     name: "intake".into(),
                     type_path: "servers::Sensor".into(),
+                    rust_path: "crate::servers::Sensor".into(),
                     uuid: intake_uuid,
                     identity: format!("localhost:intake:0x00000a01:ops:no:none:{intake_uuid}"),
                     restart: Restart::OnFailure,
@@ -498,6 +510,7 @@ mod tests {
                 ServerPlan {
                     name: "filter".into(),
                     type_path: "servers::filter::Filter".into(),
+                    rust_path: "crate::servers::filter::Filter".into(),
                     uuid: filter_uuid,
                     identity: format!("localhost:filter:0x00000a02:ops:no:none:{filter_uuid}"),
                     restart: Restart::Never,
@@ -563,7 +576,7 @@ mod tests {
             "builder.server_default::<servers::filter>(\"filter\")?;".to_string(),
             "builder.connect(0, ends(servers::intake::__wiring_port_readings(), servers::filter::__wiring_port_raw(),),)?;".to_string(),
             "fn config_of_intake_deserializes()".to_string(),
-            "::kernel::__private::check_config::<super::servers::intake,>(&super::CONNECTOME.servers[0])".to_string(),
+            "::kernel::__private::check_config::<super::servers::intake,>(&super::CONNECTOME, 0)".to_string(),
             "builder.build()".to_string(),
         ] {
             assert!(
@@ -617,12 +630,12 @@ mod tests {
     #[test]
     fn odd_names_do_not_panic() {
         let mut odd = plan();
-        odd.servers[0].type_path = "a b::c".into();
+        odd.servers[0].rust_path = "crate::a b::c".into();
         odd.servers[0].name = "not an ident".into();
         odd.pipes[0].from.terminal = "x y".into();
         let text = generate(&odd);
         assert!(text.contains("compile_error!"), "{text}");
-        odd.servers[0].type_path = "type::Sensor".into();
+        odd.servers[0].rust_path = "crate::type::Sensor".into();
         odd.servers[0].name = "self".into();
         let text = generate(&odd);
         assert!(text.contains("crate::r#type::Sensor"), "{text}");

@@ -6,6 +6,7 @@
 //! Every finding is collected; later lints skip what an earlier error already
 //! explains (an endpoint of an unknown server is not also "unconnected").
 
+mod config;
 mod connections;
 mod fan;
 mod graph;
@@ -29,10 +30,15 @@ pub fn lint(source: &str, scan: &Scan) -> (Wiring, Vec<Finding>) {
     if findings.iter().any(|f| f.code == Code::Syntax) {
         return (wiring, findings);
     }
-    let mut linter = Linter::new(source, &wiring, scan);
-    linter.run();
-    findings.extend(linter.findings);
+    findings.extend(check(source, &wiring, scan));
     (wiring, findings)
+}
+
+/// The lints' findings on a wiring file parsed without syntax errors.
+pub fn check(source: &str, wiring: &Wiring, scan: &Scan) -> Vec<Finding> {
+    let mut linter = Linter::new(source, wiring, scan);
+    linter.run();
+    linter.findings
 }
 
 /// A terminal of a server instance: indices into `wiring.servers` and the
@@ -218,6 +224,7 @@ impl<'a> Linter<'a> {
     fn run(&mut self) {
         self.kernel();
         self.server_types();
+        self.configs();
         self.uuids();
         self.process_names();
         let (pipes, dangling) = self.connections();

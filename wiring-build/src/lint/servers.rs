@@ -47,7 +47,34 @@ impl Linter<'_> {
                 ty.span.clone(),
                 format!("cannot find server type `{}`", ty.value),
             );
-            if self.scan.is_type(&ty.value) {
+            let written = ty.value.split('<').next().unwrap_or_default().trim();
+            let macro_call = self.scan.macros_near(written).iter().find(|call| {
+                let name = call.name.rsplit("::").next().unwrap_or_default();
+                !matches!(name, "include_wiring" | "include")
+            });
+            if ty.value.contains('<') || self.scan.is_generic(written) {
+                let name = written.rsplit("::").next().unwrap_or(written);
+                finding.message = format!("server type `{}` is generic", ty.value);
+                finding = finding
+                    .label("generic servers are not supported")
+                    .help(format!(
+                        "`type` names one concrete server: declare `{name}` without type parameters, one struct per message type"
+                    ));
+            } else if let Some(call) = macro_call.filter(|_| {
+                !self.scan.is_type(written)
+                    && closest_path(written, candidates.iter().copied()).is_none()
+            }) {
+                finding = finding
+                    .label("no struct deriving `Manifest` at this path")
+                    .note(format!(
+                        "`{}!` at {}:{} may write it, but the build step reads the sources as written and does not expand macros",
+                        call.name, call.file, call.line
+                    ))
+                    .help(format!(
+                        "write the struct out in the source, with `#[derive(Manifest)]`, instead of in `{}!`",
+                        call.name
+                    ));
+            } else if self.scan.is_type(&ty.value) {
                 finding = finding
                     .label("this struct does not derive `Manifest`")
                     .help(format!(
@@ -56,12 +83,25 @@ impl Linter<'_> {
                     ));
             } else {
                 finding = finding.label("no struct deriving `Manifest` at this path");
-                finding = match closest_path(&ty.value, candidates.iter().copied()) {
-                    Some(near) => finding.help(format!("a server type with a similar name exists: `{near}`")),
-                    None if candidates.is_empty() => finding.help(
+                // The first segment named no module and no dependency.
+                let foreign = written
+                    .split_once("::")
+                    .map(|(first, _)| first)
+                    .filter(|first| self.scan.not_dependencies.contains(*first));
+                if let Some(first) = foreign {
+                    finding = finding.note(format!(
+                        "`{first}` is neither a module of this crate nor a library in its `[dependencies]`"
+                    ));
+                }
+                finding = match (closest_path(&ty.value, candidates.iter().copied()), foreign) {
+                    (Some(near), _) => finding.help(format!("a server type with a similar name exists: `{near}`")),
+                    (None, Some(first)) => finding.help(format!(
+                        "add the library of servers `{first}` to `[dependencies]` in Cargo.toml"
+                    )),
+                    (None, None) if candidates.is_empty() => finding.help(
                         "no struct deriving `Manifest` was found in the scanned sources",
                     ),
-                    None => finding.help(
+                    (None, None) => finding.help(
                         "write the path from the crate root, e.g. `servers::Sensor` for `crate::servers::Sensor`",
                     ),
                 };

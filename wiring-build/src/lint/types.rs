@@ -8,9 +8,10 @@
 //! else (a type from another crate, a glob import we cannot see through, a
 //! macro) is undecidable: `None`, and the check is left to rustc.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 
-use super::super::scan::{Item, ModPath, Scan};
+use crate::scan::{Item, ModPath, Scan, crate_root};
 
 const MAX_DEPTH: usize = 32;
 
@@ -117,11 +118,22 @@ enum Lookup<'a> {
 /// Resolves message types against a scan.
 pub struct Resolver<'a> {
     scan: &'a Scan,
+    /// Names of other crates a path needed that were not scanned, with the
+    /// crate root that named each.
+    missing: RefCell<BTreeSet<(ModPath, String)>>,
 }
 
 impl<'a> Resolver<'a> {
     pub fn new(scan: &'a Scan) -> Self {
-        Resolver { scan }
+        Resolver {
+            scan,
+            missing: RefCell::new(BTreeSet::new()),
+        }
+    }
+
+    /// The crates resolution looked for and did not find so far.
+    pub fn missing(&self) -> BTreeSet<(ModPath, String)> {
+        self.missing.borrow().clone()
     }
 
     /// The canonical text of `ty` written in `module`, or `None` when undecidable.
@@ -129,15 +141,15 @@ impl<'a> Resolver<'a> {
         self.ty(module, ty, &HashMap::new(), 0)
     }
 
-    /// Where the struct or enum named by `path` (from the crate root, as in
-    /// `type = ".."`) is defined, following `use` re-exports: `servers::Sensor`
-    /// may be `servers::sensor::Sensor`.
-    pub fn definition(&self, path: &str) -> Option<String> {
+    /// Where the struct or enum named by `path` (from the crate root `root`,
+    /// as in `type = ".."`) is defined, following `use` re-exports:
+    /// `servers::Sensor` may be `servers::sensor::Sensor`.
+    pub fn definition(&self, root: &ModPath, path: &str) -> Option<String> {
         let names: Vec<String> = path.split("::").map(str::to_string).collect();
         if names.iter().any(String::is_empty) {
             return None;
         }
-        match self.resolve(&Vec::new(), &names, false, 0) {
+        match self.resolve(root, &names, false, 0) {
             Lookup::Found(Target::Type { module, name }) => {
                 let mut full = module;
                 full.push(name);
@@ -272,8 +284,10 @@ impl<'a> Resolver<'a> {
             Target::Primitive(name) => args.is_empty().then_some(name),
             Target::Std(canonical) => Some(with_args(canonical.to_string())),
             Target::Type { module, name } => {
-                let mut full = vec!["crate".to_string()];
-                full.extend(module);
+                let mut full = module;
+                if crate_root(&full).is_empty() {
+                    full.insert(0, "crate".to_string());
+                }
                 full.push(name);
                 Some(with_args(full.join("::")))
             }
@@ -312,7 +326,7 @@ impl<'a> Resolver<'a> {
             return self.name(module, first, !in_use, depth);
         }
         let mut current = match first.as_str() {
-            "crate" => Vec::new(),
+            "crate" => crate_root(module),
             "self" => module.clone(),
             "super" => {
                 let mut parent = module.clone();
@@ -324,8 +338,10 @@ impl<'a> Resolver<'a> {
             _ => match self.name(module, first, false, depth + 1) {
                 Lookup::Found(Target::Module(m)) => m,
                 Lookup::Found(_) | Lookup::Undecidable => return Lookup::Undecidable,
-                // Another crate.
-                Lookup::NotFound => return Lookup::Undecidable,
+                Lookup::NotFound => match self.extern_crate(module, first) {
+                    Some(root) => root,
+                    None => return Lookup::Undecidable,
+                },
             },
         };
         let Some((last, middle)) = rest.split_last() else {
@@ -345,6 +361,22 @@ impl<'a> Resolver<'a> {
             }
         }
         self.name(&current, last, false, depth + 1)
+    }
+
+    /// The root of the crate `name` as the crate of `module` names it; an
+    /// unscanned one is noted in [`Resolver::missing`].
+    fn extern_crate(&self, module: &ModPath, name: &str) -> Option<ModPath> {
+        let root = crate_root(module);
+        let found = self
+            .scan
+            .externs
+            .get(&root)
+            .and_then(|externs| externs.get(name))
+            .cloned();
+        if found.is_none() && !matches!(name, "std" | "core" | "alloc" | "self" | "super") {
+            self.missing.borrow_mut().insert((root, name.to_string()));
+        }
+        found
     }
 
     fn has_item(&self, module: &ModPath, name: &str) -> bool {
@@ -457,7 +489,7 @@ mod tests {
                 .iter()
                 .map(|g| g.iter().map(|s| s.to_string()).collect())
                 .collect(),
-            file: Default::default(),
+            ..Module::default()
         }
     }
 

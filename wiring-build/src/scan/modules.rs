@@ -1,32 +1,53 @@
 //! Follows `mod` declarations from the crate roots, like rustc does.
 
-use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use syn::ext::IdentExt as _;
+use syn::spanned::Spanned as _;
 
-use super::{Item, ModPath, Module, Scan, ServerType};
+use super::{Item, MacroCall, ModPath, Module, Scan, ServerType, configs};
 use crate::error::Error;
 
 /// Scans the crate `roots` (`src/lib.rs`, `src/main.rs`) following `mod`
-/// declarations, then every `.rs` file under `extra_dirs` not reached yet.
+/// declarations, then every `.rs` file under `extra_dirs` not reached yet;
+/// all of them make up the crate the kernel is included in.
 pub fn scan(roots: &[PathBuf], extra_dirs: &[PathBuf]) -> Result<Scan, Error> {
-    let mut walker = Walker::default();
+    let mut scan = Scan::default();
     for root in roots {
-        walker.file(root, Vec::new(), true)?;
+        add_crate(&mut scan, root, Vec::new())?;
     }
     for dir in extra_dirs {
         let mut files = Vec::new();
         rust_files(dir, &mut files)?;
         files.sort();
+        let mut walker = Walker::new(&mut scan, dir);
         for file in files {
             let relative = file.strip_prefix(dir).unwrap_or(&file);
             let (module, mod_rs) = module_of(relative);
             walker.file(&file, module, mod_rs)?;
         }
     }
-    Ok(walker.scan)
+    Ok(scan)
+}
+
+/// Adds the crate whose root file is `root` to `scan`, its modules under
+/// `prefix` (empty for the crate the kernel is included in, `["::name"]`
+/// for another crate).
+pub fn add_crate(scan: &mut Scan, root: &Path, prefix: ModPath) -> Result<(), Error> {
+    let base = root.parent().map_or_else(PathBuf::new, Path::to_path_buf);
+    Walker::new(scan, &base).file(root, prefix, true)
+}
+
+/// Adds a dependency's crate like [`add_crate`], skipping the files that
+/// cannot be read or parsed and the modules that cannot be found: the
+/// dependency builds without our help, and a server in a skipped file is
+/// reported as not found.
+pub fn add_dependency_crate(scan: &mut Scan, root: &Path, prefix: ModPath) -> Result<(), Error> {
+    let base = root.parent().map_or_else(PathBuf::new, Path::to_path_buf);
+    let mut walker = Walker::new(scan, &base);
+    walker.lenient = true;
+    walker.file(root, prefix, true)
 }
 
 /// The module path of a file found under an extra source folder, and whether it
@@ -76,10 +97,12 @@ struct Dirs {
     path_base: PathBuf,
 }
 
-#[derive(Default)]
-struct Walker {
-    scan: Scan,
-    seen: HashSet<PathBuf>,
+struct Walker<'s> {
+    scan: &'s mut Scan,
+    /// Files are named relative to this folder in messages.
+    base: PathBuf,
+    /// Skips what cannot be scanned instead of failing.
+    lenient: bool,
 }
 
 fn join(module: &ModPath, name: &str) -> String {
@@ -90,11 +113,26 @@ fn join(module: &ModPath, name: &str) -> String {
     }
 }
 
-impl Walker {
+impl<'s> Walker<'s> {
+    fn new(scan: &'s mut Scan, base: &Path) -> Self {
+        Walker {
+            scan,
+            base: base.to_path_buf(),
+            lenient: false,
+        }
+    }
+
     /// Scans one file holding module `module`.
     fn file(&mut self, path: &Path, module: ModPath, mod_rs: bool) -> Result<(), Error> {
+        match self.read(path, module, mod_rs) {
+            Err(Error::Io { .. } | Error::RustSyntax { .. }) if self.lenient => Ok(()),
+            result => result,
+        }
+    }
+
+    fn read(&mut self, path: &Path, module: ModPath, mod_rs: bool) -> Result<(), Error> {
         let key = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        if !self.seen.insert(key) {
+        if !self.scan.seen.insert(key) {
             return Ok(());
         }
         let text = fs::read_to_string(path).map_err(|source| Error::Io {
@@ -147,6 +185,13 @@ impl Walker {
                     let name = s.ident.unraw().to_string();
                     let params = s.generics.type_params().count();
                     info.items.insert(name.clone(), Item::Struct { params });
+                    let derives = configs::derives(&s.attrs);
+                    if derives.iter().any(|d| d == "Deserialize") && params == 0 {
+                        self.scan
+                            .config_structs
+                            .insert(join(&module, &name), configs::config_struct(s, &module));
+                    }
+                    self.scan.derives.insert(join(&module, &name), derives);
                     if manifest_syntax::derives_manifest(&s.attrs) {
                         let path = join(&module, &name);
                         let input = syn::DeriveInput::from(s.clone());
@@ -210,6 +255,28 @@ impl Walker {
                             .transform_impls
                             .push((module.clone(), (*i.self_ty).clone()));
                     }
+                    if let Some(found) = configs::server_impl(i, &module) {
+                        self.scan.server_impls.push(found);
+                    } else if let Some(ty) = configs::default_impl(i) {
+                        self.scan.default_impls.push((module.clone(), ty));
+                    }
+                }
+                // A macro that may write items the scan cannot see.
+                syn::Item::Macro(m) if m.ident.is_none() => {
+                    let name = m
+                        .mac
+                        .path
+                        .segments
+                        .iter()
+                        .map(|s| s.ident.unraw().to_string())
+                        .collect::<Vec<_>>()
+                        .join("::");
+                    let shown = file.strip_prefix(&self.base).unwrap_or(file);
+                    info.macros.push(MacroCall {
+                        name,
+                        file: shown.display().to_string(),
+                        line: m.mac.path.span().start().line,
+                    });
                 }
                 _ => {}
             }
@@ -221,6 +288,7 @@ impl Walker {
         entry.items.extend(info.items);
         entry.uses.extend(info.uses);
         entry.globs.extend(info.globs);
+        entry.macros.extend(info.macros);
         for child in children {
             self.module(child, &module, dirs, file)?;
         }
@@ -259,7 +327,7 @@ impl Walker {
         match candidates.iter().find(|(c, _)| c.is_file()) {
             Some((found, mod_rs)) => self.file(found, module, *mod_rs),
             // A module behind `#[cfg(..)]` may well not exist on this platform.
-            None if item.attrs.iter().any(|a| a.path().is_ident("cfg")) => Ok(()),
+            None if self.lenient || item.attrs.iter().any(|a| a.path().is_ident("cfg")) => Ok(()),
             None => {
                 let start = item.ident.span().start();
                 Err(Error::ModuleNotFound {

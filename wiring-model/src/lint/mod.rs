@@ -23,6 +23,11 @@ pub enum Code {
     UnknownTerminal,
     /// E0104 `bad-endpoint`.
     BadEndpoint,
+    /// E0105 `bad-config`: a `config` key its `Config` type does not have, a
+    /// value of the wrong type, a required field missing.
+    BadConfig,
+    /// E0106 `missing-config`: no `config`, and the `Config` type has no `Default`.
+    MissingConfig,
     /// E0201 `source-not-output`.
     SourceNotOutput,
     /// E0202 `target-not-input`.
@@ -55,13 +60,15 @@ pub enum Code {
 
 impl Code {
     /// Every code, in code order.
-    pub const ALL: [Code; 20] = [
+    pub const ALL: [Code; 22] = [
         Code::Syntax,
         Code::Schema,
         Code::UnknownServerType,
         Code::UnknownServer,
         Code::UnknownTerminal,
         Code::BadEndpoint,
+        Code::BadConfig,
+        Code::MissingConfig,
         Code::SourceNotOutput,
         Code::TargetNotInput,
         Code::FanOutWithoutMultiplexer,
@@ -87,6 +94,8 @@ impl Code {
             Code::UnknownServer => "E0102",
             Code::UnknownTerminal => "E0103",
             Code::BadEndpoint => "E0104",
+            Code::BadConfig => "E0105",
+            Code::MissingConfig => "E0106",
             Code::SourceNotOutput => "E0201",
             Code::TargetNotInput => "E0202",
             Code::FanOutWithoutMultiplexer => "E0301",
@@ -113,6 +122,8 @@ impl Code {
             Code::UnknownServer => "unknown-server",
             Code::UnknownTerminal => "unknown-terminal",
             Code::BadEndpoint => "bad-endpoint",
+            Code::BadConfig => "bad-config",
+            Code::MissingConfig => "missing-config",
             Code::SourceNotOutput => "source-not-output",
             Code::TargetNotInput => "target-not-input",
             Code::FanOutWithoutMultiplexer => "fan-out-without-multiplexer",
