@@ -6,6 +6,7 @@
 //! wrapper. Server types are named through `servers::<instance>` aliases, so
 //! that a rustc error on a connection names both instances and terminals.
 
+mod mesh;
 mod syntax;
 
 use std::collections::HashMap;
@@ -73,6 +74,8 @@ struct Words {
     server: Ident,
     server_default: Ident,
     connect: Ident,
+    route: Ident,
+    offer: Ident,
 }
 
 impl Words {
@@ -92,6 +95,8 @@ impl Words {
             server: ident("server"),
             server_default: ident("server_default"),
             connect: ident("connect"),
+            route: ident("route"),
+            offer: ident("offer"),
         }
     }
 
@@ -191,6 +196,7 @@ fn file(plan: &Plan) -> syn::File {
         Some(listen) => quote!(Some(#listen)),
         None => quote!(None),
     };
+    let mesh = mesh::mesh_field(plan);
     let processes = plan.processes.iter().map(|process| {
         let name = &process.name;
         let command = &process.command;
@@ -335,13 +341,15 @@ fn file(plan: &Plan) -> syn::File {
             pipes: &[],
             control: #control,
             processes: &[#(#processes),*],
-            mesh: None,
+            mesh: #mesh,
             routes: &[],
             source: Some(SOURCE),
         };
     };
     fill_array(&mut spec, "servers", server_specs);
     fill_array(&mut spec, "pipes", pipe_specs);
+    fill_array(&mut spec, "routes", mesh::route_specs(plan));
+    let mesh_calls = mesh::builder_calls(plan, &words, &by_name);
     let mut kernel: syn::ItemFn = syn::parse_quote! {
         /// Builds the kernel wired by the wiring file: every server, every pipe.
         pub fn kernel() -> Result<::kernel::Kernel, ::kernel::Error> {
@@ -354,7 +362,7 @@ fn file(plan: &Plan) -> syn::File {
     kernel
         .block
         .stmts
-        .extend(registrations.chain(connects).chain(build));
+        .extend(registrations.chain(connects).chain(mesh_calls).chain(build));
     let source = source_literal(&plan.source);
     let source_const: syn::ItemConst = syn::parse_quote! {
         /// The wiring file this kernel was generated from.
@@ -461,6 +469,8 @@ mod tests {
             }],
             control: Some("127.0.0.1:0".into()),
             processes: Vec::new(),
+            mesh: None,
+            routes: Vec::new(),
             source: "[kernel]\nname = \"refinery\"\n".into(),
         }
     }
@@ -518,6 +528,59 @@ mod tests {
             !text.contains("\"intake.readings\""),
             "pipes go by index: {text}"
         );
+    }
+
+    #[test]
+    fn holds_the_mesh_and_its_routes() {
+        use crate::plan::{MeshPlan, RoutePlan, TargetPlan};
+        let plain = squeeze(&generate(&plan()));
+        assert!(plain.contains("mesh:None,routes:&[],"), "{plain}");
+        assert!(!plain.contains("builder.route") && !plain.contains("builder.offer"));
+        let mut p = plan();
+        let ep = |server: &str, terminal: &str| EndpointPlan {
+            server: server.into(),
+            terminal: terminal.into(),
+        };
+        p.mesh = Some(MeshPlan {
+            listen: vec!["tcp/127.0.0.1:7447".into()],
+            peers: Vec::new(),
+            offer: vec![ep("filter", "raw")],
+        });
+        let route = |to: TargetPlan, encoding| RoutePlan {
+            id: wiring_model::route_id("refinery", "filter.alerts", to.text(), "lines"),
+            from: ep("filter", "alerts"),
+            to,
+            terminal: "lines".into(),
+            capacity: 64,
+            encoding,
+        };
+        p.routes = vec![
+            route(
+                TargetPlan::Guest("g".into()),
+                wiring_model::Encoding::Postcard,
+            ),
+            route(
+                TargetPlan::Mask("*:a:*:*:*:*:*".into()),
+                wiring_model::Encoding::Json,
+            ),
+        ];
+        let text = generate(&p);
+        assert!(syn::parse_file(&text).is_ok(), "{text}");
+        let id = p.routes[1].id.as_u128();
+        for needle in [
+            "mesh: Some(&::kernel::connectome::MeshSpec { listen: &[\"tcp/127.0.0.1:7447\"], peers: &[], offer: &[::kernel::Endpoint { server: \"filter\", terminal: \"raw\", },], },),".to_string(),
+            format!("::kernel::connectome::RouteSpec {{ id: ::kernel::Uuid::from_u128({id}u128), from: ::kernel::Endpoint {{ server: \"filter\", terminal: \"alerts\", }}, to: ::kernel::connectome::RouteTarget::Mask(\"*:a:*:*:*:*:*\"), terminal: \"lines\", capacity: 64usize, encoding: ::kernel::connectome::Encoding::Json, }},"),
+            "RouteTarget::Guest(\"g\")".to_string(),
+            "builder.offer(\"filter.raw\", servers::filter::__wiring_port_raw())?;".to_string(),
+            "builder.route(\"filter.alerts\", servers::filter::__wiring_port_alerts())?; builder.offer(".to_string(),
+        ] {
+            assert!(
+                squeeze(&text).contains(&squeeze(&needle)),
+                "missing `{needle}` in:\n{text}"
+            );
+        }
+        // One call per routed output, however many routes it feeds.
+        assert_eq!(text.matches("builder.route(").count(), 1, "{text}");
     }
 
     #[test]
