@@ -320,10 +320,29 @@ fn file(plan: &Plan) -> syn::File {
         )
     });
 
-    let mut file: syn::File = syn::parse_quote! {
-        use ::kernel::__private::{ends, pipe_spec, server_spec};
-        use ::kernel::{Manifest, Restart};
-    };
+    // Only the helpers the file uses: a kernel without pipes has no `ends`.
+    let mut helpers = Vec::new();
+    if !plan.servers.is_empty() {
+        helpers.push(quote!(server_spec));
+    }
+    if !plan.pipes.is_empty() {
+        helpers.extend([quote!(ends), quote!(pipe_spec)]);
+    }
+    let mut file: syn::File = syn::parse_quote!();
+    if !helpers.is_empty() {
+        file.items
+            .push(syn::parse_quote!(use ::kernel::__private::{#(#helpers),*};));
+    }
+    if !plan.servers.is_empty() {
+        file.items.push(syn::parse_quote!(
+            use ::kernel::Manifest;
+        ));
+    }
+    if !plan.servers.is_empty() || !plan.processes.is_empty() {
+        file.items.push(syn::parse_quote!(
+            use ::kernel::Restart;
+        ));
+    }
     let mut aliases_mod: syn::ItemMod = syn::parse_quote! {
         /// The server types by instance name, so that compiler errors about
         /// a connection name both of its servers.
