@@ -320,28 +320,27 @@ fn file(plan: &Plan) -> syn::File {
         )
     });
 
-    // Only the helpers the file uses: a kernel without pipes has no `ends`.
+    // Only the names the file uses: a kernel without pipes has no `ends`.
     let mut helpers = Vec::new();
-    if !plan.servers.is_empty() {
-        helpers.push(quote!(server_spec));
-    }
     if !plan.pipes.is_empty() {
         helpers.extend([quote!(ends), quote!(pipe_spec)]);
+    }
+    let mut names = Vec::new();
+    if !plan.servers.is_empty() {
+        helpers.push(quote!(server_spec));
+        names.push(quote!(Manifest));
+    }
+    if !plan.servers.is_empty() || !plan.processes.is_empty() {
+        names.push(quote!(Restart));
     }
     let mut file: syn::File = syn::parse_quote!();
     if !helpers.is_empty() {
         file.items
             .push(syn::parse_quote!(use ::kernel::__private::{#(#helpers),*};));
     }
-    if !plan.servers.is_empty() {
-        file.items.push(syn::parse_quote!(
-            use ::kernel::Manifest;
-        ));
-    }
-    if !plan.servers.is_empty() || !plan.processes.is_empty() {
-        file.items.push(syn::parse_quote!(
-            use ::kernel::Restart;
-        ));
+    if !names.is_empty() {
+        file.items
+            .push(syn::parse_quote!(use ::kernel::{#(#names),*};));
     }
     let mut aliases_mod: syn::ItemMod = syn::parse_quote! {
         /// The server types by instance name, so that compiler errors about
