@@ -60,7 +60,6 @@ fn the_stream_crosses_from_north_to_south_in_order() {
     let spawn = |program: &std::path::Path, var: &str| {
         Command::new(program)
             .env(var, &endpoint)
-            .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
