@@ -1,12 +1,12 @@
 //! What the generated kernel holds, resolved from a lint-clean wiring file.
 
-use wiring_model::{Restart, Uuid};
+use wiring_model::{Encoding, Restart, Uuid};
 
 use crate::error::Error;
 use crate::fuse::ChainPlan;
 use crate::scan::Scan;
 use wiring_model::identity::{class_hex, parse_uuid};
-use wiring_model::wiring::{Kernel, Wiring, split_endpoint};
+use wiring_model::wiring::{Kernel, Spanned, Wiring, split_endpoint};
 
 /// Everything [`generate`](crate::generate) needs; built by the build step, or
 /// by hand in tests.
@@ -21,6 +21,10 @@ pub struct Plan {
     pub control: Option<String>,
     /// `[processes.<name>]`, in the order of `wiring.toml`.
     pub processes: Vec<ProcessPlan>,
+    /// `[mesh]`; `None` when absent.
+    pub mesh: Option<MeshPlan>,
+    /// `[[routes]]`, in the order of `wiring.toml`.
+    pub routes: Vec<RoutePlan>,
     /// The text of the wiring file, embedded in the kernel.
     pub source: String,
     /// The chains of transforms fused into the threads of their hosts.
@@ -71,6 +75,42 @@ pub struct PipePlan {
     pub from: EndpointPlan,
     pub to: EndpointPlan,
     pub capacity: usize,
+}
+
+/// `[mesh]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MeshPlan {
+    pub listen: Vec<String>,
+    pub peers: Vec<String>,
+    /// Local input terminals peers may route into.
+    pub offer: Vec<EndpointPlan>,
+}
+
+/// The remote end of a route, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetPlan {
+    Guest(String),
+    Mask(String),
+}
+
+impl TargetPlan {
+    pub fn text(&self) -> &str {
+        match self {
+            TargetPlan::Guest(text) | TargetPlan::Mask(text) => text,
+        }
+    }
+}
+
+/// One route to another kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutePlan {
+    pub id: Uuid,
+    pub from: EndpointPlan,
+    pub to: TargetPlan,
+    /// The remote server's terminal.
+    pub terminal: String,
+    pub capacity: usize,
+    pub encoding: Encoding,
 }
 
 /// `server.terminal`.
@@ -166,10 +206,45 @@ impl Plan {
                 }
             }
         }
+        let mesh = wiring.mesh.as_ref().map(|mesh| {
+            let texts = |list: &[Spanned<String>]| list.iter().map(|s| s.value.clone()).collect();
+            MeshPlan {
+                listen: texts(&mesh.listen),
+                peers: texts(&mesh.peers),
+                offer: mesh
+                    .offer
+                    .iter()
+                    .filter_map(|o| endpoint(&o.value))
+                    .collect(),
+            }
+        });
+        let routes = wiring
+            .routes
+            .iter()
+            .filter_map(|route| {
+                let from = route.from.as_ref()?;
+                let to = match (&route.guest, &route.mask) {
+                    (Some(guest), _) => TargetPlan::Guest(guest.value.clone()),
+                    (None, Some(mask)) => TargetPlan::Mask(mask.value.clone()),
+                    (None, None) => return None,
+                };
+                let terminal = route.terminal.as_ref()?.value.clone();
+                Some(RoutePlan {
+                    id: wiring_model::route_id(&kernel.name, &from.value, to.text(), &terminal),
+                    from: endpoint(&from.value)?,
+                    to,
+                    terminal,
+                    capacity: route.capacity,
+                    encoding: route.encoding,
+                })
+            })
+            .collect();
         let mut plan = Plan {
             kernel,
             servers,
             pipes,
+            mesh,
+            routes,
             control: wiring.control.listen.as_ref().map(|l| l.value.clone()),
             processes: wiring
                 .processes

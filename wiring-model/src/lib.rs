@@ -28,6 +28,6 @@ pub use manifest::{
 pub use mask::{GuestMask, MaskError};
 pub use spec::{
     DEFAULT_CAPACITY, Encoding, Endpoint, KernelSpec, MAX_CAPACITY, MeshSpec, PipeSpec,
-    ProcessSpec, Restart, RouteSpec, RouteTarget, ServerSpec, Spec, pipe_id, server_uuid,
+    ProcessSpec, Restart, RouteSpec, RouteTarget, ServerSpec, Spec, pipe_id, route_id, server_uuid,
 };
 pub use uuid::{self, Uuid};

@@ -158,6 +158,13 @@ impl Encoding {
             Encoding::Json => "json",
         }
     }
+
+    /// The encoding `wiring.toml` writes as `text`.
+    pub fn parse(text: &str) -> Option<Encoding> {
+        [Encoding::Postcard, Encoding::Json]
+            .into_iter()
+            .find(|e| e.as_str() == text)
+    }
 }
 
 /// One `[[routes]]` entry: a pipe from a local output to a terminal of a
@@ -196,6 +203,16 @@ pub fn server_uuid(kernel: &str, instance: &str) -> Uuid {
 /// UUID v5 of `"<kernel>/<from>-><to>"`.
 pub fn pipe_id(kernel: &str, from: &str, to: &str) -> Uuid {
     Uuid::new_v5(&NAMESPACE, format!("{kernel}/{from}->{to}").as_bytes())
+}
+
+/// Id of the route from `from` (`server.terminal`) to `terminal` of the
+/// remote guest `target` (an identity or a mask, as written): UUID v5 of
+/// `"<kernel>/<from>=><target>/<terminal>"`.
+pub fn route_id(kernel: &str, from: &str, target: &str, terminal: &str) -> Uuid {
+    Uuid::new_v5(
+        &NAMESPACE,
+        format!("{kernel}/{from}=>{target}/{terminal}").as_bytes(),
+    )
 }
 
 /// Capacity of a pipe whose `capacity` is not given, in `wiring.toml` and

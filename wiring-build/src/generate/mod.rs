@@ -6,6 +6,7 @@
 //! wrapper. Server types are named through `servers::<instance>` aliases, so
 //! that a rustc error on a connection names both instances and terminals.
 
+mod mesh;
 mod syntax;
 
 use std::collections::HashMap;
@@ -86,6 +87,8 @@ struct Words {
     server_default: Ident,
     connect: Ident,
     connect_fused: Ident,
+    route: Ident,
+    offer: Ident,
 }
 
 impl Words {
@@ -106,6 +109,8 @@ impl Words {
             server_default: ident("server_default"),
             connect: ident("connect"),
             connect_fused: ident("connect_fused"),
+            route: ident("route"),
+            offer: ident("offer"),
         }
     }
 
@@ -205,6 +210,7 @@ fn file(plan: &Plan) -> syn::File {
         Some(listen) => quote!(Some(#listen)),
         None => quote!(None),
     };
+    let mesh = mesh::mesh_field(plan);
     let processes = plan.processes.iter().map(|process| {
         let name = &process.name;
         let command = &process.command;
@@ -351,10 +357,28 @@ fn file(plan: &Plan) -> syn::File {
         .iter()
         .map(|chain| fuse_stmt(chain, &servers, &words));
 
-    let mut file: syn::File = syn::parse_quote! {
-        use ::kernel::__private::{ends, pipe_spec, server_spec};
-        use ::kernel::{Manifest, Restart};
-    };
+    // Only the names the file uses: a kernel without pipes has no `ends`.
+    let mut helpers = Vec::new();
+    if !plan.pipes.is_empty() {
+        helpers.extend([quote!(ends), quote!(pipe_spec)]);
+    }
+    let mut names = Vec::new();
+    if !plan.servers.is_empty() {
+        helpers.push(quote!(server_spec));
+        names.push(quote!(Manifest));
+    }
+    if !plan.servers.is_empty() || !plan.processes.is_empty() {
+        names.push(quote!(Restart));
+    }
+    let mut file: syn::File = syn::parse_quote!();
+    if !helpers.is_empty() {
+        file.items
+            .push(syn::parse_quote!(use ::kernel::__private::{#(#helpers),*};));
+    }
+    if !names.is_empty() {
+        file.items
+            .push(syn::parse_quote!(use ::kernel::{#(#names),*};));
+    }
     let mut aliases_mod: syn::ItemMod = syn::parse_quote! {
         /// The server types by instance name, so that compiler errors about
         /// a connection name both of its servers.
@@ -372,13 +396,15 @@ fn file(plan: &Plan) -> syn::File {
             pipes: &[],
             control: #control,
             processes: &[#(#processes),*],
-            mesh: None,
+            mesh: #mesh,
             routes: &[],
             source: Some(SOURCE),
         };
     };
     fill_array(&mut spec, "servers", server_specs);
     fill_array(&mut spec, "pipes", pipe_specs);
+    fill_array(&mut spec, "routes", mesh::route_specs(plan));
+    let mesh_calls = mesh::builder_calls(plan, &words, &by_name);
     let mut kernel: syn::ItemFn = syn::parse_quote! {
         /// Builds the kernel wired by the wiring file: every server, every pipe.
         pub fn kernel() -> Result<::kernel::Kernel, ::kernel::Error> {
@@ -388,10 +414,13 @@ fn file(plan: &Plan) -> syn::File {
     };
     // Before the closing `builder.build()`.
     let build = kernel.block.stmts.pop();
-    kernel
-        .block
-        .stmts
-        .extend(registrations.chain(connects).chain(fusions).chain(build));
+    kernel.block.stmts.extend(
+        registrations
+            .chain(connects)
+            .chain(fusions)
+            .chain(mesh_calls)
+            .chain(build),
+    );
     let source = source_literal(&plan.source);
     let source_const: syn::ItemConst = syn::parse_quote! {
         /// The wiring file this kernel was generated from.
@@ -531,6 +560,8 @@ mod tests {
             }],
             control: Some("127.0.0.1:0".into()),
             processes: Vec::new(),
+            mesh: None,
+            routes: Vec::new(),
             source: "[kernel]\nname = \"refinery\"\n".into(),
             chains: Vec::new(),
         }
@@ -589,6 +620,59 @@ mod tests {
             !text.contains("\"intake.readings\""),
             "pipes go by index: {text}"
         );
+    }
+
+    #[test]
+    fn holds_the_mesh_and_its_routes() {
+        use crate::plan::{MeshPlan, RoutePlan, TargetPlan};
+        let plain = squeeze(&generate(&plan()));
+        assert!(plain.contains("mesh:None,routes:&[],"), "{plain}");
+        assert!(!plain.contains("builder.route") && !plain.contains("builder.offer"));
+        let mut p = plan();
+        let ep = |server: &str, terminal: &str| EndpointPlan {
+            server: server.into(),
+            terminal: terminal.into(),
+        };
+        p.mesh = Some(MeshPlan {
+            listen: vec!["tcp/127.0.0.1:7447".into()],
+            peers: Vec::new(),
+            offer: vec![ep("filter", "raw")],
+        });
+        let route = |to: TargetPlan, encoding| RoutePlan {
+            id: wiring_model::route_id("refinery", "filter.alerts", to.text(), "lines"),
+            from: ep("filter", "alerts"),
+            to,
+            terminal: "lines".into(),
+            capacity: 64,
+            encoding,
+        };
+        p.routes = vec![
+            route(
+                TargetPlan::Guest("g".into()),
+                wiring_model::Encoding::Postcard,
+            ),
+            route(
+                TargetPlan::Mask("*:a:*:*:*:*:*".into()),
+                wiring_model::Encoding::Json,
+            ),
+        ];
+        let text = generate(&p);
+        assert!(syn::parse_file(&text).is_ok(), "{text}");
+        let id = p.routes[1].id.as_u128();
+        for needle in [
+            "mesh: Some(&::kernel::connectome::MeshSpec { listen: &[\"tcp/127.0.0.1:7447\"], peers: &[], offer: &[::kernel::Endpoint { server: \"filter\", terminal: \"raw\", },], },),".to_string(),
+            format!("::kernel::connectome::RouteSpec {{ id: ::kernel::Uuid::from_u128({id}u128), from: ::kernel::Endpoint {{ server: \"filter\", terminal: \"alerts\", }}, to: ::kernel::connectome::RouteTarget::Mask(\"*:a:*:*:*:*:*\"), terminal: \"lines\", capacity: 64usize, encoding: ::kernel::connectome::Encoding::Json, }},"),
+            "RouteTarget::Guest(\"g\")".to_string(),
+            "builder.offer(\"filter.raw\", servers::filter::__wiring_port_raw())?;".to_string(),
+            "builder.route(\"filter.alerts\", servers::filter::__wiring_port_alerts())?; builder.offer(".to_string(),
+        ] {
+            assert!(
+                squeeze(&text).contains(&squeeze(&needle)),
+                "missing `{needle}` in:\n{text}"
+            );
+        }
+        // One call per routed output, however many routes it feeds.
+        assert_eq!(text.matches("builder.route(").count(), 1, "{text}");
     }
 
     #[test]

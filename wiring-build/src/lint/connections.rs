@@ -2,7 +2,8 @@
 //! each connection (E0201, E0202), its shape (E0303) and the routes.
 
 use manifest_syntax::type_text;
-use wiring_model::identity::{self, GuestIdentity};
+use wiring_model::identity::{self, GuestIdentity, IdentityError};
+use wiring_model::mask::GuestMask;
 use wiring_model::names::closest;
 use wiring_model::wiring::{Side, Span, Spanned, split_endpoint};
 use wiring_model::{TerminalKind, check_direction, check_shape};
@@ -19,7 +20,7 @@ impl Linter<'_> {
                     let name = text.value.trim();
                     let index = Some(found);
                     let wanted = |k: TerminalKind| match role {
-                        Role::To => !k.is_producer(),
+                        Role::To | Role::Offer => !k.is_producer(),
                         Role::From | Role::RouteFrom => k.is_producer(),
                     };
                     let suggestion = index
@@ -223,7 +224,7 @@ impl Linter<'_> {
             let kind = terminal.kind;
             let rule = match role {
                 Role::From | Role::RouteFrom => check_direction(kind, TerminalKind::Input),
-                Role::To => check_direction(TerminalKind::Output, kind),
+                Role::To | Role::Offer => check_direction(TerminalKind::Output, kind),
             };
             if rule.is_ok() {
                 ok.push(Some(ep));
@@ -250,11 +251,20 @@ impl Linter<'_> {
                     format!("target `{}` is not an input", text.value),
                 )
                 .label(label),
+                Role::Offer => Finding::new(
+                    Code::TargetNotInput,
+                    text.span.clone(),
+                    format!("offered terminal `{}` is not an input", text.value),
+                )
+                .label(label),
             };
             let help = if reversed {
                 "the connection runs backwards: swap `from` and `to`".to_string()
             } else if role == Role::To {
                 "`to` must name an `Input` or `Combine` terminal".to_string()
+            } else if role == Role::Offer {
+                "peers route into inputs: `offer` must name an `Input` or `Combine` terminal"
+                    .to_string()
             } else {
                 format!(
                     "`{}` must name an `Output` or `Multiplex` terminal",
@@ -289,25 +299,12 @@ impl Linter<'_> {
             if let Some(guest) = &route.guest
                 && let Err(e) = GuestIdentity::parse(&guest.value)
             {
-                let span = narrow(self.source, &guest.span, &guest.value, &e.range);
-                let finding = Finding::new(
-                    Code::InvalidIdentity,
-                    span,
-                    match e.field {
-                        identity::Field::Shape => "malformed guest identity".to_string(),
-                        field => format!("invalid {} in guest identity", field.as_str()),
-                    },
-                )
-                .label(e.reason.clone())
-                .note("a guest identity is `fqdn:servername:classHex:owner:authFlag:authMechanism:uuid`")
-                .help(match e.field {
-                    identity::Field::Class => "write the class as `0x` and up to 8 hex digits, e.g. `0x00000a01`",
-                    identity::Field::Uuid => "write a hyphenated uuid like `6f1c8b1e-7d2a-4c3b-9e4f-5a6b7c8d9e0f`",
-                    identity::Field::Fqdn => "use an RFC 1123 host name: dot-separated labels of letters, digits and `-`",
-                    identity::Field::AuthMechanism => "the mechanism is `none` exactly when the auth flag is `no`",
-                    _ => "copy the identity from the remote kernel's guest book",
-                });
-                self.report(finding);
+                self.invalid_target(guest, &e, "guest identity");
+            }
+            if let Some(mask) = &route.mask
+                && let Err(e) = GuestMask::parse(&mask.value)
+            {
+                self.invalid_target(mask, &e, "guest mask");
             }
             let Some(from) = &route.from else {
                 continue;
@@ -325,6 +322,66 @@ impl Linter<'_> {
             }
         }
         peers
+    }
+
+    /// E0503 on a route's `guest` or `mask`, narrowed to the wrong field.
+    fn invalid_target(&mut self, text: &Spanned<String>, e: &IdentityError, what: &str) {
+        let span = narrow(self.source, &text.span, &text.value, &e.range);
+        let finding = Finding::new(
+            Code::InvalidIdentity,
+            span,
+            match e.field {
+                identity::Field::Shape => format!("malformed {what}"),
+                field => format!("invalid {} in {what}", field.as_str()),
+            },
+        )
+        .label(e.reason.clone())
+        .note(format!(
+            "a {what} is `fqdn:servername:classHex:owner:authFlag:authMechanism:uuid`{}",
+            if what == "guest mask" {
+                ", each field a glob (`*`, `?`), the class also `value/mask`"
+            } else {
+                ""
+            }
+        ))
+        .help(match e.field {
+            identity::Field::Class => {
+                "write the class as `0x` and up to 8 hex digits, e.g. `0x00000a01`"
+            }
+            identity::Field::Uuid => {
+                "write a hyphenated uuid like `6f1c8b1e-7d2a-4c3b-9e4f-5a6b7c8d9e0f`"
+            }
+            identity::Field::Fqdn => {
+                "use an RFC 1123 host name: dot-separated labels of letters, digits and `-`"
+            }
+            identity::Field::AuthMechanism => {
+                "the mechanism is `none` exactly when the auth flag is `no`"
+            }
+            _ if what == "guest mask" => {
+                "write the field as a glob over valid values, or `*` for any"
+            }
+            _ => "copy the identity from the remote kernel's guest book",
+        });
+        self.report(finding);
+    }
+
+    /// `[mesh] offer`: each entry an input terminal of this kernel (E0104,
+    /// E0102, E0103, E0202). An offered terminal counts as connected.
+    pub(super) fn offers(&mut self) {
+        let Some(mesh) = &self.wiring.mesh else {
+            return;
+        };
+        for offer in &mesh.offer {
+            let Some(ep) = self.endpoint(offer, Role::Offer) else {
+                continue;
+            };
+            let side = Side {
+                span: offer.span.clone(),
+                list: false,
+                endpoints: vec![offer.clone()],
+            };
+            self.direction(&[Some(ep)], &side, Role::Offer, false);
+        }
     }
 }
 

@@ -78,6 +78,8 @@ enum Role {
     From,
     To,
     RouteFrom,
+    /// An entry of `[mesh] offer`.
+    Offer,
 }
 
 impl Role {
@@ -85,6 +87,7 @@ impl Role {
         match self {
             Role::From | Role::RouteFrom => "from",
             Role::To => "to",
+            Role::Offer => "offer",
         }
     }
 }
@@ -229,6 +232,7 @@ impl<'a> Linter<'a> {
         self.process_names();
         let (pipes, dangling) = self.connections();
         let route_peers = self.routes();
+        self.offers();
         self.fan(&pipes, &dangling, &route_peers);
         self.type_mismatches(&pipes);
         let unique = self.duplicates(&pipes);

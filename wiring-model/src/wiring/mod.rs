@@ -10,7 +10,7 @@ mod write;
 use std::ops::Range;
 
 use crate::lint::{Code, Level};
-use crate::spec::Restart;
+use crate::spec::{DEFAULT_CAPACITY, Encoding, Restart};
 
 pub use read::parse;
 pub use write::write;
@@ -46,6 +46,8 @@ pub struct Wiring {
     pub servers: Vec<Server>,
     pub processes: Vec<Process>,
     pub connections: Vec<Connection>,
+    /// `[mesh]`; `None` when absent.
+    pub mesh: Option<Mesh>,
     pub routes: Vec<Route>,
 }
 
@@ -197,6 +199,19 @@ impl Connection {
     }
 }
 
+/// `[mesh]`: how this kernel joins the mesh of kernels.
+#[derive(Debug, Clone, Default)]
+pub struct Mesh {
+    /// The span of the `[mesh]` table.
+    pub span: Span,
+    /// `listen`: Zenoh endpoints of this kernel (`tcp/127.0.0.1:7447`).
+    pub listen: Vec<Spanned<String>>,
+    /// `peers`: Zenoh endpoints of peer kernels.
+    pub peers: Vec<Spanned<String>>,
+    /// `offer`: local input terminals (`server.terminal`) peers may route into.
+    pub offer: Vec<Spanned<String>>,
+}
+
 /// `[[routes]]`.
 #[derive(Debug, Clone)]
 pub struct Route {
@@ -205,8 +220,30 @@ pub struct Route {
     /// The span of its `to` value.
     pub to_span: Option<Span>,
     pub from: Option<Spanned<String>>,
+    /// `to.guest`: one exact remote guest identity.
     pub guest: Option<Spanned<String>>,
+    /// `to.mask`: whichever remote guest matches, booked when the route opens.
+    pub mask: Option<Spanned<String>>,
     pub terminal: Option<Spanned<String>>,
+    /// `capacity`: the credit window.
+    pub capacity: usize,
+    pub encoding: Encoding,
+}
+
+impl Route {
+    /// A route made for writing, to an exact guest.
+    pub fn to_guest(from: &str, guest: &str, terminal: &str) -> Self {
+        Route {
+            span: 0..0,
+            to_span: None,
+            from: Some(Spanned::unplaced(from.to_string())),
+            guest: Some(Spanned::unplaced(guest.to_string())),
+            mask: None,
+            terminal: Some(Spanned::unplaced(terminal.to_string())),
+            capacity: DEFAULT_CAPACITY,
+            encoding: Encoding::default(),
+        }
+    }
 }
 
 /// `server.terminal`, split; `None` when the text is not of that shape.

@@ -8,9 +8,9 @@
 
 use toml_edit::{ArrayOfTables, DocumentMut, InlineTable, Item, Table, TableLike, Value};
 
-use super::{Connection, Kernel, LintSetting, Process, Route, Server, Side, Spanned, Wiring};
+use super::{Connection, Kernel, LintSetting, Mesh, Process, Route, Server, Side, Spanned, Wiring};
 use crate::lint::Level;
-use crate::spec::{DEFAULT_CAPACITY, Restart};
+use crate::spec::{DEFAULT_CAPACITY, Encoding, Restart};
 
 /// `wiring` as wiring.toml text; `original` is the text it was read from,
 /// if any, and is kept wherever the model did not change.
@@ -29,6 +29,7 @@ pub fn write(wiring: &Wiring, original: Option<&str>) -> String {
     lints(&mut doc, &before.lints, &wiring.lints);
     servers(&mut doc, &before.servers, &wiring.servers);
     processes(&mut doc, &before.processes, &wiring.processes);
+    mesh(&mut doc, before.mesh.as_ref(), wiring.mesh.as_ref());
     entries(
         &mut doc,
         "connections",
@@ -157,6 +158,29 @@ fn control(doc: &mut DocumentMut, old: Option<&Spanned<String>>, new: Option<&Sp
     set(table, "listen", value(old), value(new), |s| string(s));
     if table.is_empty() {
         doc.remove("control");
+    }
+}
+
+fn mesh(doc: &mut DocumentMut, old: Option<&Mesh>, new: Option<&Mesh>) {
+    let Some(new) = new else {
+        if old.is_some() {
+            doc.remove("mesh");
+        }
+        return;
+    };
+    let table = section(doc, "mesh", false);
+    // An empty list is not written: it is what a missing key means.
+    fn texts(list: &[Spanned<String>]) -> Option<Vec<String>> {
+        (!list.is_empty()).then(|| list.iter().map(|s| s.value.clone()).collect())
+    }
+    let lists = |m: &Mesh| [texts(&m.listen), texts(&m.peers), texts(&m.offer)];
+    let before = old.map(lists).unwrap_or_default();
+    for ((key, old), new) in ["listen", "peers", "offer"]
+        .into_iter()
+        .zip(before)
+        .zip(lists(new))
+    {
+        set(table, key, old.as_ref(), new.as_ref(), |list| strings(list));
     }
 }
 
@@ -450,8 +474,9 @@ struct RouteEntries;
 impl Entries<Route> for RouteEntries {
     fn same(&self, a: &Route, b: &Route) -> bool {
         value(a.from.as_ref()) == value(b.from.as_ref())
-            && value(a.guest.as_ref()) == value(b.guest.as_ref())
-            && value(a.terminal.as_ref()) == value(b.terminal.as_ref())
+            && same_target(a, b)
+            && a.capacity == b.capacity
+            && a.encoding == b.encoding
     }
 
     fn related(&self, a: &Route, b: &Route) -> bool {
@@ -466,18 +491,43 @@ impl Entries<Route> for RouteEntries {
             value(new.from.as_ref()),
             |s| string(s),
         );
-        if old.is_some_and(|o| self.same(o, new)) {
-            return;
+        if !old.is_some_and(|o| same_target(o, new)) {
+            let mut to = InlineTable::new();
+            if let Some(guest) = &new.guest {
+                to.insert("guest", string(&guest.value));
+            }
+            if let Some(mask) = &new.mask {
+                to.insert("mask", string(&mask.value));
+            }
+            if let Some(terminal) = &new.terminal {
+                to.insert("terminal", string(&terminal.value));
+            }
+            table.insert("to", Item::Value(Value::InlineTable(to)));
         }
-        let mut to = InlineTable::new();
-        if let Some(guest) = &new.guest {
-            to.insert("guest", string(&guest.value));
-        }
-        if let Some(terminal) = &new.terminal {
-            to.insert("terminal", string(&terminal.value));
-        }
-        table.insert("to", Item::Value(Value::InlineTable(to)));
+        let capacity = |r: &Route| (r.capacity != DEFAULT_CAPACITY).then_some(r.capacity);
+        set(
+            table,
+            "capacity",
+            old.and_then(capacity).as_ref(),
+            capacity(new).as_ref(),
+            |c| Value::from(i64::try_from(*c).unwrap_or(i64::MAX)),
+        );
+        let encoding = |r: &Route| (r.encoding != Encoding::default()).then_some(r.encoding);
+        set(
+            table,
+            "encoding",
+            old.and_then(encoding).as_ref(),
+            encoding(new).as_ref(),
+            |e| string(e.as_str()),
+        );
     }
+}
+
+/// The same remote end: guest or mask, and terminal.
+fn same_target(a: &Route, b: &Route) -> bool {
+    value(a.guest.as_ref()) == value(b.guest.as_ref())
+        && value(a.mask.as_ref()) == value(b.mask.as_ref())
+        && value(a.terminal.as_ref()) == value(b.terminal.as_ref())
 }
 
 #[cfg(test)]
@@ -518,6 +568,7 @@ env = { TOKEN = "secret" }
 
 [mesh]
 listen = ["tcp/127.0.0.1:7447"]
+offer = ["alarm.input"] # from the other plant
 
 # Into the manifold.
 [[connections]]
@@ -533,6 +584,12 @@ to = ["sink.input", "alarm.input"]
 [[routes]]
 from = "merge.alerts"
 to = { guest = "g", terminal = "lines" }
+
+[[routes]]
+from = "merge.summary"
+to = { mask = "*:archive:*:*:*:*:*", terminal = "lines" }
+capacity = 64
+encoding = "json"
 "#;
 
     fn read(text: &str) -> Wiring {
@@ -565,8 +622,15 @@ to = { guest = "g", terminal = "lines" }
         ] {
             assert!(fresh.contains(needle), "no `{needle}` in:\n{fresh}");
         }
-        // What the model does not describe is not invented.
-        assert!(!fresh.contains("[mesh]"), "{fresh}");
+        for needle in [
+            "[mesh]\nlisten = [\"tcp/127.0.0.1:7447\"]\noffer = [\"alarm.input\"]\n",
+            "to = { mask = \"*:archive:*:*:*:*:*\", terminal = \"lines\" }\ncapacity = 64\nencoding = \"json\"\n",
+        ] {
+            assert!(fresh.contains(needle), "no `{needle}` in:\n{fresh}");
+        }
+        // Defaults are not invented.
+        assert!(!fresh.contains("peers"), "{fresh}");
+        assert_eq!(fresh.matches("encoding").count(), 1, "{fresh}");
     }
 
     #[test]
@@ -661,5 +725,46 @@ to = { guest = "g", terminal = "lines" }
             !text.contains("[control]") && !text.contains("[lints]"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn mesh_and_routes_are_edited_in_place() {
+        let mut wiring = read(PLANT);
+        let Some(mesh) = &mut wiring.mesh else {
+            panic!("no [mesh] read");
+        };
+        mesh.peers
+            .push(Spanned::unplaced("tcp/127.0.0.1:7448".into()));
+        mesh.listen.clear();
+        wiring.routes[1].encoding = Encoding::Postcard;
+        wiring.routes[1].capacity = 8;
+        wiring
+            .routes
+            .push(Route::to_guest("merge.out", "h", "input"));
+        let text = write(&wiring, Some(PLANT));
+        assert!(
+            text.contains(
+                "[mesh]\noffer = [\"alarm.input\"] # from the other plant\npeers = [\"tcp/127.0.0.1:7448\"]\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "terminal = \"lines\" }\ncapacity = 8\n\n[[routes]]\nfrom = \"merge.out\""
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("encoding"), "{text}");
+        let back = read(&text);
+        assert_eq!(back.routes.len(), 3);
+        assert_eq!(
+            back.routes[2].guest.as_ref().map(|g| g.value.as_str()),
+            Some("h")
+        );
+        assert_eq!(back.mesh.map(|m| m.peers.len()), Some(1));
+        // A mesh removed from the model leaves the file.
+        let mut gone = read(PLANT);
+        gone.mesh = None;
+        assert!(!write(&gone, Some(PLANT)).contains("[mesh]"));
     }
 }

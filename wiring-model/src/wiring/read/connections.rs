@@ -4,12 +4,14 @@ use toml::de::{DeTable, DeValue};
 
 use super::{DeSpanned, Walker, entries};
 use crate::lint::{Code, Finding};
-use crate::spec::{DEFAULT_CAPACITY, MAX_CAPACITY};
+use crate::names::closest;
+use crate::spec::{DEFAULT_CAPACITY, Encoding, MAX_CAPACITY};
 use crate::wiring::{Connection, Route, Side, Span, Spanned, is_instance_name};
 
 const CONNECTION_KEYS: &[&str] = &["from", "to", "capacity"];
-const ROUTE_KEYS: &[&str] = &["from", "to"];
-const ROUTE_TO_KEYS: &[&str] = &["guest", "terminal"];
+const ROUTE_KEYS: &[&str] = &["from", "to", "capacity", "encoding"];
+const ROUTE_TO_KEYS: &[&str] = &["guest", "mask", "terminal"];
+const ENCODINGS: &[&str] = &["postcard", "json"];
 
 impl Walker<'_> {
     fn side(&mut self, what: &str, value: &DeSpanned<'_>) -> Option<Side> {
@@ -135,7 +137,10 @@ impl Walker<'_> {
             to_span: None,
             from: None,
             guest: None,
+            mask: None,
             terminal: None,
+            capacity: DEFAULT_CAPACITY,
+            encoding: Encoding::default(),
         };
         let (mut from_seen, mut to_seen) = (false, false);
         for (k, v) in entries(table) {
@@ -150,12 +155,16 @@ impl Walker<'_> {
                     let Some(to) = self.table("`to` of a route", v) else {
                         continue;
                     };
-                    let (mut guest_seen, mut terminal_seen) = (false, false);
+                    let (mut guest_seen, mut mask_seen, mut terminal_seen) = (false, false, false);
                     for (tk, tv) in entries(to) {
                         match tk.value {
                             "guest" => {
                                 guest_seen = true;
                                 route.guest = self.string("`guest`", tv);
+                            }
+                            "mask" => {
+                                mask_seen = true;
+                                route.mask = self.string("`mask`", tv);
                             }
                             "terminal" => {
                                 terminal_seen = true;
@@ -176,12 +185,25 @@ impl Walker<'_> {
                             _ => self.unknown_key(&tk, "the `to` of a route", ROUTE_TO_KEYS),
                         }
                     }
-                    if !guest_seen {
+                    if !guest_seen && !mask_seen {
                         self.missing(
                             v.span(),
-                            "`guest` in the `to` of a route",
-                            "add `guest = \"fqdn:server:0x00000000:owner:no:none:uuid\"`",
+                            "`guest` or `mask` in the `to` of a route",
+                            "add `guest = \"fqdn:server:0x00000000:owner:no:none:uuid\"` \
+                             (one remote server) or `mask = \"*:server:*:*:*:*:*\"` (any that matches)",
                         );
+                    }
+                    if let (Some(guest), Some(mask)) = (&route.guest, &route.mask) {
+                        let finding = Finding::new(
+                            Code::Schema,
+                            mask.span.clone(),
+                            "a route names both a `guest` and a `mask`",
+                        )
+                        .label("second target")
+                        .secondary(guest.span.clone(), "first target")
+                        .help("keep `guest` for one exact server, or `mask` for any that matches");
+                        self.report(finding);
+                        route.mask = None;
                     }
                     if !terminal_seen {
                         self.missing(
@@ -189,6 +211,16 @@ impl Walker<'_> {
                             "`terminal` in the `to` of a route",
                             "add `terminal = \"...\"`, the terminal of the remote server",
                         );
+                    }
+                }
+                "capacity" => {
+                    if let Some(capacity) = self.capacity(v) {
+                        route.capacity = capacity;
+                    }
+                }
+                "encoding" => {
+                    if let Some(encoding) = self.encoding(v) {
+                        route.encoding = encoding;
                     }
                 }
                 _ => self.unknown_key(&k, "`[[routes]]`", ROUTE_KEYS),
@@ -209,5 +241,28 @@ impl Walker<'_> {
             );
         }
         self.wiring.routes.push(route);
+    }
+
+    fn encoding(&mut self, value: &DeSpanned<'_>) -> Option<Encoding> {
+        let text = self.string("`encoding`", value)?;
+        let encoding = Encoding::parse(&text.value);
+        if encoding.is_none() {
+            let help = match closest(&text.value, ENCODINGS.iter().copied()) {
+                Some(near) => format!("did you mean `\"{near}\"`?"),
+                None => {
+                    "use `\"postcard\"` (compact, the default) or `\"json\"` (readable)".to_string()
+                }
+            };
+            self.report(
+                Finding::new(
+                    Code::Schema,
+                    text.span,
+                    format!("unknown encoding `{}`", text.value),
+                )
+                .label("expected `\"postcard\"` or `\"json\"`")
+                .help(help),
+            );
+        }
+        encoding
     }
 }

@@ -1,10 +1,11 @@
 //! Reads a wiring file: walks its spanned TOML tree by hand, so that every
 //! schema problem is found in one pass, each with the span of the offending
 //! text. One file per part of the file: `[kernel]`, `[control]` and
-//! `[lints]`; servers and processes; connections and routes.
+//! `[lints]`; servers and processes; `[mesh]`; connections and routes.
 
 mod connections;
 mod kernel;
+mod mesh;
 mod servers;
 
 use serde::Deserialize as _;
@@ -23,6 +24,7 @@ const TOP_KEYS: &[&str] = &[
     "servers",
     "processes",
     "connections",
+    "mesh",
     "routes",
 ];
 
@@ -171,6 +173,7 @@ impl Walker<'_> {
                         self.connection(item, table);
                     }
                 }
+                "mesh" => self.mesh(value),
                 "routes" => {
                     for (item, table) in self.array_of_tables("`routes`", value) {
                         self.route(item, table);
@@ -409,5 +412,78 @@ to = { guest = "g", terminal = "lines" }
         let (_, findings) = parse("");
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].span, 0..0);
+    }
+
+    #[test]
+    fn mesh_and_routes_with_their_options() {
+        let source = r#"
+[kernel]
+name = "k"
+[mesh]
+listen = ["tcp/127.0.0.1:7447"]
+peers = ["tcp/127.0.0.1:7448", "tcp/[::1]:7449"]
+offer = ["alarm.lines"]
+[[routes]]
+from = "a.out"
+to = { mask = "*:archive:*:*:*:*:*", terminal = "lines" }
+capacity = 16
+encoding = "json"
+[[routes]]
+from = "a.out"
+to = { guest = "g", terminal = "lines" }
+"#;
+        let (wiring, findings) = parse(source);
+        assert!(findings.is_empty(), "{findings:?}");
+        let mesh = wiring.mesh.unwrap_or_default();
+        let texts = |l: &[Spanned<String>]| l.iter().map(|s| s.value.clone()).collect::<Vec<_>>();
+        assert_eq!(texts(&mesh.listen), ["tcp/127.0.0.1:7447"]);
+        assert_eq!(texts(&mesh.peers).len(), 2);
+        assert_eq!(&source[mesh.offer[0].span.clone()], "\"alarm.lines\"");
+        let (masked, exact) = (&wiring.routes[0], &wiring.routes[1]);
+        assert_eq!(
+            masked.mask.as_ref().map(|m| m.value.as_str()),
+            Some("*:archive:*:*:*:*:*")
+        );
+        assert_eq!(
+            (masked.capacity, masked.encoding),
+            (16, crate::Encoding::Json)
+        );
+        assert_eq!(
+            (exact.capacity, exact.encoding),
+            (crate::DEFAULT_CAPACITY, crate::Encoding::Postcard)
+        );
+    }
+
+    #[test]
+    fn mesh_and_route_schema_errors_point_at_the_text() {
+        let found = codes(
+            "[kernel]\nname = \"k\"\n[mesh]\nlisten = [\"127.0.0.1:1\"]\npeers = \"tcp/a:1\"\noffer = [3]\nport = 1\n\
+             [[routes]]\nfrom = \"a.b\"\nto = { guest = \"g\", mask = \"m\", terminal = \"t\" }\ncapacity = 0\nencoding = \"jsn\"\n\
+             [[routes]]\nfrom = \"a.b\"\nto = { terminal = \"t\" }\n",
+        );
+        let spans: Vec<&str> = found.iter().map(|(_, s)| s.as_str()).collect();
+        assert!(found.iter().all(|(c, _)| *c == Code::Schema), "{found:?}");
+        assert_eq!(
+            spans,
+            [
+                "\"127.0.0.1:1\"",
+                "\"tcp/a:1\"",
+                "3",
+                "port",
+                "\"m\"",
+                "0",
+                "\"jsn\"",
+                "{ terminal = \"t\" }",
+            ]
+        );
+        let (_, findings) = parse(
+            "[kernel]\nname = \"k\"\n[[routes]]\nfrom = \"a.b\"\nto = { guest = \"g\", terminal = \"t\" }\nencoding = \"jsn\"\n",
+        );
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.help.as_deref() == Some("did you mean `\"json\"`?")),
+            "{findings:?}"
+        );
     }
 }

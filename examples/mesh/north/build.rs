@@ -1,0 +1,3 @@
+fn main() {
+    wiring_build::compile("wiring.toml").unwrap_or_else(|e| e.exit());
+}
