@@ -179,8 +179,13 @@ mod tests {
 
     impl Root {
         fn new(name: &str, text: &str) -> Root {
-            let dir = std::env::temp_dir()
-                .join(format!("wiring-build-fuse-{name}-{}", std::process::id()));
+            // Tests run in parallel: one folder each.
+            static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let dir = std::env::temp_dir().join(format!(
+                "wiring-build-fuse-{name}-{}-{n}",
+                std::process::id()
+            ));
             let _ = fs::remove_dir_all(&dir);
             fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
             fs::write(dir.join("lib.rs"), text).unwrap_or_else(|e| panic!("{e}"));
