@@ -5,7 +5,7 @@
 //! source, or counted as dropped by a counter the API reports, and every
 //! terminal can be connected again.
 //!
-//! `CHAOS_SECONDS` (default 60) sets how long the chaos lasts and
+//! `CHAOS_SECONDS` (default 30) sets how long the chaos lasts and
 //! `CHAOS_SEED` the seed of the actions and failures (default: from the
 //! clock; the seed is printed, so a failing run can be repeated).
 
@@ -96,7 +96,7 @@ fn every_message_is_delivered_once_or_counted_under_chaos() {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1)
     });
-    let seconds = env_u64("CHAOS_SECONDS").unwrap_or(60);
+    let seconds = env_u64("CHAOS_SECONDS").unwrap_or(30);
     eprintln!("chaos: CHAOS_SEED={seed} CHAOS_SECONDS={seconds}");
     let mut rng = Rng(seed);
     FAIL_SEED.store(seed, std::sync::atomic::Ordering::Relaxed);

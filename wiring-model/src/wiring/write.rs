@@ -249,108 +249,116 @@ fn entry_table<'t>(parent: &'t mut dyn TableLike, name: &str) -> &'t mut dyn Tab
         .expect("the item was made a table just above")
 }
 
-fn servers(doc: &mut DocumentMut, old: &[Server], new: &[Server]) {
+/// Syncs the subtables of `[key]` named by `name` (`[servers.<name>]`,
+/// `[processes.<name>]`) with `new`: the ones gone are removed, and `fill`
+/// writes each remaining one, given the entry it was in `old` (if any).
+fn named_tables<T>(
+    doc: &mut DocumentMut,
+    key: &str,
+    (old, new): (&[T], &[T]),
+    name: impl Fn(&T) -> &str,
+    fill: impl Fn(&mut dyn TableLike, Option<&T>, &T),
+) {
     if old.is_empty() && new.is_empty() {
         return;
     }
-    let table = section(doc, "servers", true);
-    for server in old {
-        if !new.iter().any(|s| s.name.value == server.name.value) {
-            table.remove(&server.name.value);
-        }
+    let table = section(doc, key, true);
+    for gone in old
+        .iter()
+        .filter(|o| !new.iter().any(|n| name(n) == name(o)))
+    {
+        table.remove(name(gone));
     }
-    for server in new {
-        let before = old.iter().find(|s| s.name.value == server.name.value);
-        let entry = entry_table(table, &server.name.value);
-        set(
-            entry,
-            "type",
-            before.and_then(|b| value(b.ty.as_ref())),
-            value(server.ty.as_ref()),
-            |s| string(s),
-        );
-        set(
-            entry,
-            "config",
-            before.and_then(|b| value(b.config.as_ref())),
-            value(server.config.as_ref()),
-            inline_table,
-        );
-        set(
-            entry,
-            "uuid",
-            before.and_then(|b| value(b.uuid.as_ref())),
-            value(server.uuid.as_ref()),
-            |s| string(s),
-        );
-        set(
-            entry,
-            "restart",
-            before.and_then(|b| written(b.restart)).as_ref(),
-            written(server.restart).as_ref(),
-            |r| string(r.as_str()),
-        );
-        // Only `fuse = false` is written: fusing is the default.
-        set(
-            entry,
-            "fuse",
-            before.and_then(|b| (!b.fuse).then_some(false)).as_ref(),
-            (!server.fuse).then_some(false).as_ref(),
-            |f| Value::from(*f),
-        );
+    for entry in new {
+        let before = old.iter().find(|o| name(o) == name(entry));
+        fill(entry_table(table, name(entry)), before, entry);
     }
 }
 
+fn servers(doc: &mut DocumentMut, old: &[Server], new: &[Server]) {
+    named_tables(doc, "servers", (old, new), |s| &s.name.value, server);
+}
+
+fn server(entry: &mut dyn TableLike, before: Option<&Server>, server: &Server) {
+    set(
+        entry,
+        "type",
+        before.and_then(|b| value(b.ty.as_ref())),
+        value(server.ty.as_ref()),
+        |s| string(s),
+    );
+    set(
+        entry,
+        "config",
+        before.and_then(|b| value(b.config.as_ref())),
+        value(server.config.as_ref()),
+        inline_table,
+    );
+    set(
+        entry,
+        "uuid",
+        before.and_then(|b| value(b.uuid.as_ref())),
+        value(server.uuid.as_ref()),
+        |s| string(s),
+    );
+    set(
+        entry,
+        "restart",
+        before.and_then(|b| written(b.restart)).as_ref(),
+        written(server.restart).as_ref(),
+        |r| string(r.as_str()),
+    );
+    // Only `fuse = false` is written: fusing is the default.
+    set(
+        entry,
+        "fuse",
+        before.and_then(|b| (!b.fuse).then_some(false)).as_ref(),
+        (!server.fuse).then_some(false).as_ref(),
+        |f| Value::from(*f),
+    );
+}
+
 fn processes(doc: &mut DocumentMut, old: &[Process], new: &[Process]) {
-    if old.is_empty() && new.is_empty() {
-        return;
-    }
-    let table = section(doc, "processes", true);
-    for process in old {
-        if !new.iter().any(|p| p.name.value == process.name.value) {
-            table.remove(&process.name.value);
-        }
-    }
-    for process in new {
-        let before = old.iter().find(|p| p.name.value == process.name.value);
-        let entry = entry_table(table, &process.name.value);
-        set(
-            entry,
-            "command",
-            before.and_then(|b| value(b.command.as_ref())),
-            value(process.command.as_ref()),
-            |s| string(s),
-        );
-        let args = |p: &Process| (!p.args.is_empty()).then(|| p.args.clone());
-        set(
-            entry,
-            "args",
-            before.and_then(args).as_ref(),
-            args(process).as_ref(),
-            |a| strings(a),
-        );
-        let env = |p: &Process| (!p.env.is_empty()).then(|| p.env.clone());
-        set(
-            entry,
-            "env",
-            before.and_then(env).as_ref(),
-            env(process).as_ref(),
-            |vars| {
-                let mut table = InlineTable::new();
-                for (name, text) in vars {
-                    table.insert(name, string(text));
-                }
-                Value::InlineTable(table)
-            },
-        );
-        set(
-            entry,
-            "restart",
-            before.and_then(|b| written(b.restart)).as_ref(),
-            written(process.restart).as_ref(),
-            |r| string(r.as_str()),
-        );
-    }
+    named_tables(doc, "processes", (old, new), |p| &p.name.value, process);
+}
+
+fn process(entry: &mut dyn TableLike, before: Option<&Process>, process: &Process) {
+    set(
+        entry,
+        "command",
+        before.and_then(|b| value(b.command.as_ref())),
+        value(process.command.as_ref()),
+        |s| string(s),
+    );
+    let args = |p: &Process| (!p.args.is_empty()).then(|| p.args.clone());
+    set(
+        entry,
+        "args",
+        before.and_then(args).as_ref(),
+        args(process).as_ref(),
+        |a| strings(a),
+    );
+    let env = |p: &Process| (!p.env.is_empty()).then(|| p.env.clone());
+    set(
+        entry,
+        "env",
+        before.and_then(env).as_ref(),
+        env(process).as_ref(),
+        |vars| {
+            let mut table = InlineTable::new();
+            for (name, text) in vars {
+                table.insert(name, string(text));
+            }
+            Value::InlineTable(table)
+        },
+    );
+    set(
+        entry,
+        "restart",
+        before.and_then(|b| written(b.restart)).as_ref(),
+        written(process.restart).as_ref(),
+        |r| string(r.as_str()),
+    );
 }
 
 /// How the entries of an array of tables (`[[connections]]`, `[[routes]]`)
