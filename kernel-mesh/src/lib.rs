@@ -11,6 +11,7 @@ pub mod candidate;
 mod error;
 pub mod frame;
 pub mod handshake;
+#[cfg(feature = "routes")]
 pub mod mesh;
 pub mod neighbours;
 pub mod node;
@@ -23,6 +24,7 @@ pub use advert::{Advert, AdvertError};
 pub use beacon::{Beacon, BeaconOptions, ProbeStatus};
 pub use candidate::{Candidate, Proto};
 pub use error::NetError;
+#[cfg(feature = "routes")]
 pub use mesh::{MeshError, MeshOptions, MeshPolicy, RouteCodecs, RouteMessage};
 pub use neighbours::{AdvertOptions, Adverts, AdvertsError, Neighbour, NeighbourTable};
 pub use node::{MeshExt, MeshKernel, Node, NodeError, PROBE_PROCESS, default_state_dir};

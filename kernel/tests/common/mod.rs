@@ -114,6 +114,12 @@ fn key(ctx: &Context) -> String {
     format!("{}/{}", ctx.connectome().spec().kernel.name, ctx.name())
 }
 
+/// Records `v` as received by the server of `ctx`, at once, so a running
+/// kernel's sinks can be read while they run.
+pub fn record(ctx: &Context, v: u64) {
+    received_map().entry(key(ctx)).or_default().push(v);
+}
+
 /// Everything the sink `instance` of kernel `kernel` received, in order.
 pub fn received(kernel: &str, instance: &str) -> Vec<u64> {
     received_map()
@@ -209,7 +215,7 @@ impl Server for Forever {
     }
 }
 
-/// Records every message of an `Input` until end of stream.
+/// Records every message of an `Input` as it arrives, until end of stream.
 #[derive(Manifest)]
 #[manifest(class = 1, owner = "test")]
 pub struct Sink {
@@ -226,19 +232,17 @@ impl Server for Sink {
         }
     }
     fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
-        let mut got = Vec::new();
         while let Some(v) = self.input.recv() {
-            got.push(v);
+            record(ctx, v);
             if !self.delay.is_zero() {
                 std::thread::sleep(self.delay);
             }
         }
-        received_map().entry(key(ctx)).or_default().extend(got);
         Ok(())
     }
 }
 
-/// Records every message of a `Combine` until end of stream.
+/// Records every message of a `Combine` as it arrives, until end of stream.
 #[derive(Manifest)]
 #[manifest(class = 1, owner = "test")]
 pub struct Merge {
@@ -253,8 +257,9 @@ impl Server for Merge {
         }
     }
     fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
-        let got: Vec<u64> = self.inputs.iter().collect();
-        received_map().entry(key(ctx)).or_default().extend(got);
+        for v in self.inputs.iter() {
+            record(ctx, v);
+        }
         Ok(())
     }
 }

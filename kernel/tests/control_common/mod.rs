@@ -18,31 +18,9 @@ use kernel::{KernelBuilder, KernelSpec, PipeSpec, Restart, ServerSpec, Spec, Uui
 #[path = "../common/mod.rs"]
 pub mod common;
 
-pub use common::{ConnectNamed, TEST_MANIFEST};
-
-static RECEIVED: Mutex<BTreeMap<String, Vec<u64>>> = Mutex::new(BTreeMap::new());
-
-pub fn received(kernel: &str, sink: &str) -> Vec<u64> {
-    RECEIVED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&format!("{kernel}/{sink}"))
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn record(ctx: &Context, v: u64) {
-    RECEIVED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry(format!(
-            "{}/{}",
-            ctx.connectome().spec().kernel.name,
-            ctx.name()
-        ))
-        .or_default()
-        .push(v);
-}
+// Each test binary uses a part.
+#[allow(unused_imports)]
+pub use common::{ConnectNamed, Merge, Sink, TEST_MANIFEST, received, record};
 
 #[derive(serde::Deserialize, Default)]
 pub struct TickConfig {
@@ -158,28 +136,6 @@ impl Server for Words {
     }
 }
 
-/// Records every message of its `Input`.
-#[derive(Manifest)]
-#[manifest(class = 1, owner = "test")]
-pub struct Sink {
-    pub input: Input<u64>,
-}
-
-impl Server for Sink {
-    type Config = TickConfig;
-    fn new(_: TickConfig) -> Self {
-        Sink {
-            input: Input::default(),
-        }
-    }
-    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
-        while let Some(v) = self.input.recv() {
-            record(ctx, v);
-        }
-        Ok(())
-    }
-}
-
 /// Records every message of its `Input`; an input unconnected at boot is
 /// at end of stream, so it keeps asking until it is connected at run time.
 #[derive(Manifest)]
@@ -201,28 +157,6 @@ impl Server for Patient {
                 Some(v) => record(ctx, v),
                 None => std::thread::sleep(Duration::from_millis(2)),
             }
-        }
-        Ok(())
-    }
-}
-
-/// Records every message of its `Combine`.
-#[derive(Manifest)]
-#[manifest(class = 1, owner = "test")]
-pub struct Merge {
-    pub inputs: Combine<u64>,
-}
-
-impl Server for Merge {
-    type Config = TickConfig;
-    fn new(_: TickConfig) -> Self {
-        Merge {
-            inputs: Combine::default(),
-        }
-    }
-    fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
-        while let Some(v) = self.inputs.recv() {
-            record(ctx, v);
         }
         Ok(())
     }
