@@ -46,6 +46,8 @@
 //!
 //! [`KernelBuilder::build`] gives every kernel the policies compiled in.
 
+#![warn(missing_docs)]
+
 pub use kernel_core::*;
 
 mod run;
