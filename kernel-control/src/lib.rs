@@ -10,6 +10,8 @@
 //! - [`http`]: the axum server ([`ControlServer`]), started by hand with
 //!   [`ServeControl::serve_control`] or by the kernel through [`ControlPolicy`].
 
+#![warn(missing_docs)]
+
 pub mod http;
 pub mod svg;
 pub mod topology;

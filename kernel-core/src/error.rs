@@ -19,21 +19,34 @@ pub enum Error {
     /// [`Kernel::add_process`](crate::Kernel::add_process) was given a
     /// name a server or another process already has.
     #[error("a server or process named `{name}` already exists; names are unique across both")]
-    DuplicateName { name: String },
+    DuplicateName {
+        /// The name asked for.
+        name: String,
+    },
 
     /// The wiring names a server instance the spec does not have.
     #[error("unknown server instance `{server}`: wiring.toml has no `[servers.{server}]`")]
-    UnknownServer { server: String },
+    UnknownServer {
+        /// The instance name asked for.
+        server: String,
+    },
 
     /// `KernelBuilder::server` was called twice for one instance.
     #[error("server instance `{server}` is added twice; add each instance exactly once")]
-    DuplicateServer { server: String },
+    DuplicateServer {
+        /// The instance added twice.
+        server: String,
+    },
 
     /// The instance's `config` did not deserialize into its `Config` type.
     #[error("bad config for server `{server}` (type `{type_path}`): {message}")]
     Config {
+        /// The instance (`[servers.<name>]`).
         server: String,
+        /// Its `type` as wiring.toml writes it.
         type_path: String,
+        /// serde's complaint; `wiring.toml:LINE:COL: ...` with the line
+        /// underlined when the spec carries the wiring file's text.
         message: String,
     },
 
@@ -41,40 +54,68 @@ pub enum Error {
     #[error(
         "server `{server}` has no `config` in wiring.toml; add one or build it with `server_default`"
     )]
-    MissingConfig { server: String },
+    MissingConfig {
+        /// The instance without `config`.
+        server: String,
+    },
 
     /// `KernelBuilder::connect` names a pipe the spec does not have.
     #[error("no pipe {index} in the wiring, which has {pipes}")]
-    UnknownPipe { index: usize, pipes: usize },
+    UnknownPipe {
+        /// The index asked for.
+        index: usize,
+        /// How many pipes the spec has (valid indices are below).
+        pipes: usize,
+    },
 
     /// `KernelBuilder::connect` was called twice for one pipe.
     #[error("the pipe from `{from}` to `{to}` is connected twice; connect each pipe exactly once")]
-    DuplicatePipe { from: String, to: String },
+    DuplicatePipe {
+        /// The producing end, `server.terminal`.
+        from: String,
+        /// The consuming end, `server.terminal`.
+        to: String,
+    },
 
     /// `KernelBuilder::route` names an output no route of the wiring starts at.
     #[error("no route starts at `{from}` in the wiring")]
-    UnknownRoute { from: String },
+    UnknownRoute {
+        /// The output asked for, `server.terminal`.
+        from: String,
+    },
 
     /// `KernelBuilder::route` was called twice for one output.
     #[error("the routes from `{from}` are given their pipes twice; route each output once")]
-    DuplicateRoute { from: String },
+    DuplicateRoute {
+        /// The output routed twice, `server.terminal`.
+        from: String,
+    },
 
     /// `KernelBuilder::await_producers` names a terminal no server declares.
     #[error("unknown terminal `{endpoint}`: no server of the wiring declares it")]
-    UnknownTerminal { endpoint: String },
+    UnknownTerminal {
+        /// The terminal asked for, `server.terminal`.
+        endpoint: String,
+    },
 
     /// A terminal could not take its pipe ends.
     #[error("cannot attach terminal `{server}.{terminal}`: {reason}")]
     Attach {
+        /// The instance.
         server: String,
+        /// The terminal's field name.
         terminal: String,
+        /// Why, e.g. a second producer on an `Input` or a message type
+        /// other than the pipe's.
         reason: String,
     },
 
     /// `KernelBuilder::build` found the wiring incomplete or inconsistent.
     #[error("kernel `{kernel}` is not wired completely:{}", list(problems))]
     Incomplete {
+        /// The kernel's name (`[kernel] name`).
         kernel: String,
+        /// One line per problem: a server not added, a pipe not connected, ...
         problems: Vec<String>,
     },
 
@@ -88,14 +129,19 @@ pub enum Error {
         list(failures)
     )]
     Boot {
+        /// The kernel's name (`[kernel] name`).
         kernel: String,
+        /// Every server that could not be built or attached, and why.
         failures: Vec<ServerFailure>,
     },
 
     /// The kernel ran, but not every server finished or stopped cleanly.
     #[error("kernel `{kernel}` ended with failed servers:{}", list(failures))]
     Failed {
+        /// The kernel's name (`[kernel] name`).
         kernel: String,
+        /// Every server that returned `Err`, panicked past its restart
+        /// policy or did not stop within the grace period, and why.
         failures: Vec<ServerFailure>,
     },
 
@@ -106,7 +152,9 @@ pub enum Error {
     /// The operating system refused a thread for a server.
     #[error("cannot start a thread for server `{server}`: {source}")]
     Spawn {
+        /// The instance that got no thread.
         server: String,
+        /// The operating system's error (often too many threads).
         #[source]
         source: std::io::Error,
     },

@@ -20,6 +20,8 @@
 //! - [`route`]: the local sides of routes to other kernels and their view;
 //! - [`policy`]: the hooks policy crates plug in with.
 
+#![warn(missing_docs)]
+
 extern crate self as kernel;
 
 #[doc(hidden)]

@@ -87,6 +87,7 @@ impl RouteDirection {
 /// were known to be undelivered when a kernel died or stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteStatus {
+    /// The route's id: UUID v5 of the kernel name, its source and its target.
     pub id: Uuid,
     /// `server.terminal` here for an outbound route; `kernel/server.terminal`
     /// of the sender for an inbound one.
@@ -94,11 +95,17 @@ pub struct RouteStatus {
     /// The remote guest and terminal (as wired, or the guest a mask chose)
     /// for an outbound route; `server.terminal` here for an inbound one.
     pub to: String,
+    /// Outbound (from a terminal here) or inbound (into a terminal here).
     pub direction: RouteDirection,
+    /// Where it is in its life: planned, connected, draining, closed, failed.
     pub state: RouteState,
+    /// Messages that left the producer's kernel.
     pub sent: u64,
+    /// Messages the consuming server took.
     pub received: u64,
+    /// Messages sent and neither received nor lost yet.
     pub in_flight: u64,
+    /// Messages known to be undelivered when a kernel died or stopped.
     pub lost: u64,
     /// Why the route is in its state, when that needs saying (what it
     /// waits for, why it was refused).
@@ -169,6 +176,7 @@ pub type RouteDrains<T> = Vec<(&'static wiring_model::RouteSpec, Drain<T>)>;
 /// What [`Drain::recv_timeout`] got.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Drained<T> {
+    /// A message from the producer.
     Message(T),
     /// Nothing arrived within the timeout.
     Empty,

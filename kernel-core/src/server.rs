@@ -14,6 +14,55 @@ use crate::terminal::link::Signal;
 
 /// A server: built from its config, attached to its pipes, then run on its
 /// own thread.
+///
+/// `#[derive(Manifest)]` declares its terminals (the fields of type
+/// [`Input`](crate::Input), [`Output`](crate::Output),
+/// [`Multiplex`](crate::Multiplex), [`Combine`](crate::Combine)), its class
+/// and owner; `wiring.toml` names it by path (`type = "sensors::Thermo"`)
+/// and gives each instance its `config`. A whole kernel of servers:
+/// [`Kernel`](crate::Kernel).
+///
+/// ```
+/// # extern crate kernel_core as kernel;
+/// use kernel::prelude::*;
+///
+/// /// `[servers.<name>.config]` in wiring.toml.
+/// #[derive(serde::Deserialize, Default)]
+/// #[serde(deny_unknown_fields)]
+/// pub struct ThermoConfig {
+///     /// Readings to take; 0 for as many as the kernel lets it.
+///     #[serde(default)]
+///     pub samples: u64,
+///     pub offset_c: f64,
+/// }
+///
+/// #[derive(Manifest)]
+/// #[manifest(class = 0x0a01, owner = "ops")]
+/// pub struct Thermo {
+///     pub celsius: Output<f64>,
+///     config: ThermoConfig,
+/// }
+///
+/// impl Server for Thermo {
+///     type Config = ThermoConfig;
+///     fn new(config: ThermoConfig) -> Self {
+///         Thermo { celsius: Output::default(), config }
+///     }
+///     fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+///         let mut taken = 0;
+///         while !ctx.stopping() && (self.config.samples == 0 || taken < self.config.samples) {
+///             self.celsius.send(20.0 + self.config.offset_c)?;
+///             taken += 1;
+///         }
+///         Ok(()) // closes `celsius`: its consumer sees end of stream
+///     }
+/// }
+///
+/// // The derive lists the terminals for the build step and the control surface.
+/// let terminals: Vec<_> = Thermo::MANIFEST.terminals.iter().map(|t| t.name).collect();
+/// assert_eq!(terminals, ["celsius"]);
+/// assert_eq!(Thermo::MANIFEST.class, 0x0a01);
+/// ```
 pub trait Server: Manifest {
     /// Deserialized from the instance's `config` table in `wiring.toml`.
     type Config: serde::de::DeserializeOwned;
@@ -41,6 +90,43 @@ pub trait Server: Manifest {
 /// A fused transform that returns `Err` or panics is restarted by its
 /// policy and handed the message it failed on again (hence `In: Clone`);
 /// its host server is not disturbed.
+///
+/// ```
+/// # extern crate kernel_core as kernel;
+/// use kernel::prelude::*;
+///
+/// #[derive(serde::Deserialize)]
+/// pub struct ClampConfig {
+///     pub max: f64,
+/// }
+///
+/// /// Drops readings that are not numbers, caps the rest at `max`.
+/// #[derive(Manifest)]
+/// #[manifest(class = 0x0b02, owner = "ops")]
+/// pub struct Clamp {
+///     pub raw: Input<f64>,
+///     pub clamped: Output<f64>,
+///     max: f64,
+/// }
+///
+/// impl Transform for Clamp {
+///     type Config = ClampConfig;
+///     type In = f64;
+///     type Out = f64;
+///     fn new(config: ClampConfig) -> Self {
+///         Clamp { raw: Input::default(), clamped: Output::default(), max: config.max }
+///     }
+///     fn process(&mut self, x: f64) -> Result<Option<f64>, ServerError> {
+///         Ok((!x.is_nan()).then(|| x.min(self.max)))
+///     }
+/// }
+///
+/// // `process` is a plain method: test it without a kernel.
+/// let mut clamp = <Clamp as Transform>::new(ClampConfig { max: 100.0 });
+/// assert_eq!(clamp.process(250.0)?, Some(100.0));
+/// assert_eq!(clamp.process(f64::NAN)?, None);
+/// # Ok::<(), ServerError>(())
+/// ```
 pub trait Transform: Manifest {
     /// Deserialized from the instance's `config` table in `wiring.toml`.
     type Config: serde::de::DeserializeOwned;

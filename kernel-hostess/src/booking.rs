@@ -39,13 +39,16 @@ pub struct Plan {
     pub holder: String,
     /// Lease TTL; `None` for bookings that last until released.
     pub ttl: Option<Duration>,
+    /// What to book: each want a mask and terminals, all or nothing.
     pub wants: Vec<Want>,
 }
 
 /// One guest picked for a want, with the terminals reserved for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pick {
+    /// The guest picked.
     pub identity: GuestIdentity,
+    /// The names of its terminals reserved.
     pub terminals: Vec<String>,
 }
 
@@ -54,7 +57,9 @@ pub struct Pick {
 /// guest book's stable order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Booking {
+    /// The one reservation holding every picked terminal.
     pub grant: Grant,
+    /// For each want of the plan, in order, the guests picked for it.
     pub picks: Vec<Vec<Pick>>,
 }
 
@@ -185,6 +190,8 @@ pub fn plan_for_spec(spec: &Spec, holder: &str) -> Result<Plan, HostessError> {
 pub struct SpecBooking {
     /// `None` when the kernel has no pipes (nothing to book).
     pub grant: Option<Grant>,
+    /// Every booked terminal, `(instance, terminal)`, with the pipe ids it is
+    /// booked under.
     pub terminals: BTreeMap<(String, String), Vec<Uuid>>,
 }
 

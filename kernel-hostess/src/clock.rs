@@ -24,6 +24,7 @@ pub struct SystemClock {
 }
 
 impl SystemClock {
+    /// A clock that starts at zero now.
     pub fn new() -> Self {
         SystemClock {
             start: Instant::now(),

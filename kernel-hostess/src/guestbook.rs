@@ -19,6 +19,7 @@ use wiring_model::manifest::{Auth, TerminalKind};
 pub struct TerminalInfo {
     /// Wiring name.
     pub name: String,
+    /// `Input`, `Output`, `Multiplex` or `Combine`.
     pub kind: TerminalKind,
     /// The message type as written in the source.
     pub message_type: String,
@@ -78,14 +79,17 @@ impl Guest {
         Guest::new(identity, terminals)
     }
 
+    /// The guest's identity.
     pub fn identity(&self) -> &GuestIdentity {
         &self.identity
     }
 
+    /// The guest's uuid (the last field of its identity).
     pub fn uuid(&self) -> Uuid {
         self.identity.uuid()
     }
 
+    /// Its terminals, in manifest order.
     pub fn terminals(&self) -> &[TerminalInfo] {
         &self.terminals
     }
@@ -103,21 +107,29 @@ pub enum TerminalUse {
     Free,
     /// Held by a reservation, not yet connected.
     Reserved {
+        /// The reservation holding it.
         reservation: ReservationId,
+        /// The reservation's fencing token.
         token: FencingToken,
+        /// Who holds the reservation.
         holder: String,
     },
     /// Held by a reservation and connected under these connectome ids (the
     /// ids of its pipes; more than one for a `Multiplex` or `Combine`).
     InUse {
+        /// The reservation holding it.
         reservation: ReservationId,
+        /// The reservation's fencing token.
         token: FencingToken,
+        /// Who holds the reservation.
         holder: String,
+        /// The pipe ids it is connected under.
         connectome: Vec<Uuid>,
     },
 }
 
 impl TerminalUse {
+    /// True when nobody holds the terminal.
     pub fn is_free(&self) -> bool {
         matches!(self, TerminalUse::Free)
     }
@@ -144,14 +156,18 @@ impl TerminalUse {
 /// One terminal and its use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TerminalStatus {
+    /// The terminal as declared.
     pub info: TerminalInfo,
+    /// Who holds it, if anyone.
     pub usage: TerminalUse,
 }
 
 /// A guest and the use of each of its terminals, as a query returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestStatus {
+    /// The guest's identity.
     pub identity: GuestIdentity,
+    /// Each of its terminals, in manifest order.
     pub terminals: Vec<TerminalStatus>,
 }
 
@@ -179,7 +195,9 @@ pub enum Registration {
 /// Availability of one (class, owner) pair: what the Hostess shares with peers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MenuEntry {
+    /// The server class.
     pub class: u32,
+    /// The owner.
     pub owner: String,
     /// Registered guests of this class and owner.
     pub guests: usize,
@@ -194,6 +212,7 @@ pub struct MenuEntry {
 /// The availability summary, one entry per (class, owner), sorted by class then owner.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Menu {
+    /// One entry per (class, owner), sorted by class then owner.
     pub entries: Vec<MenuEntry>,
 }
 

@@ -18,6 +18,8 @@
 //! source of truth for which servers exist and which terminals are free; the
 //! control surface is the source of truth for topology.
 
+#![warn(missing_docs)]
+
 pub mod booking;
 pub mod clock;
 pub mod guestbook;
@@ -56,7 +58,9 @@ pub enum HostessError {
     /// A server's identity does not parse.
     #[error("server `{server}` has an invalid guest identity: {error}")]
     Identity {
+        /// The server instance.
         server: String,
+        /// Which field is wrong, and why.
         #[source]
         error: IdentityError,
     },
@@ -66,22 +70,33 @@ pub enum HostessError {
         "server `{server}` has the uuid {uuid} but its guest identity `{identity}` names another"
     )]
     UuidMismatch {
+        /// The server instance.
         server: String,
+        /// Its guest identity.
         identity: String,
+        /// The uuid the server has.
         uuid: Uuid,
     },
 
     /// A guest declares two terminals with one name.
     #[error("guest `{guest}` declares the terminal `{terminal}` twice")]
-    DuplicateTerminalName { guest: String, terminal: String },
+    DuplicateTerminalName {
+        /// The guest's identity.
+        guest: String,
+        /// The terminal name declared twice.
+        terminal: String,
+    },
 
     /// Another guest is registered under the uuid.
     #[error(
         "the uuid {uuid} is registered as `{registered}`; it cannot be registered again as `{offered}`"
     )]
     RegistrationConflict {
+        /// The uuid both identities carry.
         uuid: Uuid,
+        /// The identity registered under it.
         registered: String,
+        /// The identity that was refused.
         offered: String,
     },
 
@@ -92,7 +107,9 @@ pub enum HostessError {
     /// Fewer guests match (or are free) than a query or want asked for.
     #[error("{}", not_enough(mask, *wanted, *found, *free))]
     NotEnough {
+        /// The guest mask asked with.
         mask: String,
+        /// How many guests were asked for.
         wanted: usize,
         /// How many guests match the mask.
         found: usize,
@@ -106,43 +123,78 @@ pub enum HostessError {
 
     /// Terminals that are unknown or named twice.
     #[error("nothing was reserved:{}", list(problems))]
-    BadTerminals { problems: Vec<String> },
+    BadTerminals {
+        /// One line per terminal: unknown, or named twice.
+        problems: Vec<String>,
+    },
 
     /// Some terminals are held by other reservations; nothing was reserved.
     #[error("nothing was reserved: {} of the {wanted} terminals are taken:{}", taken.len(), list(taken))]
-    Taken { wanted: usize, taken: Vec<String> },
+    Taken {
+        /// How many terminals the reservation named.
+        wanted: usize,
+        /// The terminals held elsewhere, `identity.terminal` with their holder.
+        taken: Vec<String>,
+    },
 
+    /// The lease's time to live is out of range: ask for one within
+    /// [`MIN_TTL`] ..= [`MAX_TTL`] and renew before it runs out.
     #[error("a lease TTL must be between {min:?} and {max:?}, not {ttl:?}")]
     BadTtl {
+        /// The TTL asked for.
         ttl: Duration,
+        /// The shortest lease.
         min: Duration,
+        /// The longest lease.
         max: Duration,
     },
 
+    /// The holder name is empty, too long or not printable ASCII.
     #[error("the holder must be 1 to 128 printable ASCII characters, not `{holder}`")]
-    BadHolder { holder: String },
+    BadHolder {
+        /// The name as given.
+        holder: String,
+    },
 
     /// A lease asked for under the name of the kernel's own bookings.
     #[error("`{holder}` is the name of the kernel's own bookings; nobody else holds under it")]
-    KernelHolder { holder: String },
+    KernelHolder {
+        /// The name as given ([`BOOKING_HOLDER`]).
+        holder: String,
+    },
 
     /// A release, renewal or binding of the kernel's own booking (or, for
     /// the kernel, of a booking not its own).
     #[error(
         "reservation {id} is the kernel's own booking of its pipes' terminals: it ends when its pipes are disconnected, and is not released, renewed or bound by hand"
     )]
-    KernelBooking { id: ReservationId },
+    KernelBooking {
+        /// The kernel's reservation.
+        id: ReservationId,
+    },
 
+    /// No reservation has that id (it never existed, or ended long ago).
     #[error("no reservation {id}")]
-    UnknownReservation { id: ReservationId },
+    UnknownReservation {
+        /// The id asked for.
+        id: ReservationId,
+    },
 
+    /// The reservation's lease ran out before it was renewed: reserve again.
     #[error(
         "reservation {id} expired: its holder did not renew it in time; its terminals were released"
     )]
-    Expired { id: ReservationId },
+    Expired {
+        /// The reservation.
+        id: ReservationId,
+    },
 
+    /// The reservation was released already: reserve again.
     #[error("reservation {id} was released")]
-    Released { id: ReservationId },
+    Released {
+        /// The reservation.
+        id: ReservationId,
+    },
 }
 
 fn list(items: &[String]) -> String {
@@ -171,12 +223,18 @@ fn not_enough(mask: &str, wanted: usize, found: usize, free: Option<usize>) -> S
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostessEvent {
     /// A reservation was granted.
-    Granted { grant: Grant },
+    Granted {
+        /// The reservation as granted.
+        grant: Grant,
+    },
     /// A reservation ended: released by its holder (or by disconnecting its
     /// last terminal), or expired; `at` is the clock time it ended.
     Ended {
+        /// The reservation that ended.
         grant: Grant,
+        /// Released or expired.
         how: Ended,
+        /// The Hostess clock's time when it ended (since the clock started).
         at: Duration,
     },
 }
@@ -359,6 +417,7 @@ impl Hostess {
         self.read().book.len()
     }
 
+    /// True when no guest is registered.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

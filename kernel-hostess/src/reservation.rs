@@ -83,6 +83,7 @@ pub struct TerminalRef {
 }
 
 impl TerminalRef {
+    /// Terminal `terminal` of the guest with uuid `guest`.
     pub fn new(guest: Uuid, terminal: impl Into<String>) -> Self {
         TerminalRef {
             guest,
@@ -112,10 +113,16 @@ pub struct ReserveRequest {
 /// A granted (or renewed) reservation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
+    /// The reservation's id: release, renew or bind with it.
     pub id: ReservationId,
+    /// Greater than every token granted before in this process; show it to
+    /// whoever acts for the holder, so a stale holder is refused.
     pub token: FencingToken,
+    /// Who holds it.
     pub holder: String,
+    /// Every terminal it holds.
     pub terminals: Vec<TerminalRef>,
+    /// The lease's time to live; `None` lasts until released.
     pub ttl: Option<Duration>,
     /// Clock time at which the lease expires unless renewed.
     pub deadline: Option<Duration>,
@@ -127,7 +134,9 @@ pub struct Grant {
 /// Why a reservation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
+    /// Its holder released it, or its last terminal was disconnected.
     Released,
+    /// Its lease ran out before it was renewed.
     Expired,
 }
 

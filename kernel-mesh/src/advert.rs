@@ -91,36 +91,74 @@ fn hex_classes<S: Serializer>(classes: &[u32], s: S) -> Result<S::Ok, S::Error> 
 /// Why an advert cannot be encoded or was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum AdvertError {
+    /// The encoded advert does not fit one datagram.
     #[error("the advert is {len} bytes, more than the {MAX_DATAGRAM} allowed")]
-    TooLong { len: usize },
+    TooLong {
+        /// Its encoded length in bytes.
+        len: usize,
+    },
+    /// The datagram does not start with the advert magic: not an advert.
     #[error("not an advert (bad magic)")]
     BadMagic,
+    /// An advert of another protocol version.
     #[error("advert version {0} is not supported (this kernel speaks {VERSION})")]
     UnsupportedVersion(u8),
+    /// The datagram ends inside a TLV.
     #[error("the advert is cut short at byte {at}")]
-    Truncated { at: usize },
+    Truncated {
+        /// Where the data ran out.
+        at: usize,
+    },
+    /// A TLV whose length does not fit its type.
     #[error("the {tlv} TLV has a bad length ({len} bytes)")]
-    BadLength { tlv: &'static str, len: usize },
+    BadLength {
+        /// The TLV's name.
+        tlv: &'static str,
+        /// The length it gives.
+        len: usize,
+    },
+    /// The kernel identity is empty or too long.
     #[error("the identity is {len} bytes; it must be 1 to {MAX_IDENTITY}")]
-    IdentityLength { len: usize },
+    IdentityLength {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The kernel identity is not UTF-8.
     #[error("the identity is not UTF-8")]
     IdentityNotUtf8,
+    /// The kernel identity does not parse.
     #[error("`{identity}` is not a kernel's identity: {reason}")]
-    BadIdentity { identity: String, reason: String },
+    BadIdentity {
+        /// The identity as sent.
+        identity: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// More server classes than an advert holds.
     #[error("{count} server classes; at most {MAX_CLASSES} fit an advert")]
-    TooManyClasses { count: usize },
+    TooManyClasses {
+        /// How many there are.
+        count: usize,
+    },
+    /// A candidate with a transport code other than TCP or UDP.
     #[error("unknown transport {0} in a candidate")]
     BadProto(u8),
+    /// An address family code other than IPv4 or IPv6.
     #[error("unknown address family {0}")]
     BadFamily(u8),
+    /// A TLV that may appear once appears twice.
     #[error("the {0} TLV appears twice")]
     Duplicate(&'static str),
+    /// A required TLV is absent.
     #[error("the {0} TLV is missing")]
     Missing(&'static str),
+    /// Bytes after the authentication tag, which must come last.
     #[error("data follows the authentication tag")]
     AfterTag,
+    /// The advert is not authenticated, but this kernel requires it.
     #[error("the advert has no authentication tag")]
     MissingTag,
+    /// The tag does not verify: another passphrase, or the advert was altered.
     #[error("the authentication tag is wrong")]
     BadTag,
 }

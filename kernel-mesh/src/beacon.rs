@@ -114,43 +114,59 @@ impl BeaconOptions {
 /// A listening socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Listener {
+    /// TCP or UDP.
     pub proto: Proto,
+    /// The address it is bound to.
     pub addr: SocketAddr,
 }
 
 /// Ports of the range the beacon did not bind, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Skipped {
+    /// TCP or UDP.
     pub proto: Proto,
+    /// The first port skipped.
     pub first: u16,
+    /// The last port skipped (inclusive).
     pub last: u16,
+    /// Why (privileged, in use, ...).
     pub reason: String,
 }
 
 /// The last report a probe sent (or is sending).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportStatus {
+    /// The probe session it belongs to.
     pub session: SessionId,
+    /// Where the probe reported from.
     pub peer: SocketAddr,
+    /// When the report began, milliseconds since the Unix epoch.
     pub started_at_ms: u64,
+    /// When it completed, milliseconds since the Unix epoch.
     pub completed_at_ms: Option<u64>,
+    /// True once the probe sent its last item and the beacon terminated.
     pub completed: bool,
     /// Best first.
     pub candidates: Vec<Candidate>,
+    /// One summary per scanned address and transport.
     pub matrix: Vec<RowSummary>,
 }
 
 /// What the beacon knows, for the control surface.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProbeStatus {
+    /// The beacon's primary address, where probes report.
     pub primary: SocketAddr,
+    /// Every listening socket of the beacon.
     pub listeners: Vec<Listener>,
+    /// The ports of its ranges it could not listen on.
     pub skipped: Vec<Skipped>,
     /// The verified candidates, best first: from the last completed report,
     /// or from the cache until one completes.
     pub candidates: Vec<Candidate>,
     /// When those candidates were saved.
     pub candidates_saved_at_ms: Option<u64>,
+    /// The last report a probe sent, if any.
     pub report: Option<ReportStatus>,
 }
 
@@ -380,6 +396,7 @@ impl Beacon {
         self.context.state().candidates.clone()
     }
 
+    /// What the beacon knows now: listeners, candidates, the last report.
     pub fn status(&self) -> ProbeStatus {
         let state = self.context.state();
         ProbeStatus {

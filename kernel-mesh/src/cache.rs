@@ -23,6 +23,7 @@ pub struct Cached {
     pub candidates: Vec<Candidate>,
 }
 
+/// The cache file in `state_dir`.
 pub fn path(state_dir: &Path) -> PathBuf {
     state_dir.join(FILE_NAME)
 }

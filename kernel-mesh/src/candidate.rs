@@ -16,11 +16,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Proto {
+    /// TCP.
     Tcp,
+    /// UDP.
     Udp,
 }
 
 impl Proto {
+    /// `tcp` or `udp`.
     pub fn as_str(self) -> &'static str {
         match self {
             Proto::Tcp => "tcp",
@@ -38,7 +41,9 @@ impl std::fmt::Display for Proto {
 /// A connection point the probe reached and verified by challenge-response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Candidate {
+    /// TCP or UDP.
     pub proto: Proto,
+    /// The address and port reached.
     pub addr: SocketAddr,
     /// See the module documentation; higher is tried first.
     pub priority: u32,
@@ -47,6 +52,8 @@ pub struct Candidate {
 }
 
 impl Candidate {
+    /// A candidate verified at `verified_at_ms`, its priority computed from
+    /// the address.
     pub fn new(proto: Proto, addr: SocketAddr, verified_at_ms: u64) -> Self {
         Candidate {
             proto,

@@ -54,15 +54,26 @@ const TERMINATE: u8 = 8;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
     /// Probe to beacon: opens an exchange.
-    Hello { session: SessionId, nonce: [u8; 32] },
+    Hello {
+        /// The session the beacon opened for the probe.
+        session: SessionId,
+        /// The probe's fresh random nonce.
+        nonce: [u8; 32],
+    },
     /// Beacon to probe: the beacon's salt and nonce, and its proof.
     Challenge {
+        /// The salt the session key is derived with.
         salt: [u8; SALT_LEN],
+        /// The beacon's fresh random nonce.
         nonce: [u8; 32],
+        /// The beacon's proof that it knows the passphrase.
         tag: [u8; TAG_LEN],
     },
     /// Probe to beacon: the probe's proof.
-    Proof { tag: [u8; TAG_LEN] },
+    Proof {
+        /// The probe's proof that it knows the passphrase.
+        tag: [u8; TAG_LEN],
+    },
     /// Beacon to probe: the probe's proof holds.
     Welcome,
     /// Either way: the exchange is over, and why (not authenticated).
@@ -70,22 +81,37 @@ pub enum Frame {
     /// Probe to beacon, after a handshake on the primary port: part of the
     /// results (see [`crate::report`]).
     Report {
+        /// The report's number, from 0.
         seq: u32,
+        /// Authenticates `seq` and `body` under the session key.
         tag: [u8; TAG_LEN],
+        /// The encoded items.
         body: Vec<u8>,
     },
     /// Probe to beacon: all `reports` reports were sent.
-    Done { reports: u32, tag: [u8; TAG_LEN] },
+    Done {
+        /// How many reports were sent.
+        reports: u32,
+        /// Authenticates `reports` under the session key.
+        tag: [u8; TAG_LEN],
+    },
     /// Beacon to probe: results stored, the probe may exit.
-    Terminate { tag: [u8; TAG_LEN] },
+    Terminate {
+        /// Authenticates the terminate under the session key.
+        tag: [u8; TAG_LEN],
+    },
 }
 
 /// Why a peer ended an exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
+    /// The beacon has no session with that id.
     UnknownSession = 1,
+    /// The proof does not verify: another passphrase.
     BadProof = 2,
+    /// A frame that does not belong at this point of the exchange.
     Unexpected = 3,
+    /// A report that does not decode or authenticate.
     BadReport = 4,
 }
 
@@ -103,24 +129,38 @@ impl std::fmt::Display for Refusal {
 /// Why a frame could not be read or decoded.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
+    /// The peer closed the connection.
     #[error("the peer closed the connection")]
     Closed,
+    /// The data ended inside a frame.
     #[error("truncated frame: the data ended inside a frame")]
     Truncated,
+    /// A frame longer than the protocol allows.
     #[error("frame of {len} bytes is larger than the limit of {MAX_PAYLOAD} bytes")]
-    TooLarge { len: usize },
+    TooLarge {
+        /// Its announced length in bytes.
+        len: usize,
+    },
+    /// A frame type this version does not know.
     #[error("unknown frame type {0}")]
     UnknownType(u8),
+    /// A payload whose length does not fit its frame type.
     #[error("{kind} frame with a payload of {len} bytes; expected {expected}")]
     BadLength {
+        /// The frame type.
         kind: &'static str,
+        /// The payload's length in bytes.
         len: usize,
+        /// The lengths that type has.
         expected: &'static str,
     },
+    /// A refusal code this version does not know.
     #[error("unknown refusal reason {0}")]
     UnknownRefusal(u8),
+    /// Nothing arrived within the timeout.
     #[error("no frame within {0:?}")]
     Timeout(Duration),
+    /// The socket failed.
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
 }

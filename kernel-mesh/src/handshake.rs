@@ -38,16 +38,19 @@ pub const SALT_LEN: usize = 16;
 pub struct SessionId([u8; 16]);
 
 impl SessionId {
+    /// A fresh random session id.
     pub fn random() -> Result<SessionId, getrandom::Error> {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes)?;
         Ok(SessionId(bytes))
     }
 
+    /// The session id with these bytes.
     pub fn from_bytes(bytes: [u8; 16]) -> SessionId {
         SessionId(bytes)
     }
 
+    /// Its 16 bytes.
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0
     }
@@ -97,10 +100,15 @@ impl FromStr for SessionId {
 /// What a tag proves; the label is the first signed part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
+    /// The beacon's proof in a `Challenge`.
     Beacon,
+    /// The probe's proof in a `Proof`.
     Probe,
+    /// A `Report` frame.
     Report,
+    /// A `Done` frame.
     Done,
+    /// A `Terminate` frame.
     Terminate,
 }
 
@@ -119,8 +127,11 @@ impl Role {
 /// What both sides of one exchange share: the session and both nonces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transcript {
+    /// The session of the exchange.
     pub session: SessionId,
+    /// The probe's nonce (from its `Hello`).
     pub nonce_p: [u8; 32],
+    /// The beacon's nonce (from its `Challenge`).
     pub nonce_b: [u8; 32],
 }
 
@@ -150,23 +161,33 @@ impl Transcript {
 /// Why an exchange failed.
 #[derive(Debug, thiserror::Error)]
 pub enum HandshakeError {
+    /// A frame could not be read.
     #[error(transparent)]
     Frame(#[from] FrameError),
+    /// A frame that does not belong at this point of the exchange.
     #[error("expected a {expected} frame, got a {got} frame")]
     Unexpected {
+        /// The frame type the exchange waits for.
         expected: &'static str,
+        /// The frame type that came.
         got: &'static str,
     },
+    /// The peer ended the exchange.
     #[error("the peer refused: {0}")]
     Refused(Refusal),
+    /// The beacon does not know this probe's passphrase.
     #[error("the beacon's tag does not verify: it does not know our passphrase")]
     BadBeaconTag,
+    /// The listener is another beacon's (another salt).
     #[error("the challenge comes under another salt than the beacon's: not our beacon")]
     ForeignSalt,
+    /// The probe does not know the beacon's passphrase.
     #[error("the probe's proof does not verify")]
     BadProof,
+    /// The beacon has no session with that id.
     #[error("unknown session id {0}")]
     UnknownSession(SessionId),
+    /// The operating system gave no random numbers.
     #[error("no random nonce from the operating system: {0}")]
     Random(#[from] getrandom::Error),
 }
@@ -243,6 +264,7 @@ impl BeaconAuth {
         }
     }
 
+    /// The key derived from the passphrase and the beacon's salt.
     pub fn key(&self) -> &Key {
         &self.key
     }
@@ -325,6 +347,7 @@ pub struct Opening {
 }
 
 impl Opening {
+    /// An exchange for `session`, with a fresh nonce.
     pub fn new(session: SessionId) -> Result<Opening, getrandom::Error> {
         Ok(Opening {
             session,
@@ -332,6 +355,7 @@ impl Opening {
         })
     }
 
+    /// The `Hello` that opens the exchange.
     pub fn hello(&self) -> Frame {
         Frame::Hello {
             session: self.session,

@@ -3,6 +3,8 @@
 //! protocol, capability adverts and the neighbour table. A kernel runs them through [`MeshKernel`]
 //! (`kernel.start_beacon(..)`, ...) and reports them through [`MeshExt`].
 
+#![warn(missing_docs)]
+
 pub mod advert;
 pub mod auth;
 pub mod beacon;

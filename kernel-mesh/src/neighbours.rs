@@ -137,6 +137,7 @@ impl std::fmt::Debug for NeighbourTable {
 }
 
 impl NeighbourTable {
+    /// An empty table whose entries age by `clock`.
     pub fn new(clock: impl Clock) -> Self {
         let elapsed = u64::try_from(clock.now().as_millis()).unwrap_or(u64::MAX);
         NeighbourTable {
@@ -423,24 +424,45 @@ impl std::fmt::Debug for AdvertOptions {
 /// Why the advert service cannot start (or a peer cannot be added).
 #[derive(Debug, Error)]
 pub enum AdvertsError {
+    /// The interval between adverts is zero.
     #[error("the advert interval must be above zero")]
     ZeroInterval,
+    /// The TTL (how long a neighbour keeps an advert) is out of range.
     #[error("the advert TTL ({0:?}) must be between 1 s and {max} s", max = MAX_TTL.as_secs())]
     TtlRange(Duration),
+    /// The TTL does not exceed the interval: neighbours would forget this
+    /// kernel between two adverts.
     #[error("the advert TTL ({ttl:?}) must exceed the interval ({interval:?})")]
-    TtlNotAboveInterval { ttl: Duration, interval: Duration },
+    TtlNotAboveInterval {
+        /// The TTL given.
+        ttl: Duration,
+        /// The interval given.
+        interval: Duration,
+    },
+    /// A listening port below 1024: use 1024 or above.
     #[error("refusing to listen for adverts on port {0}: ports below 1024 are privileged")]
     PrivilegedPort(u16),
+    /// A peer address with port 0.
     #[error("cannot send adverts to {0}: port 0")]
     PeerPortZero(SocketAddr),
+    /// Adverts are authenticated: set a passphrase.
     #[error("the advert passphrase is empty")]
     EmptyPassphrase,
+    /// This kernel's advert is too large or malformed.
     #[error("this kernel's advert cannot be encoded: {0}")]
     Content(#[from] AdvertError),
+    /// The listening address is taken or not local.
     #[error("cannot listen for adverts on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: io::Error },
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// A socket option could not be set.
     #[error("cannot set up the advert socket: {0}")]
     Socket(io::Error),
+    /// The operating system refused a thread.
     #[error("cannot start the advert thread: {0}")]
     Spawn(io::Error),
 }

@@ -16,14 +16,27 @@ pub struct PortRange {
 /// Why a port range was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PortRangeError {
+    /// Not `first-last` or a single port number.
     #[error("`{0}` is not a port range: expected `first-last` or a single port, e.g. `1024-65535`")]
     Syntax(String),
+    /// The first port is above the last.
     #[error("port range {first}-{last} is empty: the first port is above the last")]
-    Empty { first: u16, last: u16 },
+    Empty {
+        /// The first port given.
+        first: u16,
+        /// The last port given.
+        last: u16,
+    },
+    /// The range includes ports below 1024, which the probe does not scan.
     #[error(
         "port range {first}-{last} reaches below {FIRST_UNPRIVILEGED}: only unprivileged ports are allowed"
     )]
-    Privileged { first: u16, last: u16 },
+    Privileged {
+        /// The first port given.
+        first: u16,
+        /// The last port given.
+        last: u16,
+    },
 }
 
 impl PortRange {
@@ -47,6 +60,7 @@ impl PortRange {
         Ok(self)
     }
 
+    /// The first port.
     pub fn first(self) -> u16 {
         self.first
     }
@@ -56,6 +70,7 @@ impl PortRange {
         usize::from(self.last - self.first) + 1
     }
 
+    /// Every port of the range, in order.
     pub fn ports(self) -> std::ops::RangeInclusive<u16> {
         self.first..=self.last
     }

@@ -39,7 +39,9 @@ pub const PASSPHRASE_ENV: &str = "WIRING_PROBE_PASSPHRASE";
 pub const DEFAULT_CONCURRENCY: usize = 512;
 /// Upper bound on concurrency: every probe holds a file descriptor.
 pub const MAX_CONCURRENCY: usize = 16_384;
+/// Default timeout of a connect and of each reply.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(1000);
+/// Default deadline of a whole probe run.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
 
 /// The command line, for `--help`.
@@ -77,6 +79,7 @@ arguments.
 pub struct Instructions {
     /// The beacon's primary address.
     pub beacon: SocketAddr,
+    /// The session the beacon opened for this probe.
     pub session: SessionId,
     /// TCP ports to scan; `None` scans none.
     pub tcp: Option<PortRange>,
@@ -84,6 +87,7 @@ pub struct Instructions {
     pub udp: Option<PortRange>,
     /// Addresses to scan; empty scans every local address that is up.
     pub addresses: Vec<IpAddr>,
+    /// Probes in flight at most (each holds a socket).
     pub concurrency: usize,
     /// Timeout of a connect and of each reply.
     pub connect_timeout: Duration,

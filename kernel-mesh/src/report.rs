@@ -64,8 +64,11 @@ impl PortState {
 /// Consecutive ports `first..=last` in one state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Run {
+    /// The first port of the run.
     pub first: u16,
+    /// The last port of the run (inclusive).
     pub last: u16,
+    /// What the probe found on each of them.
     pub state: PortState,
 }
 
@@ -78,8 +81,11 @@ impl Run {
 /// The ports of one address over one transport.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Row {
+    /// The local address scanned.
     pub ip: IpAddr,
+    /// TCP or UDP.
     pub proto: Proto,
+    /// The scanned ports in order, consecutive ports of one state merged.
     pub runs: Vec<Run>,
 }
 
@@ -97,18 +103,29 @@ impl Row {
 /// Why a report body was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReportError {
+    /// The body ends inside an item.
     #[error("report body ends inside an item")]
     Truncated,
+    /// An item tag this version does not know.
     #[error("unknown report item {0}")]
     UnknownItem(u8),
+    /// A transport code other than TCP or UDP.
     #[error("unknown transport {0}")]
     UnknownProto(u8),
+    /// An address family code other than IPv4 or IPv6.
     #[error("unknown address family {0}")]
     UnknownFamily(u8),
+    /// A port state code this version does not know.
     #[error("unknown port state {0}")]
     UnknownState(u8),
+    /// A run whose first port is above its last.
     #[error("port run {first}-{last} is empty")]
-    EmptyRun { first: u16, last: u16 },
+    EmptyRun {
+        /// The first port given.
+        first: u16,
+        /// The last port given.
+        last: u16,
+    },
 }
 
 /// A probe's results.
@@ -116,6 +133,7 @@ pub enum ReportError {
 pub struct Results {
     /// Best first ([`candidate::sort`]).
     pub candidates: Vec<Candidate>,
+    /// What every scanned port of every address showed.
     pub matrix: Vec<Row>,
 }
 
@@ -260,13 +278,22 @@ impl ResultsDecoder {
 /// looking at (everything but closed and filtered ports).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RowSummary {
+    /// The local address scanned.
     pub ip: IpAddr,
+    /// TCP or UDP.
     pub proto: Proto,
+    /// Ports where the beacon answered the challenge.
     pub verified: usize,
+    /// Ports that answered in the protocol but failed the passphrase check.
     pub auth_failed: usize,
+    /// Ports that accepted a connection (TCP) or answered (UDP), not as a
+    /// beacon.
     pub open: usize,
+    /// Ports that refused (a TCP reset or an ICMP port unreachable).
     pub closed: usize,
+    /// Ports that did not answer within the timeout (or were unreachable).
     pub filtered: usize,
+    /// The runs of every state but closed and filtered.
     pub runs: Vec<Run>,
 }
 

@@ -46,6 +46,8 @@
 //!
 //! [`KernelBuilder::build`] gives every kernel the policies compiled in.
 
+#![warn(missing_docs)]
+
 pub use kernel_core::*;
 
 mod run;
@@ -97,6 +99,99 @@ pub mod net {
 /// The same calls as [`kernel_core::KernelBuilder`]; [`build`](Self::build)
 /// also installs the policies compiled in (the Hostess, the control
 /// surface).
+///
+/// `wiring-build` writes these calls for you from `wiring.toml`; written by
+/// hand, a kernel of two servers and one pipe, run to completion:
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// use kernel::__private::{ends, pipe_spec, server_spec};
+/// use kernel::prelude::*;
+/// use kernel::{KernelBuilder, KernelSpec, Restart, Spec};
+///
+/// #[derive(Manifest)]
+/// #[manifest(class = 1, owner = "docs")]
+/// pub struct Count {
+///     pub out: Output<u64>,
+///     to: u64,
+/// }
+///
+/// #[derive(serde::Deserialize)]
+/// pub struct CountConfig {
+///     to: u64,
+/// }
+///
+/// impl Server for Count {
+///     type Config = CountConfig;
+///     fn new(config: CountConfig) -> Self {
+///         Count { out: Output::default(), to: config.to }
+///     }
+///     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
+///         for i in 1..=self.to {
+///             self.out.send(i)?;
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// static TOTAL: AtomicU64 = AtomicU64::new(0);
+///
+/// #[derive(Manifest, Default)]
+/// #[manifest(class = 2, owner = "docs")]
+/// pub struct Sum {
+///     pub values: Input<u64>,
+/// }
+///
+/// impl Server for Sum {
+///     type Config = ();
+///     fn new((): ()) -> Self {
+///         Sum::default()
+///     }
+///     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
+///         let total: u64 = self.values.iter().sum(); // until end of stream
+///         TOTAL.store(total, Ordering::Relaxed);
+///         Ok(())
+///     }
+/// }
+///
+/// // What `wiring-build` generates from
+/// //   [kernel] name = "demo"
+/// //   [servers.count] type = "Count", config = { to = 100 }
+/// //   [servers.sum] type = "Sum"
+/// //   [[connections]] from = "count.out", to = "sum.values", capacity = 16
+/// const COUNT: &str = "3f8e4bd6-5c37-4f25-9a9c-2b3c43d1c5a1";
+/// const SUM: &str = "8a0c1f6e-0c52-4a8e-b7a6-6a8f3d29e0b2";
+/// static SPEC: Spec = Spec {
+///     kernel: KernelSpec { name: "demo", fqdn: "localhost", owner: "docs" },
+///     servers: &[
+///         server_spec("count", "Count", &<Count as Manifest>::MANIFEST, COUNT,
+///             "localhost:count:0x00000001:docs:no:none:3f8e4bd6-5c37-4f25-9a9c-2b3c43d1c5a1",
+///             Restart::Never, Some("to = 100")),
+///         server_spec("sum", "Sum", &<Sum as Manifest>::MANIFEST, SUM,
+///             "localhost:sum:0x00000002:docs:no:none:8a0c1f6e-0c52-4a8e-b7a6-6a8f3d29e0b2",
+///             Restart::Never, None),
+///     ],
+///     pipes: &[pipe_spec("c0ffee00-0000-4000-8000-000000000001", "count", "out", "sum", "values", 16)],
+///     control: None,
+///     processes: &[],
+///     mesh: None,
+///     routes: &[],
+///     source: None,
+/// };
+///
+/// let mut builder = KernelBuilder::new(&SPEC);
+/// builder.server::<Count>("count")?; // built from its `config`
+/// builder.server_default::<Sum>("sum")?; // no `config`: `Config::default()`
+/// builder.connect(0, ends(Count::__wiring_port_out(), Sum::__wiring_port_values()))?;
+/// let kernel = builder.build()?;
+/// let connectome = kernel.connectome(); // a handle that outlives `run`
+/// kernel.run()?; // until every server finished
+///
+/// assert_eq!(TOTAL.load(Ordering::Relaxed), 5050);
+/// assert_eq!(connectome.pipes()[0].messages_out, 100);
+/// # Ok::<(), kernel::Error>(())
+/// ```
 pub struct KernelBuilder {
     inner: kernel_core::KernelBuilder,
     /// The typed ends of routes and offered terminals, for the mesh.

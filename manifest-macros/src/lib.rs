@@ -2,6 +2,8 @@
 //!
 //! Use it through `kernel::prelude::*`; see the `kernel` crate for the contract.
 
+#![warn(missing_docs)]
+
 mod expand;
 
 use proc_macro::TokenStream;

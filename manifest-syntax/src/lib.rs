@@ -25,6 +25,8 @@
 //! # Ok::<(), syn::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod ast;
 mod attr;
 mod case;
@@ -46,9 +48,11 @@ pub struct ManifestDef {
     pub ident: syn::Ident,
     /// `#[manifest(name = ..)]`, default the struct name in snake_case; `[a-z0-9_-]+`.
     pub name: String,
+    /// `#[manifest(class = ..)]`: the server type's class (required).
     pub class: u32,
     /// `[A-Za-z0-9._-]+`.
     pub owner: String,
+    /// `#[manifest(auth = "yes" | "no" | "optional")]`, default `no`.
     pub auth: Auth,
     /// `"none"` exactly when `auth` is `No`; else `[a-z0-9-]+`.
     pub auth_mechanism: String,
@@ -66,6 +70,8 @@ pub struct TerminalDef {
     pub field: syn::Ident,
     /// `#[terminal(name = ..)]` or the field name; `[a-z0-9_]+`, unique in the struct.
     pub name: String,
+    /// From the field type's last segment: `Input`, `Output`, `Multiplex`
+    /// or `Combine`.
     pub kind: TerminalKind,
     /// The whole field type, e.g. `Output<f64>`.
     pub ty: syn::Type,
@@ -144,7 +150,10 @@ fn default_kernel_path() -> syn::Path {
 /// name once.
 #[derive(Debug, Clone)]
 pub struct Fallback {
+    /// How generated code names the kernel crate (`#[manifest(crate)]`, else
+    /// `::kernel`).
     pub krate: syn::Path,
+    /// The terminals' wiring names and field types, in field order.
     pub terminals: Vec<(String, syn::Type)>,
 }
 

@@ -4,6 +4,8 @@
 //! its external process (with the arguments of
 //! [`Instructions::to_args`](kernel::net::probe::Instructions::to_args)).
 
+#![warn(missing_docs)]
+
 use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};

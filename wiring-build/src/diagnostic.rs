@@ -58,18 +58,23 @@ impl Findings {
         &self.source
     }
 
+    /// Every finding, errors and warnings, in the order they print (by
+    /// position, causes before consequences).
     pub fn iter(&self) -> std::slice::Iter<'_, Finding> {
         self.items.iter()
     }
 
+    /// How many findings there are, at every level.
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
+    /// True when the wiring file is clean.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 
+    /// How many findings are errors (they fail the build).
     pub fn error_count(&self) -> usize {
         self.items
             .iter()
@@ -77,6 +82,7 @@ impl Findings {
             .count()
     }
 
+    /// How many findings are warnings.
     pub fn warning_count(&self) -> usize {
         self.items
             .iter()
@@ -84,6 +90,7 @@ impl Findings {
             .count()
     }
 
+    /// True when at least one finding is an error: the build step fails.
     pub fn has_errors(&self) -> bool {
         self.error_count() > 0
     }

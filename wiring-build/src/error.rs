@@ -12,17 +12,24 @@ pub enum Error {
     /// A file could not be read, written or listed.
     #[error("cannot {action} `{}`: {source}", path.display())]
     Io {
+        /// `read`, `write`, `list`, ...
         action: &'static str,
+        /// The file or directory.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },
     /// A scanned Rust source does not parse.
     #[error("cannot scan `{}`: {message} (at {line}:{column})", path.display())]
     RustSyntax {
+        /// The source file.
         path: PathBuf,
+        /// Line of the error, from 1.
         line: usize,
+        /// Column of the error, from 1.
         column: usize,
+        /// syn's message; rustc will report the same mistake in more detail.
         message: String,
     },
     /// A `mod x;` whose file does not exist.
@@ -32,10 +39,15 @@ pub enum Error {
         candidates.iter().map(|c| format!("`{}`", c.display())).collect::<Vec<_>>().join(" and ")
     )]
     ModuleNotFound {
+        /// The module's name.
         module: String,
+        /// The file with the `mod` item.
         declared_in: PathBuf,
+        /// Line of the `mod` item, from 1.
         line: usize,
+        /// Column of the `mod` item, from 1.
         column: usize,
+        /// The files looked for (`x.rs`, `x/mod.rs`, or a `#[path]`).
         candidates: Vec<PathBuf>,
     },
     /// Neither `src/lib.rs` nor `src/main.rs` exists and no crate root was configured.
@@ -44,7 +56,10 @@ pub enum Error {
         dir.join("src/lib.rs").display(),
         dir.join("src/main.rs").display()
     )]
-    NoCrateRoot { dir: PathBuf },
+    NoCrateRoot {
+        /// The package's directory.
+        dir: PathBuf,
+    },
     /// `OUT_DIR` is not set and no output directory was configured.
     #[error(
         "`OUT_DIR` is not set: call `wiring_build::compile` from a build script (build.rs), \
@@ -56,10 +71,20 @@ pub enum Error {
         "cannot list the dependencies of `{}` (a `type` names another crate): {message}",
         manifest.display()
     )]
-    Metadata { manifest: PathBuf, message: String },
+    Metadata {
+        /// The package's `Cargo.toml`.
+        manifest: PathBuf,
+        /// What `cargo metadata` said, or why it could not run.
+        message: String,
+    },
     /// A `config` table that could not be written back as TOML.
     #[error("cannot write the `config` of server `{server}` as TOML: {message}")]
-    Config { server: String, message: String },
+    Config {
+        /// The server instance.
+        server: String,
+        /// The TOML serializer's message.
+        message: String,
+    },
     /// The wiring file has errors; they were printed (or are in the findings).
     #[error("{}", .0.summary().trim_start_matches("error: "))]
     Lint(Box<Findings>),

@@ -12,6 +12,8 @@
 //! The steps, each usable on its own: [`scan`], [`wiring::parse`],
 //! [`lint::lint`], [`Plan::build`], and the pure [`generate()`].
 
+#![warn(missing_docs)]
+
 pub mod diagnostic;
 mod error;
 pub mod fuse;

@@ -12,6 +12,7 @@ use wiring_model::wiring::{Kernel, Spanned, Wiring, split_endpoint};
 /// by hand in tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
+    /// `[kernel]`, with its defaults applied.
     pub kernel: KernelPlan,
     /// In the order of `wiring.toml`.
     pub servers: Vec<ServerPlan>,
@@ -34,18 +35,26 @@ pub struct Plan {
 /// One external process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessPlan {
+    /// The process's name, unique among servers and processes.
     pub name: String,
+    /// `command`: a path, or a name looked up on `PATH`.
     pub command: String,
+    /// `args`, in order.
     pub args: Vec<String>,
+    /// `env`: variables added to the kernel's environment, in file order.
     pub env: Vec<(String, String)>,
+    /// `restart`: when the executor starts it again after it ended.
     pub restart: Restart,
 }
 
 /// `[kernel]` with defaults applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelPlan {
+    /// `name`.
     pub name: String,
+    /// `fqdn` (`localhost` when not given).
     pub fqdn: String,
+    /// `owner` (`unknown` when not given).
     pub owner: String,
 }
 
@@ -60,9 +69,11 @@ pub struct ServerPlan {
     /// The Rust path the kernel's crate names the type by:
     /// `crate::servers::Sensor`, `::fieldlib::Thermo`.
     pub rust_path: String,
+    /// `uuid`, or UUID v5 of `"<kernel>/<instance>"`.
     pub uuid: Uuid,
     /// `fqdn:servername:classHex:owner:authFlag:authMechanism:uuid`.
     pub identity: String,
+    /// `restart`: when the executor starts it again after `run` ended.
     pub restart: Restart,
     /// The `config` table as a TOML document; `None`: `Config::default()`.
     pub config: Option<String>,
@@ -71,9 +82,13 @@ pub struct ServerPlan {
 /// One pipe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PipePlan {
+    /// UUID v5 of the kernel name and both endpoints ([`wiring_model::pipe_id`]).
     pub id: Uuid,
+    /// The producing terminal.
     pub from: EndpointPlan,
+    /// The consuming terminal.
     pub to: EndpointPlan,
+    /// `capacity`: messages the pipe holds at most.
     pub capacity: usize,
 }
 
@@ -116,7 +131,9 @@ pub struct RoutePlan {
 /// `server.terminal`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EndpointPlan {
+    /// The server instance's name.
     pub server: String,
+    /// The terminal's wiring name.
     pub terminal: String,
 }
 

@@ -44,12 +44,19 @@ pub struct GuestIdentity {
 pub enum Field {
     /// The text as a whole (wrong number of fields).
     Shape,
+    /// The host name the kernel runs on (`[kernel] fqdn`), RFC 1123.
     Fqdn,
+    /// The server instance's name (`[servers.<name>]`).
     Server,
+    /// The server type's class, `0x` and 8 hex digits (`#[manifest(class)]`).
     Class,
+    /// The owner (`#[manifest(owner)]`).
     Owner,
+    /// Whether the server requires authentication: `yes`, `no` or `optional`.
     AuthFlag,
+    /// How it authenticates (`none` exactly when the flag is `no`).
     AuthMechanism,
+    /// The instance's uuid, hyphenated.
     Uuid,
 }
 

@@ -11,6 +11,8 @@
 //! - [`wiring`]: `wiring.toml`, its model, reader and writer;
 //! - [`names`]: the closest existing name, for "did you mean".
 
+#![warn(missing_docs)]
+
 pub mod identity;
 pub mod lint;
 pub mod manifest;

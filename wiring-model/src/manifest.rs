@@ -5,8 +5,11 @@ use crate::lint::Code;
 /// Whether a server requires its peers to authenticate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Auth {
+    /// Peers must authenticate (`#[manifest(auth = "yes")]`).
     Yes,
+    /// No authentication (the default).
     No,
+    /// Authentication is offered but not required.
     Optional,
 }
 
@@ -75,15 +78,32 @@ impl TerminalKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RuleViolation {
     /// E0201: the producing side is an `Input` or `Combine`.
-    SourceNotOutput { kind: TerminalKind },
+    SourceNotOutput {
+        /// The kind the producing side has.
+        kind: TerminalKind,
+    },
     /// E0202: the consuming side is an `Output` or `Multiplex`.
-    TargetNotInput { kind: TerminalKind },
+    TargetNotInput {
+        /// The kind the consuming side has.
+        kind: TerminalKind,
+    },
     /// E0301: an `Output` would have more than one consumer.
-    FanOutWithoutMultiplexer { consumers: usize },
+    FanOutWithoutMultiplexer {
+        /// How many consumers it would have.
+        consumers: usize,
+    },
     /// E0302: an `Input` would have more than one producer.
-    FanInWithoutCombiner { producers: usize },
+    FanInWithoutCombiner {
+        /// How many producers it would have.
+        producers: usize,
+    },
     /// E0303: several producers connected to several consumers at once.
-    ManyToMany { producers: usize, consumers: usize },
+    ManyToMany {
+        /// How many producers.
+        producers: usize,
+        /// How many consumers.
+        consumers: usize,
+    },
 }
 
 impl RuleViolation {
@@ -176,6 +196,7 @@ pub const fn check_shape(producers: usize, consumers: usize) -> Result<(), RuleV
 pub struct TerminalManifest {
     /// Wiring name (`#[terminal(name = ..)]`, default the field name).
     pub name: &'static str,
+    /// `Input`, `Output`, `Multiplex` or `Combine`, from the field's type.
     pub kind: TerminalKind,
     /// The message type as written in the source, e.g. `f64` or `Vec<u8>`.
     pub message_type: &'static str,
@@ -188,10 +209,17 @@ pub struct TerminalManifest {
 pub struct ServerManifest {
     /// `#[manifest(name = ..)]`, default the struct name in snake_case.
     pub name: &'static str,
+    /// `#[manifest(class = ..)]`: the server type's class, a number its
+    /// kind of server shares (printed as `0x` and 8 hex digits).
     pub class: u32,
+    /// `#[manifest(owner = ..)]`: who answers for the server type.
     pub owner: &'static str,
+    /// `#[manifest(auth = ..)]`, default [`Auth::No`].
     pub auth: Auth,
+    /// `#[manifest(auth_mechanism = ..)]`: how peers authenticate (`none`
+    /// exactly when `auth` is `No`, e.g. `hmac-sha256`).
     pub auth_mechanism: &'static str,
+    /// Every terminal field, in declaration order.
     pub terminals: &'static [TerminalManifest],
 }
 

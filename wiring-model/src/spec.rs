@@ -37,8 +37,12 @@ impl Restart {
 /// `[kernel]` of `wiring.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KernelSpec {
+    /// `name`: the kernel's name, `[a-z0-9_-]+`.
     pub name: &'static str,
+    /// `fqdn`: the host name in its servers' guest identities (`localhost`
+    /// when not given).
     pub fqdn: &'static str,
+    /// `owner` (`unknown` when not given).
     pub owner: &'static str,
 }
 
@@ -51,9 +55,12 @@ pub struct ServerSpec {
     pub type_path: &'static str,
     /// The manifest of that type: identity and terminals.
     pub manifest: &'static ServerManifest,
+    /// The instance's uuid: `uuid` in wiring.toml, else UUID v5 of
+    /// `"<kernel>/<instance>"` ([`server_uuid`]).
     pub uuid: Uuid,
     /// Guest identity `fqdn:servername:classHex:owner:authFlag:authMechanism:uuid`.
     pub identity: &'static str,
+    /// `restart`: when the executor starts the server again after `run` ended.
     pub restart: Restart,
     /// The `config` table as a TOML document; `None` means `Config::default()`.
     pub config: Option<&'static str>,
@@ -67,16 +74,20 @@ pub struct ProcessSpec {
     pub name: &'static str,
     /// The program: a path, or a name looked up on `PATH`.
     pub command: &'static str,
+    /// `args`, in order; passed as they are, without a shell.
     pub args: &'static [&'static str],
     /// Variables added to the kernel's environment, in file order.
     pub env: &'static [(&'static str, &'static str)],
+    /// `restart`: when the executor starts the program again after it ended.
     pub restart: Restart,
 }
 
 /// One end of a pipe: `server.terminal`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Endpoint {
+    /// The server instance's name.
     pub server: &'static str,
+    /// The terminal's wiring name.
     pub terminal: &'static str,
 }
 
@@ -92,16 +103,23 @@ impl std::fmt::Display for Endpoint {
 pub struct PipeSpec {
     /// See [`pipe_id`]; stable across builds.
     pub id: Uuid,
+    /// The producing terminal (an `Output` or `Multiplex`).
     pub from: Endpoint,
+    /// The consuming terminal (an `Input` or `Combine`).
     pub to: Endpoint,
+    /// How many messages the pipe holds at most (`capacity`, default
+    /// [`DEFAULT_CAPACITY`]); a full pipe blocks its producer.
     pub capacity: usize,
 }
 
 /// Everything the build step knows about a kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Spec {
+    /// `[kernel]`.
     pub kernel: KernelSpec,
+    /// `[servers.<name>]`, in file order.
     pub servers: &'static [ServerSpec],
+    /// One pipe per producer-consumer pair of `[[connections]]`, in file order.
     pub pipes: &'static [PipeSpec],
     /// `[control] listen`: the socket address (`ip:port`) the control surface
     /// serves on when the kernel runs, as written; `None` when absent.
@@ -186,6 +204,7 @@ pub struct RouteSpec {
 }
 
 impl Spec {
+    /// The server instance named `name`.
     pub fn server(&self, name: &str) -> Option<&'static ServerSpec> {
         self.servers.iter().find(|s| s.name == name)
     }

@@ -6,8 +6,11 @@ use super::{ConnectionView, Topology};
 /// What a node of the drawn graph is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeKind {
+    /// A server instance.
     Server {
+        /// Its state (`running`, `finished`, ...).
         state: String,
+        /// Its `type` as written in `wiring.toml`.
         type_path: String,
     },
     /// The junction of a `Multiplex` with several consumers.
@@ -21,7 +24,9 @@ pub enum NodeKind {
 pub struct Node {
     /// Server name, or `fan-out:server.terminal` / `fan-in:server.terminal`.
     pub id: String,
+    /// What the drawing writes on the node.
     pub label: String,
+    /// A server or a fan junction.
     pub kind: NodeKind,
 }
 
@@ -29,15 +34,20 @@ pub struct Node {
 /// its fan junction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Edge {
+    /// The id of the node it starts at.
     pub from: String,
+    /// The id of the node it ends at.
     pub to: String,
+    /// The pipe it stands for; `None` for a server-to-junction stub.
     pub pipe: Option<ConnectionView>,
 }
 
 /// Servers, fan junctions and edges, as every drawing shows them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Graph {
+    /// Servers and fan junctions.
     pub nodes: Vec<Node>,
+    /// Pipes and junction stubs.
     pub edges: Vec<Edge>,
 }
 

@@ -19,23 +19,30 @@ pub use graph::{Edge, Graph, Node, NodeKind};
 /// The kernel a snapshot is about.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct KernelView {
+    /// `[kernel] name`.
     pub name: String,
+    /// `[kernel] fqdn`.
     pub fqdn: String,
+    /// `[kernel] owner`.
     pub owner: String,
     /// `[control] listen` of `wiring.toml`, as written.
     pub control_listen: Option<String>,
     /// Seconds since the kernel started running.
     pub uptime_s: f64,
+    /// True once the stop signal is raised.
     pub stopping: bool,
 }
 
 /// One terminal of a server.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TerminalView {
+    /// The terminal's wiring name.
     pub name: String,
     /// `input`, `output`, `multiplex` or `combine`.
     pub kind: String,
+    /// The message type as written in the server's source (`f64`, `Vec<u8>`).
     pub message_type: String,
+    /// `#[terminal(doc = ..)]`, empty when absent.
     pub doc: String,
     /// Connections that hold the terminal now.
     pub peers: usize,
@@ -49,18 +56,26 @@ pub struct TerminalView {
 /// One server instance.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ServerView {
+    /// The instance name.
     pub name: String,
+    /// `type` as written in `wiring.toml`.
     pub type_path: String,
+    /// The instance's uuid, hyphenated.
     pub uuid: String,
+    /// Its guest identity `fqdn:server:classHex:owner:authFlag:authMechanism:uuid`.
     pub identity: String,
     /// The guest identity the Hostess has registered for the server's
     /// uuid; `None` when it is not a registered guest.
     pub guest: Option<String>,
+    /// `booting`, `running`, `finished`, `failed`, `restarting` or `stopped`.
     pub state: String,
     /// `never`, `on-failure` or `always`.
     pub restart: String,
+    /// How many times it was restarted.
     pub restarts: u32,
+    /// The last error or panic message, if any.
     pub last_error: Option<String>,
+    /// Every terminal the server type declares, in field order.
     pub terminals: Vec<TerminalView>,
     /// The `config` table as a TOML document, if any.
     pub config: Option<String>,
@@ -69,22 +84,34 @@ pub struct ServerView {
 /// One connection (pipe).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ConnectionView {
+    /// The pipe's id (a UUID).
     pub id: String,
     /// `server.terminal`
     pub from: String,
+    /// The consuming terminal, `server.terminal`.
     pub to: String,
+    /// The producer's terminal kind: `output` or `multiplex`.
     pub from_kind: String,
+    /// The consumer's terminal kind: `input` or `combine`.
     pub to_kind: String,
+    /// The message type, as the producer's source writes it.
     pub message_type: String,
+    /// `planned`, `reserved`, `connected`, `paused`, `draining`, `closed` or
+    /// `failed`.
     pub state: String,
+    /// Messages the pipe holds at most.
     pub capacity: usize,
+    /// Messages producers put in since the pipe was made.
     pub messages_in: u64,
+    /// Messages the consumer took out.
     pub messages_out: u64,
+    /// Messages waiting in the pipe now.
     pub queue_depth: u64,
     /// `queue_depth / capacity`, 0 to 1.
     pub fill: f64,
     /// Messages per second out of the pipe over about the last second.
     pub rate: f64,
+    /// Total time producers spent blocked on the full pipe, in nanoseconds.
     pub blocked_ns: u64,
     /// Time since the consumer last took a message (as the samples of
     /// the rate tell).
@@ -92,6 +119,8 @@ pub struct ConnectionView {
     /// Messages are queued but do not move: the pipe is paused, or its
     /// consumer has taken nothing for [`STALL_AFTER`].
     pub stalled: bool,
+    /// Messages never delivered (a disconnect in `drop` mode, a consumer that
+    /// ended with messages left).
     pub drops: u64,
     /// Made at run time rather than in `wiring.toml`.
     pub live: bool,
@@ -108,14 +137,21 @@ pub struct ConnectionView {
 /// probe's passphrase travels there).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ProcessView {
+    /// The process's name.
     pub name: String,
+    /// The program: a path, or a name looked up on `PATH`.
     pub command: String,
+    /// Its arguments, in order.
     pub args: Vec<String>,
     /// `never`, `on-failure` or `always`.
     pub restart: String,
+    /// `running`, `finished`, `failed`, `restarting` or `stopped`.
     pub state: String,
+    /// The operating system's id of the running program.
     pub pid: Option<u32>,
+    /// How many times it was started again.
     pub restarts: u32,
+    /// How its last run ended (`exited with status 1`, `killed by signal 9`).
     pub last_exit: Option<String>,
 }
 
@@ -126,9 +162,13 @@ pub const STALL_AFTER: std::time::Duration = std::time::Duration::from_millis(50
 /// A snapshot of the whole live topology.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Topology {
+    /// The kernel: name, host, uptime.
     pub kernel: KernelView,
+    /// Every server instance, in wiring order.
     pub servers: Vec<ServerView>,
+    /// Every connection, those made at run time included.
     pub connections: Vec<ConnectionView>,
+    /// Every external process.
     pub processes: Vec<ProcessView>,
     /// The text of the wiring file the kernel was built from, if known:
     /// what [`Topology::to_wiring_toml`] edits.

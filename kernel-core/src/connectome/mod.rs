@@ -96,12 +96,18 @@ impl fmt::Display for ServerState {
 /// A snapshot of one server instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerStatus {
+    /// The instance name (`[servers.<name>]`).
     pub name: &'static str,
     /// `type` as written in `wiring.toml`.
     pub type_path: &'static str,
+    /// The instance's uuid (`uuid` in wiring.toml, else derived from the
+    /// kernel and instance names).
     pub uuid: Uuid,
+    /// Its guest identity `fqdn:server:classHex:owner:authFlag:authMechanism:uuid`.
     pub identity: &'static str,
+    /// Its restart policy (`restart` in wiring.toml).
     pub restart: Restart,
+    /// Where it is in its life (booting, running, finished, failed, ...).
     pub state: ServerState,
     /// How many times the instance was restarted.
     pub restarts: u32,
@@ -141,12 +147,19 @@ pub struct Flow {
 /// A snapshot of one pipe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PipeStatus {
+    /// The pipe's id (UUID v5 of the kernel name and both endpoints).
     pub id: Uuid,
+    /// The producing terminal.
     pub from: Endpoint,
+    /// The consuming terminal.
     pub to: Endpoint,
+    /// How many messages the pipe holds at most (`capacity`).
     pub capacity: usize,
+    /// Messages producers put in since the pipe was made.
     pub messages_in: u64,
+    /// Messages the consumer took out.
     pub messages_out: u64,
+    /// Messages waiting in the pipe when the snapshot was taken.
     pub queue_depth: u64,
     /// Total time producers spent blocked on the full pipe, the wait of a
     /// producer blocked right now included.

@@ -17,12 +17,16 @@ use crate::control::state;
 /// in code with [`Kernel::add_process`](crate::Kernel::add_process).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Process {
+    /// The process's name, unique across servers and processes.
     pub name: String,
     /// The program: a path, or a name looked up on `PATH`.
     pub command: String,
+    /// Its arguments, in order (no shell: no globbing, no quoting).
     pub args: Vec<String>,
     /// Variables added to the kernel's environment.
     pub env: Vec<(String, String)>,
+    /// When the executor starts it again after it ended: `Never`, `OnFailure`
+    /// (a non-zero status or a signal) or `Always`.
     pub restart: Restart,
 }
 
@@ -38,21 +42,26 @@ impl Process {
         }
     }
 
+    /// Appends one argument.
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
         self.args.push(arg.into());
         self
     }
 
+    /// Appends several arguments, in order.
     pub fn args(mut self, args: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.args.extend(args.into_iter().map(Into::into));
         self
     }
 
+    /// Adds the variable `name` = `value` to the kernel's environment for this
+    /// process (a later one of the same name wins).
     pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((name.into(), value.into()));
         self
     }
 
+    /// Sets when the process is started again after it ended.
     pub fn restart(mut self, restart: Restart) -> Self {
         self.restart = restart;
         self
@@ -78,10 +87,16 @@ impl From<&super::ProcessSpec> for Process {
 /// A snapshot of one process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessStatus {
+    /// The process's name.
     pub name: String,
+    /// The program, as given.
     pub command: String,
+    /// Its arguments.
     pub args: Vec<String>,
+    /// Its restart policy.
     pub restart: Restart,
+    /// Where it is in its life: `running`, `finished` (exited with status
+    /// 0), `failed`, `restarting` (waiting for its back-off) or `stopped`.
     pub state: ServerState,
     /// The operating system's id of the running program.
     pub pid: Option<u32>,
@@ -152,6 +167,7 @@ impl Connectome {
         self.processes_live().iter().map(|p| p.status()).collect()
     }
 
+    /// The process named `name`; `None` when there is none.
     pub fn process(&self, name: &str) -> Option<ProcessStatus> {
         self.processes_live()
             .iter()

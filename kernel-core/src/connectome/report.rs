@@ -14,10 +14,13 @@ use super::{PipeStatus, ProcessStatus, ServerStatus};
 /// messages / elapsed run time).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
+    /// The kernel's name (`[kernel] name`).
     pub kernel: &'static str,
     /// Run time of the kernel when the snapshot was taken.
     pub elapsed: Duration,
+    /// Every server instance, in wiring order.
     pub servers: Vec<ServerStatus>,
+    /// Every pipe, in wiring order.
     pub pipes: Vec<PipeStatus>,
     /// External processes; printed as a third table when there are any.
     pub processes: Vec<ProcessStatus>,

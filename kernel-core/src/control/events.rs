@@ -15,11 +15,21 @@ pub enum Subject {
     /// A server instance, by name.
     Server(&'static str),
     /// A connection: its id and `from -> to`.
-    Connection { id: Uuid, label: String },
+    Connection {
+        /// The connection's pipe id.
+        id: Uuid,
+        /// `server.terminal -> server.terminal`.
+        label: String,
+    },
     /// An external process, by name.
     Process(String),
     /// A route to or from another kernel: its id and `from -> to`.
-    Route { id: Uuid, label: String },
+    Route {
+        /// The route's id (UUID v5 of the kernel, its source and target).
+        id: Uuid,
+        /// `server.terminal -> target.terminal`.
+        label: String,
+    },
 }
 
 impl Subject {
@@ -51,8 +61,11 @@ pub struct Event {
     pub seq: u64,
     /// Milliseconds since the Unix epoch.
     pub at_ms: u64,
+    /// The server, connection, process or route that changed.
     pub subject: Subject,
+    /// The state before (`running`, `active`, `connected`, ...).
     pub from: &'static str,
+    /// The state after; equal to `from` for a note.
     pub to: &'static str,
     /// Why: `boot`, `operator`, `producer finished`, an error message, ...
     pub cause: String,
@@ -88,12 +101,15 @@ impl Default for EventLog {
 /// Events after a sequence number, and how many were already forgotten.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Since {
+    /// The events after the asked sequence number that the log still has,
+    /// oldest first.
     pub events: Vec<Event>,
     /// Events newer than the asked sequence number that the log no longer has.
     pub missed: u64,
 }
 
 impl EventLog {
+    /// A log that keeps the last `capacity` events.
     pub fn new(capacity: usize) -> Self {
         EventLog {
             ring: Mutex::new(Ring {

@@ -33,44 +33,101 @@ pub enum ControlError {
     /// The request itself is malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// No server instance of that name: [`Connectome::servers`] lists
+    /// them.
     #[error("unknown server `{server}`")]
-    UnknownServer { server: String },
+    UnknownServer {
+        /// The name asked for.
+        server: String,
+    },
+    /// No external process of that name.
     #[error("unknown process `{process}`")]
-    UnknownProcess { process: String },
+    UnknownProcess {
+        /// The name asked for.
+        process: String,
+    },
+    /// The server's type declares no terminal of that name.
     #[error("server `{server}` has no terminal `{terminal}`")]
-    UnknownTerminal { server: String, terminal: String },
+    UnknownTerminal {
+        /// The server instance.
+        server: String,
+        /// The terminal name asked for.
+        terminal: String,
+    },
+    /// No connection with that pipe id: it never existed, or it closed and
+    /// was forgotten.
     #[error("unknown connection `{id}`")]
-    UnknownConnection { id: String },
+    UnknownConnection {
+        /// The id as given.
+        id: String,
+    },
     /// A direction or fan rule (the same as the build-time lint's).
     #[error("cannot connect `{from}` to `{to}`: {violation} [{}]", violation.code())]
     Rule {
+        /// The producing end, `server.terminal`.
         from: String,
+        /// The consuming end, `server.terminal`.
         to: String,
+        /// Which rule, with its lint code.
         violation: RuleViolation,
     },
+    /// The two terminals carry different message types (compared by Rust
+    /// type name).
     #[error(
         "cannot connect `{from}` to `{to}`: `{from}` carries `{from_type}` but `{to}` takes `{to_type}` [E0401]"
     )]
     TypeMismatch {
+        /// The producing end, `server.terminal`.
         from: String,
+        /// The message type it sends.
         from_type: String,
+        /// The consuming end, `server.terminal`.
         to: String,
+        /// The message type it takes.
         to_type: String,
     },
+    /// The two terminals are connected already: disconnect first, or keep
+    /// the existing connection.
     #[error("`{from}` is already connected to `{to}` (connection `{id}`) [E0501]")]
-    Duplicate { from: String, to: String, id: Uuid },
+    Duplicate {
+        /// The producing end, `server.terminal`.
+        from: String,
+        /// The consuming end, `server.terminal`.
+        to: String,
+        /// The existing connection's id.
+        id: Uuid,
+    },
+    /// The terminal's server has not attached its terminals yet (the kernel
+    /// was not run, or the server is still booting): try again once it runs.
     #[error("terminal `{endpoint}` has not been attached by its server yet; boot the kernel first")]
-    NotAttached { endpoint: String },
+    NotAttached {
+        /// The terminal, `server.terminal`.
+        endpoint: String,
+    },
+    /// The server's state does not allow the request (restarting a server
+    /// that is still booting, say).
     #[error("server `{server}` is {state}; {what}")]
     ServerState {
+        /// The server instance.
         server: String,
+        /// Its state when asked.
         state: ServerState,
+        /// What could not be done, and what to do instead.
         what: &'static str,
     },
+    /// A restart or stop of this server was asked for and has not taken
+    /// effect yet; wait for its event before asking again.
     #[error("server `{server}` already has a restart or stop request pending")]
-    RequestPending { server: String },
+    RequestPending {
+        /// The server instance.
+        server: String,
+    },
+    /// The connection's or server's state machine forbids the transition
+    /// (resuming a connection that is not paused, say).
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// The kernel has not started running, or has ended: the request needs
+    /// running servers.
     #[error("the kernel is not running")]
     NotRunning,
     /// The build step fused the connection or transform into the thread of
@@ -92,7 +149,9 @@ pub enum ControlError {
     /// A policy of the kernel (the Hostess, say) refused the connection.
     #[error("cannot connect `{from}` to `{to}`: {reason}")]
     Refused {
+        /// The producing end, `server.terminal`.
         from: String,
+        /// The consuming end, `server.terminal`.
         to: String,
         /// The policy's name.
         policy: &'static str,
@@ -119,6 +178,7 @@ pub enum DisconnectMode {
 /// What a disconnect did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Disconnected {
+    /// The connection's id.
     pub id: Uuid,
     /// `draining` (still emptying or waiting for the producer to let go)
     /// or `closed`.

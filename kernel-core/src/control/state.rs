@@ -156,7 +156,9 @@ pub struct TransitionError {
     pub what: &'static str,
     /// Server name or connection id.
     pub subject: String,
+    /// The state it is in.
     pub from: &'static str,
+    /// The state asked for.
     pub to: &'static str,
 }
 

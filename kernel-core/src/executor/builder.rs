@@ -180,6 +180,8 @@ impl<S: Server> Runnable for S {
 }
 
 impl KernelBuilder {
+    /// A builder for the kernel `spec` describes; nothing is added or
+    /// connected yet.
     pub fn new(spec: &'static Spec) -> Self {
         KernelBuilder {
             spec,

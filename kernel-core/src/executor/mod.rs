@@ -81,6 +81,124 @@ impl StopHandle {
 }
 
 /// A wired kernel, ready to [`run`](Self::run).
+///
+/// Usually `wiring::kernel()` (generated from `wiring.toml`) builds it. Here
+/// by hand: a source fans out (`Multiplex`) to a sink (`Combine`) directly
+/// and through a `Transform`, so the sink receives every value and every
+/// doubled value; `run` returns once every server finished.
+///
+/// ```
+/// # extern crate kernel_core as kernel;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// use kernel::__private::{ends, pipe_spec, server_spec};
+/// use kernel::prelude::*;
+/// use kernel::{KernelBuilder, KernelSpec, Restart, Spec};
+///
+/// #[derive(Manifest, Default)]
+/// #[manifest(class = 1, owner = "docs")]
+/// pub struct Source {
+///     pub out: Multiplex<u64>,
+/// }
+///
+/// impl Server for Source {
+///     type Config = ();
+///     fn new((): ()) -> Self {
+///         Source::default()
+///     }
+///     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
+///         for i in 1..=10 {
+///             self.out.send(i)?; // a copy to each consumer
+///         }
+///         Ok(()) // returning closes `out`: end of stream downstream
+///     }
+/// }
+///
+/// #[derive(Manifest, Default)]
+/// #[manifest(class = 2, owner = "docs")]
+/// pub struct Double {
+///     pub input: Input<u64>,
+///     pub output: Output<u64>,
+/// }
+///
+/// impl Transform for Double {
+///     type Config = ();
+///     type In = u64;
+///     type Out = u64;
+///     fn new((): ()) -> Self {
+///         Double::default()
+///     }
+///     fn process(&mut self, x: u64) -> Result<Option<u64>, ServerError> {
+///         Ok(Some(2 * x))
+///     }
+/// }
+///
+/// static TOTAL: AtomicU64 = AtomicU64::new(0);
+///
+/// #[derive(Manifest, Default)]
+/// #[manifest(class = 3, owner = "docs")]
+/// pub struct Sink {
+///     pub values: Combine<u64>,
+/// }
+///
+/// impl Server for Sink {
+///     type Config = ();
+///     fn new((): ()) -> Self {
+///         Sink::default()
+///     }
+///     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
+///         // Ends when both producers have finished and their pipes are empty.
+///         TOTAL.store(self.values.iter().sum(), Ordering::Relaxed);
+///         Ok(())
+///     }
+/// }
+///
+/// // The static part, as `wiring-build` generates it from wiring.toml.
+/// static SPEC: Spec = Spec {
+///     kernel: KernelSpec { name: "fan", fqdn: "localhost", owner: "docs" },
+///     servers: &[
+///         server_spec("source", "Source", &<Source as Manifest>::MANIFEST,
+///             "7c1e0a52-3f0b-4d5e-9a51-0d6b2f3e4a01",
+///             "localhost:source:0x00000001:docs:no:none:7c1e0a52-3f0b-4d5e-9a51-0d6b2f3e4a01",
+///             Restart::Never, None),
+///         server_spec("double", "Double", &<Double as Manifest>::MANIFEST,
+///             "7c1e0a52-3f0b-4d5e-9a51-0d6b2f3e4a02",
+///             "localhost:double:0x00000002:docs:no:none:7c1e0a52-3f0b-4d5e-9a51-0d6b2f3e4a02",
+///             Restart::Never, None),
+///         server_spec("sink", "Sink", &<Sink as Manifest>::MANIFEST,
+///             "7c1e0a52-3f0b-4d5e-9a51-0d6b2f3e4a03",
+///             "localhost:sink:0x00000003:docs:no:none:7c1e0a52-3f0b-4d5e-9a51-0d6b2f3e4a03",
+///             Restart::Never, None),
+///     ],
+///     pipes: &[
+///         pipe_spec("7c1e0a52-3f0b-4d5e-9a51-0d6b2f3e4b01", "source", "out", "double", "input", 4),
+///         pipe_spec("7c1e0a52-3f0b-4d5e-9a51-0d6b2f3e4b02", "source", "out", "sink", "values", 4),
+///         pipe_spec("7c1e0a52-3f0b-4d5e-9a51-0d6b2f3e4b03", "double", "output", "sink", "values", 4),
+///     ],
+///     control: None,
+///     processes: &[],
+///     mesh: None,
+///     routes: &[],
+///     source: None,
+/// };
+///
+/// // The typed part: one call per server and per pipe (by its index).
+/// let mut builder = KernelBuilder::new(&SPEC);
+/// builder.server_default::<Source>("source")?;
+/// builder.server_default::<Double>("double")?; // an unfused transform runs as a server
+/// builder.server_default::<Sink>("sink")?;
+/// builder.connect(0, ends(Source::__wiring_port_out(), Double::__wiring_port_input()))?;
+/// builder.connect(1, ends(Source::__wiring_port_out(), Sink::__wiring_port_values()))?;
+/// builder.connect(2, ends(Double::__wiring_port_output(), Sink::__wiring_port_values()))?;
+///
+/// let kernel = builder.build()?.with_signal_handlers(false);
+/// let connectome = kernel.connectome();
+/// kernel.run()?;
+///
+/// assert_eq!(TOTAL.load(Ordering::Relaxed), 55 + 110);
+/// assert!(connectome.servers().iter().all(|s| s.state.as_str() == "finished"));
+/// # Ok::<(), kernel::Error>(())
+/// ```
 pub struct Kernel {
     pub(crate) connectome: Connectome,
     instances: Vec<Instance>,

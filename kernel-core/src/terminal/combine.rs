@@ -12,6 +12,40 @@ use crate::manifest::TerminalKind;
 ///
 /// `recv` returns `None` once every producer has finished for good and every
 /// pipe is drained. Paused pipes are skipped; their messages stay queued.
+///
+/// `wiring.toml` lists its producers (`from = ["a.out", "b.out"]`); an
+/// [`Input`](crate::Input) with more than one is lint error E0302. A whole
+/// kernel using one: [`Kernel`](crate::Kernel).
+///
+/// ```
+/// # extern crate kernel_core as kernel;
+/// use kernel::prelude::*;
+///
+/// #[derive(Manifest, Default)]
+/// #[manifest(class = 0x0c01, owner = "ops")]
+/// pub struct Logbook {
+///     pub entries: Combine<String>,
+/// }
+///
+/// impl Server for Logbook {
+///     type Config = ();
+///     fn new((): ()) -> Self {
+///         Logbook::default()
+///     }
+///     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
+///         // Until every producer finished and every pipe is drained.
+///         for entry in self.entries.iter() {
+///             tracing::info!("{entry}");
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// // Without producers the stream is over before it began.
+/// let logbook = Logbook::new(());
+/// assert_eq!(logbook.entries.producers(), 0);
+/// assert_eq!(logbook.entries.recv(), None);
+/// ```
 pub struct Combine<T> {
     inlet: RefCell<Inlet<T>>,
 }

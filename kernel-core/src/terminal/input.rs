@@ -14,6 +14,44 @@ use crate::manifest::TerminalKind;
 /// unconnected input is at end of stream from the start. While its pipe is
 /// paused, `recv` waits and the messages stay in the pipe; after a live
 /// disconnect it waits for a new producer (until the kernel stops).
+///
+/// A server reads until end of stream; returning then ends its own outputs
+/// in turn. A whole kernel using one: [`Kernel`](crate::Kernel).
+///
+/// ```
+/// # extern crate kernel_core as kernel;
+/// use kernel::prelude::*;
+///
+/// #[derive(Manifest, Default)]
+/// #[manifest(class = 0x0b01, owner = "ops")]
+/// pub struct Average {
+///     pub celsius: Input<f64>,
+///     pub mean: Output<f64>,
+/// }
+///
+/// impl Server for Average {
+///     type Config = ();
+///     fn new((): ()) -> Self {
+///         Average::default()
+///     }
+///     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
+///         let (mut sum, mut n) = (0.0, 0);
+///         while let Some(t) = self.celsius.recv() {
+///             sum += t;
+///             n += 1;
+///         }
+///         if n > 0 {
+///             self.mean.send(sum / n as f64)?;
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// // An input nothing is wired to is at end of stream from the start.
+/// let average = Average::new(());
+/// assert!(!average.celsius.is_connected());
+/// assert_eq!(average.celsius.recv(), None);
+/// ```
 pub struct Input<T> {
     inlet: RefCell<Inlet<T>>,
 }

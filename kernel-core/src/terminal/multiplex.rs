@@ -13,6 +13,40 @@ use crate::manifest::TerminalKind;
 /// full pipe in turn, so the slowest consumer sets the pace. A consumer that
 /// is gone for good is dropped from the set; `send` fails only when none is
 /// left.
+///
+/// `wiring.toml` lists its consumers (`to = ["a.input", "b.input"]`); an
+/// [`Output`](crate::Output) with more than one is lint error E0301. The
+/// message type must be `Clone`. A whole kernel using one:
+/// [`Kernel`](crate::Kernel).
+///
+/// ```
+/// # extern crate kernel_core as kernel;
+/// use kernel::prelude::*;
+///
+/// #[derive(Manifest, Default)]
+/// #[manifest(class = 0x0a02, owner = "ops")]
+/// pub struct Broadcast {
+///     pub lines: Multiplex<String>,
+/// }
+///
+/// impl Server for Broadcast {
+///     type Config = ();
+///     fn new((): ()) -> Self {
+///         Broadcast::default()
+///     }
+///     fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
+///         for line in ["start", "stop"] {
+///             self.lines.send(line.to_owned())?; // to every consumer
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// // No consumer at all: the message comes back.
+/// let broadcast = Broadcast::new(());
+/// assert_eq!(broadcast.lines.consumers(), 0);
+/// assert_eq!(broadcast.lines.send("x".into()), Err(SendError("x".to_owned())));
+/// ```
 pub struct Multiplex<T> {
     outlet: RefCell<Outlet<T>>,
 }

@@ -14,6 +14,41 @@ use crate::manifest::TerminalKind;
 /// the server finishing for good) closes the pipe: the consumer sees end of
 /// stream after draining. After a live disconnect `send` waits for a new
 /// consumer (until the server or the kernel stops).
+///
+/// A server declares its outputs as fields; `?` turns a failed send into
+/// the server's error. A whole kernel using one: [`Kernel`](crate::Kernel).
+///
+/// ```
+/// # extern crate kernel_core as kernel;
+/// use kernel::prelude::*;
+///
+/// #[derive(Manifest, Default)]
+/// #[manifest(class = 0x0a01, owner = "ops")]
+/// pub struct Ticker {
+///     pub ticks: Output<u64>,
+/// }
+///
+/// impl Server for Ticker {
+///     type Config = ();
+///     fn new((): ()) -> Self {
+///         Ticker::default()
+///     }
+///     fn run(&mut self, ctx: &Context) -> Result<(), ServerError> {
+///         let mut n = 0;
+///         while !ctx.stopping() {
+///             self.ticks.send(n)?; // blocks while the consumer lags behind
+///             n += 1;
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// // Not wired to anything: nobody could ever receive, so `send` fails at
+/// // once and hands the message back.
+/// let ticker = Ticker::new(());
+/// assert!(!ticker.ticks.is_connected());
+/// assert_eq!(ticker.ticks.send(7), Err(SendError(7)));
+/// ```
 pub struct Output<T> {
     outlet: RefCell<Outlet<T>>,
 }

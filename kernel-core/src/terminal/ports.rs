@@ -24,6 +24,7 @@ use crate::pipe::{ErasedEnd, PipeReceiver, PipeSender};
 pub struct Port<T>(PhantomData<fn() -> T>);
 
 impl<T> Port<T> {
+    /// The port of a terminal of type `T`.
     pub const fn new() -> Self {
         Port(PhantomData)
     }

@@ -21,33 +21,45 @@ pub struct GuestJson {
         example = "plant-a.example:column:0x00000a01:ops:no:none:6f1c8b1e-7d2a-4c3b-9e4f-5a6b7c8d9e0f"
     )]
     pub identity: String,
+    /// The host name field of the identity.
     pub fqdn: String,
+    /// The server instance's name.
     pub server: String,
     /// `0x` and 8 lowercase hex digits.
     pub class: String,
+    /// The owner.
     pub owner: String,
+    /// `yes`, `no` or `optional`: whether peers must authenticate.
     pub auth: String,
+    /// How peers authenticate; `none` when `auth` is `no`.
     pub auth_mechanism: String,
     #[schema(format = Uuid)]
+    /// The guest's uuid.
     pub uuid: String,
+    /// Every terminal, in manifest order, with its use.
     pub terminals: Vec<TerminalJson>,
 }
 
 /// A terminal and its use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TerminalJson {
+    /// The terminal's wiring name.
     pub name: String,
     /// `input`, `output`, `multiplex` or `combine`.
     pub kind: String,
+    /// The message type as written in the server's source.
     pub message_type: String,
     /// `free`, `reserved` or `in_use`.
     pub state: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(format = Uuid)]
+    /// The reservation holding it (reserved or in use).
     pub reservation: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// That reservation's fencing token.
     pub token: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Who holds that reservation.
     pub holder: Option<String>,
     /// The connectome ids (pipe ids) it is connected under.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -55,36 +67,50 @@ pub struct TerminalJson {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// Body of `GET /guests`: the guests a mask matched.
 pub struct GuestsJson {
+    /// In the guest book's order.
     pub guests: Vec<GuestJson>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// Body of `GET /menu`: availability per (class, owner).
 pub struct MenuJson {
+    /// Sorted by class, then owner.
     pub entries: Vec<MenuEntryJson>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// Availability of one (class, owner) pair.
 pub struct MenuEntryJson {
+    /// `0x` and 8 lowercase hex digits.
     pub class: String,
+    /// The owner.
     pub owner: String,
+    /// Registered guests of this class and owner.
     pub guests: usize,
+    /// Of which every terminal is free.
     pub free_guests: usize,
+    /// Their terminals.
     pub terminals: usize,
+    /// Of which free.
     pub free_terminals: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+/// A terminal of a guest, by the guest's uuid and the terminal's name.
 pub struct TerminalRefJson {
     /// The guest's uuid.
     #[schema(format = Uuid)]
     pub guest: String,
+    /// The terminal's wiring name.
     pub terminal: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+/// Book `count` guests matching `mask`, with the named terminals free.
 pub struct WantJson {
     /// Seven-field guest mask.
     #[schema(example = "*:*:0x00000a00/0x0000ff00:ops:*:*:*")]
@@ -103,16 +129,21 @@ pub struct WantJson {
 #[serde(deny_unknown_fields)]
 pub struct ReserveJson {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Who holds the reservation: the caller (`operator`, or `peer:<name>`
+    /// for a signed call); another name is refused with 403.
     pub holder: Option<String>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "super::whole_number"
     )]
+    /// Lease time to live in milliseconds; absent: held until released.
     pub ttl_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Exact terminals to reserve, all or nothing.
     pub terminals: Option<Vec<TerminalRefJson>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Guests to pick by mask, all or nothing.
     pub wants: Option<Vec<WantJson>>,
 }
 
@@ -179,8 +210,11 @@ impl ToSchema for ReserveJson {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// One guest picked for a want.
 pub struct PickJson {
+    /// The guest's identity.
     pub identity: String,
+    /// The names of its terminals reserved.
     pub terminals: Vec<String>,
 }
 
@@ -188,11 +222,17 @@ pub struct PickJson {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct GrantJson {
     #[schema(format = Uuid)]
+    /// The reservation's id.
     pub id: String,
+    /// Its fencing token: increases with every grant; a consumer of the
+    /// terminals refuses calls under an older token.
     pub token: u64,
+    /// Who holds it.
     pub holder: String,
+    /// Every terminal it holds.
     pub terminals: Vec<TerminalRefJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Its lease in milliseconds; absent when held until released.
     pub ttl_ms: Option<u64>,
     /// Milliseconds until the lease expires unless renewed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -207,7 +247,9 @@ pub struct GrantJson {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// Body of `GET /reservations`.
 pub struct ReservationsJson {
+    /// Every live reservation.
     pub reservations: Vec<GrantJson>,
 }
 
@@ -306,6 +348,8 @@ impl From<&Menu> for MenuJson {
 }
 
 impl GrantJson {
+    /// The JSON of `grant`, with its time left measured from `now` (the
+    /// Hostess clock's time).
     pub fn new(grant: &Grant, now: Duration) -> Self {
         GrantJson {
             id: grant.id.to_string(),

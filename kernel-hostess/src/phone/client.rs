@@ -12,18 +12,29 @@ use crate::clock::unix_millis;
 /// A response of a phone call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
+    /// The HTTP status code.
     pub status: u16,
+    /// The body, JSON (`{"error": ...}` for a refusal).
     pub body: String,
 }
 
 /// Why a phone call could not be made (a refusal is a [`Response`]).
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
+    /// The request could not be made (a path or header HTTP does not allow).
     #[error("bad request to {addr}: {reason}")]
-    BadRequest { addr: SocketAddr, reason: String },
+    BadRequest {
+        /// The peer's address.
+        addr: SocketAddr,
+        /// What is wrong with the request.
+        reason: String,
+    },
+    /// The peer could not be reached or its answer not read.
     #[error("cannot call {addr}: {source}")]
     Http {
+        /// The peer's address.
         addr: SocketAddr,
+        /// The HTTP client's error.
         #[source]
         source: Box<ureq::Error>,
     },
@@ -32,10 +43,13 @@ pub enum CallError {
 /// A request, signed and ready to send (kept so tests can replay it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedRequest {
+    /// `GET`, `POST`, `DELETE`, ...
     pub method: String,
     /// Relative to the API root; the signature covers it.
     pub path: String,
+    /// The signing headers (`x-hostess-*`) and the content type.
     pub headers: Vec<(String, String)>,
+    /// The body; the signature covers it.
     pub body: Vec<u8>,
 }
 

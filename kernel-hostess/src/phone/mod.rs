@@ -35,10 +35,15 @@ pub use client::{CallError, PhoneClient, Response, SignedRequest};
 pub use sign::{canonical, nonce, sign};
 pub use verify::{PhoneError, Verifier};
 
+/// The calling peer's name, as the called kernel knows its key.
 pub const HEADER_PEER: &str = "x-hostess-peer";
+/// The name of the kernel called: a call to another kernel is refused.
 pub const HEADER_KERNEL: &str = "x-hostess-kernel";
+/// When the call was signed, milliseconds since the Unix epoch.
 pub const HEADER_TIMESTAMP: &str = "x-hostess-timestamp";
+/// A random value used once: a replayed call is refused.
 pub const HEADER_NONCE: &str = "x-hostess-nonce";
+/// HMAC-SHA256 over the canonical request, hex.
 pub const HEADER_SIGNATURE: &str = "x-hostess-signature";
 
 /// How far a call's timestamp may be from the callee's clock.

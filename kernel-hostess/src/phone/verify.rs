@@ -16,23 +16,42 @@ const MAX_NONCES: usize = 100_000;
 /// Why a phone call was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhoneError {
+    /// A signing header is absent: the call was not signed.
     #[error("missing header `{0}`: phone calls must be signed")]
     Missing(&'static str),
+    /// The call was signed for another kernel.
     #[error("the call is addressed to kernel `{called}`, not to `{this}`")]
-    WrongKernel { called: String, this: String },
+    WrongKernel {
+        /// The kernel the call names.
+        called: String,
+        /// This kernel's name.
+        this: String,
+    },
+    /// This kernel has no key for the calling peer.
     #[error("unknown peer `{0}`")]
     UnknownPeer(String),
+    /// A signing header does not parse.
     #[error("bad header `{header}`: {reason}")]
     BadHeader {
+        /// The header's name.
         header: &'static str,
+        /// What is wrong with it.
         reason: String,
     },
+    /// The timestamp is too far from this kernel's clock: check both
+    /// machines' clocks.
     #[error("the call was signed {skew_ms} ms away from this kernel's clock; at most {} ms are accepted", WINDOW.as_millis())]
-    Stale { skew_ms: u64 },
+    Stale {
+        /// How far off, in milliseconds.
+        skew_ms: u64,
+    },
+    /// The nonce was seen before within the window.
     #[error("replayed call: the nonce was already used")]
     Replayed,
+    /// Too many nonces to remember within the window; try again later.
     #[error("too many calls in the replay window; try again later")]
     Busy,
+    /// The signature does not match: another key, or the request was altered.
     #[error("bad signature")]
     BadSignature,
 }

@@ -42,23 +42,31 @@ pub enum Op {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Call {
+    /// Open, renew or close.
     pub op: Op,
     /// The kernel called; a call for another kernel is refused.
     pub callee: String,
     /// The calling kernel and its mesh session id.
     pub caller: String,
+    /// The caller's Zenoh session id.
     pub caller_zid: String,
+    /// The route's id.
     pub route: Uuid,
     /// The route's output on the caller, `server.terminal`.
     pub from: String,
     /// The guest called, and its identity as the caller expects it.
     pub guest: Uuid,
+    /// The identity the caller expects the guest to have.
     pub identity: String,
+    /// The guest's terminal the route goes into.
     pub terminal: String,
     /// The Rust type of the messages, its encoding and their fingerprint.
     pub message_type: String,
+    /// `postcard` or `json`.
     pub encoding: String,
+    /// A hash of the message type's name and encoding: both ends must agree.
     pub fingerprint: String,
+    /// The route's credit window: messages in flight at most.
     pub capacity: usize,
     /// The caller's run of this route (a new one after the caller restarts).
     pub sender: u64,
@@ -67,7 +75,10 @@ pub struct Call {
     /// For `close`: how many messages the route carried in all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<u64>,
+    /// When the call was made, milliseconds since the Unix epoch: a call
+    /// outside [`WINDOW`] of the callee's clock is refused.
     pub timestamp_ms: u64,
+    /// Used once: a replayed call is refused.
     pub nonce: String,
 }
 
@@ -141,6 +152,7 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// A refusal for `refusal`, saying `message`.
     pub fn refuse(refusal: Refusal, message: impl Into<String>) -> Self {
         Answer {
             refused: Some(refusal),
@@ -203,6 +215,7 @@ impl MeshKey {
         hex(&self.key.tag(&[CALL, call_key.as_bytes(), body]))
     }
 
+    /// Whether `signature` (hex) signs a call to `call_key` with `body`.
     pub fn verify_call(&self, call_key: &str, body: &[u8], signature: &[u8]) -> bool {
         self.verify(CALL, call_key, body, signature)
     }
@@ -212,6 +225,7 @@ impl MeshKey {
         hex(&self.key.tag(&[ANSWER, nonce.as_bytes(), body]))
     }
 
+    /// Whether `signature` (hex) signs an answer to the call with `nonce`.
     pub fn verify_answer(&self, nonce: &str, body: &[u8], signature: &[u8]) -> bool {
         self.verify(ANSWER, nonce, body, signature)
     }
@@ -244,10 +258,14 @@ struct Seen {
 /// Why a signed call's freshness was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Stale {
+    /// Signed this many milliseconds away from this kernel's clock, more
+    /// than [`WINDOW`]: check both machines' clocks.
     #[error("the call was signed {0} ms away from this kernel's clock")]
     Skew(u64),
+    /// The nonce was seen before within the window.
     #[error("replayed call: the nonce was already used")]
     Replayed,
+    /// Too many nonces to remember within the window; try again later.
     #[error("too many calls in the replay window")]
     Busy,
 }

@@ -36,20 +36,31 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> RouteMessage for T {}
 /// A message that could not be encoded or decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodecError {
+    /// serde could not write the message (a map with non-string keys in
+    /// JSON, say).
     #[error("cannot encode a `{type_name}` as {encoding}: {reason}")]
     Encode {
+        /// The message type.
         type_name: &'static str,
+        /// `postcard` or `json`.
         encoding: &'static str,
+        /// The serializer's message.
         reason: String,
     },
+    /// The bytes are not a message of this type in this encoding: the two
+    /// kernels disagree on the message type or the route's `encoding`.
     #[error("cannot decode a `{type_name}` from {encoding}: {reason}")]
     Decode {
+        /// The message type.
         type_name: &'static str,
+        /// `postcard` or `json`.
         encoding: &'static str,
+        /// The deserializer's message.
         reason: String,
     },
 }
 
+/// `msg` as bytes in `encoding`.
 pub fn encode<T: Serialize>(encoding: Encoding, msg: &T) -> Result<Vec<u8>, CodecError> {
     let result = match encoding {
         Encoding::Postcard => postcard::to_stdvec(msg).map_err(|e| e.to_string()),
@@ -62,6 +73,7 @@ pub fn encode<T: Serialize>(encoding: Encoding, msg: &T) -> Result<Vec<u8>, Code
     })
 }
 
+/// A message of type `T` from `bytes` in `encoding`.
 pub fn decode<T: DeserializeOwned>(encoding: Encoding, bytes: &[u8]) -> Result<T, CodecError> {
     let result = match encoding {
         Encoding::Postcard => postcard::from_bytes(bytes).map_err(|e| e.to_string()),
@@ -85,6 +97,7 @@ pub fn fingerprint(type_name: &str, encoding: Encoding) -> String {
 pub enum Next {
     /// An encoded message.
     Message(Vec<u8>),
+    /// Nothing arrived within the wait.
     Empty,
     /// The route's output finished for good and everything was taken.
     Closed,
@@ -132,6 +145,7 @@ impl<T: RouteMessage> Source for TypedSource<T> {
 /// What [`InFeed::deliver`] did with a message.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Delivered {
+    /// The terminal's pipe took it.
     Ok,
     /// No room: the sender went beyond its credit; it sends again.
     Full,

@@ -43,10 +43,12 @@ pub fn parse_hostess_kernel(key: &str) -> Option<&str> {
     rest.split('/').next().filter(|k| !k.is_empty())
 }
 
+/// The menu queryable of `kernel`'s Hostess.
 pub fn menu(kernel: &str) -> String {
     format!("wiring/hostess/{kernel}/menu")
 }
 
+/// The guests queryable of `kernel`'s Hostess (`?mask=` filters).
 pub fn guests(kernel: &str) -> String {
     format!("wiring/hostess/{kernel}/guests")
 }
@@ -54,10 +56,13 @@ pub fn guests(kernel: &str) -> String {
 /// The guests queryables of every kernel.
 pub const ALL_GUESTS: &str = "wiring/hostess/*/guests";
 
+/// The queryable that takes calls (open a route, ...) for `kernel`.
 pub fn call(kernel: &str) -> String {
     format!("wiring/hostess/{kernel}/call")
 }
 
+/// Where the sender of `route` publishes its messages for `terminal` of
+/// `guest`.
 pub fn data(guest: Uuid, terminal: &str, route: Uuid) -> String {
     format!(
         "wiring/route/{}/{terminal}/{}",
@@ -66,6 +71,8 @@ pub fn data(guest: Uuid, terminal: &str, route: Uuid) -> String {
     )
 }
 
+/// Where the receiver of `route` into `terminal` of `guest` publishes its
+/// credits and acknowledgements.
 pub fn credit(guest: Uuid, terminal: &str, route: Uuid) -> String {
     format!(
         "wiring/credit/{}/{terminal}/{}",

@@ -60,7 +60,9 @@ pub enum MeshError {
     /// A thread could not be started.
     #[error("cannot start the mesh's {what} thread: {source}")]
     Spawn {
+        /// Which thread (`route`, `inbound`, ...).
         what: &'static str,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },

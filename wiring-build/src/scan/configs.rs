@@ -35,8 +35,11 @@ pub struct ConfigField {
 /// `impl Server for X { type Config = T; }`, as written in `module`.
 #[derive(Debug, Clone)]
 pub struct ServerImpl {
+    /// The module the `impl` is written in (where `T`'s path resolves).
     pub module: ModPath,
+    /// `X`, the server type, as written.
     pub self_ty: syn::Type,
+    /// `T`, the config type, as written.
     pub config: syn::Type,
 }
 

@@ -240,6 +240,7 @@ pub struct MacroCall {
     pub name: String,
     /// The file, relative to its crate's root folder, and the line.
     pub file: String,
+    /// The line of the call, from 1.
     pub line: usize,
 }
 
@@ -250,6 +251,7 @@ pub struct ServerType {
     pub path: String,
     /// The module the struct is in: `["servers"]`.
     pub module: ModPath,
+    /// What `#[derive(Manifest)]` and `#[manifest]` declare.
     pub def: ManifestDef,
 }
 
@@ -273,14 +275,19 @@ pub struct Module {
 pub enum Item {
     /// A struct; `params` counts its generic type parameters.
     Struct {
+        /// The number of generic type parameters.
         params: usize,
     },
+    /// An enum; `params` counts its generic type parameters.
     Enum {
+        /// The number of generic type parameters.
         params: usize,
     },
     /// `type X = ..;`; `params` counts its generic type parameters.
     Alias {
+        /// The aliased type.
         ty: Box<syn::Type>,
+        /// The names of its generic type parameters.
         params: Vec<String>,
     },
     /// A child module (declared `mod x;` or inline).

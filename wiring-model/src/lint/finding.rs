@@ -8,9 +8,11 @@ use super::{Code, Level};
 /// One problem found in a wiring file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// Which lint found it (`E0301`, ...).
     pub code: Code,
     /// The lint's name (`code.name()`).
     pub name: &'static str,
+    /// `error` or `warning`, after `[lints]` was applied.
     pub level: Level,
     /// The title line after `error[E0301]: `.
     pub message: String,
@@ -42,21 +44,25 @@ impl Finding {
         }
     }
 
+    /// Sets the text printed under the underline.
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
         self
     }
 
+    /// Adds another place to show, with its label.
     pub fn secondary(mut self, span: Range<usize>, label: impl Into<String>) -> Self {
         self.secondary.push((span, label.into()));
         self
     }
 
+    /// Sets the `= help:` line.
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
+    /// Adds a `= note:` line.
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
         self

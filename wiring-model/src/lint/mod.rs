@@ -175,11 +175,14 @@ impl fmt::Display for Code {
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {
+    /// Fails the build (every E-code; a W-code set to `deny`).
     Error,
+    /// Printed; the build goes on.
     Warning,
 }
 
 impl Level {
+    /// `error` or `warning`, as diagnostics print it.
     pub const fn as_str(self) -> &'static str {
         match self {
             Level::Error => "error",

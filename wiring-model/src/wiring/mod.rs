@@ -21,11 +21,14 @@ pub type Span = Range<usize>;
 /// A value and where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spanned<T> {
+    /// The value as read.
     pub value: T,
+    /// Where it was written: a byte range of the wiring file's text.
     pub span: Span,
 }
 
 impl<T> Spanned<T> {
+    /// `value`, written at `span`.
     pub fn new(value: T, span: Span) -> Self {
         Spanned { value, span }
     }
@@ -40,18 +43,26 @@ impl<T> Spanned<T> {
 /// kept as far as they are understood, so later lints do not cascade.
 #[derive(Debug, Clone, Default)]
 pub struct Wiring {
+    /// `[kernel]`.
     pub kernel: Kernel,
+    /// `[control]`.
     pub control: Control,
+    /// `[lints]`, in file order (a later entry for the same code wins).
     pub lints: Vec<LintSetting>,
+    /// `[servers.<name>]`, in file order.
     pub servers: Vec<Server>,
+    /// `[processes.<name>]`, in file order.
     pub processes: Vec<Process>,
+    /// `[[connections]]`, in file order.
     pub connections: Vec<Connection>,
     /// `[mesh]`; `None` when absent.
     pub mesh: Option<Mesh>,
+    /// `[[routes]]`, in file order.
     pub routes: Vec<Route>,
 }
 
 impl Wiring {
+    /// The `[servers.<name>]` entry named `name`.
     pub fn server(&self, name: &str) -> Option<&Server> {
         self.servers.iter().find(|s| s.name.value == name)
     }
@@ -76,20 +87,26 @@ impl Wiring {
 pub struct Kernel {
     /// `name`; `None` when missing or invalid (already reported).
     pub name: Option<Spanned<String>>,
+    /// `fqdn`; `None` when absent ([`Kernel::DEFAULT_FQDN`]) or invalid.
     pub fqdn: Option<Spanned<String>>,
+    /// `owner`; `None` when absent ([`Kernel::DEFAULT_OWNER`]).
     pub owner: Option<Spanned<String>>,
 }
 
 impl Kernel {
+    /// The `fqdn` of a kernel whose wiring gives none.
     pub const DEFAULT_FQDN: &'static str = "localhost";
+    /// The `owner` of a kernel whose wiring gives none.
     pub const DEFAULT_OWNER: &'static str = "unknown";
 
+    /// `fqdn`, or [`Kernel::DEFAULT_FQDN`].
     pub fn fqdn(&self) -> &str {
         self.fqdn
             .as_ref()
             .map_or(Self::DEFAULT_FQDN, |f| f.value.as_str())
     }
 
+    /// `owner`, or [`Kernel::DEFAULT_OWNER`].
     pub fn owner(&self) -> &str {
         self.owner
             .as_ref()
@@ -108,6 +125,7 @@ pub struct Control {
 /// One `[lints]` entry for a W-code.
 #[derive(Debug, Clone)]
 pub struct LintSetting {
+    /// The W-code it sets.
     pub code: Code,
     /// `None` for `"allow"`.
     pub level: Option<Level>,
@@ -126,7 +144,9 @@ pub struct Server {
     pub ty: Option<Spanned<String>>,
     /// `config` as a TOML table.
     pub config: Option<Spanned<toml::Table>>,
+    /// `uuid` as written; `None` for the default (see [`crate::server_uuid`]).
     pub uuid: Option<Spanned<String>>,
+    /// `restart`; [`Restart::Never`] when absent.
     pub restart: Restart,
     /// `fuse = false` keeps a transform on its own thread; default `true`.
     pub fuse: bool,
@@ -141,9 +161,11 @@ pub struct Process {
     pub span: Span,
     /// `command`; `None` when missing or invalid (already reported).
     pub command: Option<Spanned<String>>,
+    /// `args`, in order.
     pub args: Vec<String>,
     /// `env`, in file order.
     pub env: Vec<(String, String)>,
+    /// `restart`; [`Restart::Never`] when absent.
     pub restart: Restart,
 }
 
@@ -152,7 +174,9 @@ pub struct Process {
 pub struct Side {
     /// The span of the value (`"a.b"` or `["a.b", "c.d"]`).
     pub span: Span,
+    /// True when written as an array (`["a.b"]`), even of one endpoint.
     pub list: bool,
+    /// The endpoints (`server.terminal` texts), in order.
     pub endpoints: Vec<Spanned<String>>,
 }
 
@@ -163,7 +187,10 @@ pub struct Connection {
     pub span: Span,
     /// `None` when missing or malformed (already reported).
     pub from: Option<Side>,
+    /// `to`; `None` when missing or malformed (already reported).
     pub to: Option<Side>,
+    /// `capacity`: messages the pipe holds at most; [`DEFAULT_CAPACITY`]
+    /// when absent.
     pub capacity: usize,
 }
 
@@ -219,14 +246,18 @@ pub struct Route {
     pub span: Span,
     /// The span of its `to` value.
     pub to_span: Option<Span>,
+    /// `from`: the local producing terminal (`server.terminal`); `None` when
+    /// missing or malformed (already reported).
     pub from: Option<Spanned<String>>,
     /// `to.guest`: one exact remote guest identity.
     pub guest: Option<Spanned<String>>,
     /// `to.mask`: whichever remote guest matches, booked when the route opens.
     pub mask: Option<Spanned<String>>,
+    /// `to.terminal`: the remote server's input terminal.
     pub terminal: Option<Spanned<String>>,
     /// `capacity`: the credit window.
     pub capacity: usize,
+    /// `encoding`: postcard (the default) or JSON on the wire.
     pub encoding: Encoding,
 }
 
