@@ -60,6 +60,24 @@ pub enum Error {
     /// A `config` table that could not be written back as TOML.
     #[error("cannot write the `config` of server `{server}` as TOML: {message}")]
     Config { server: String, message: String },
+    /// A peer kernel's crate (`Config::peer`) could not be read or scanned.
+    #[error("cannot check routes against the peer kernel in `{}`: {source}", dir.display())]
+    Peer {
+        dir: PathBuf,
+        #[source]
+        source: Box<Error>,
+    },
+    /// A peer kernel's wiring file has errors of its own: routes cannot be
+    /// checked against it until they are fixed.
+    #[error(
+        "cannot check routes against the peer kernel in `{}`: its wiring file has errors\n{}",
+        dir.display(),
+        findings.render()
+    )]
+    PeerLint {
+        dir: PathBuf,
+        findings: Box<Findings>,
+    },
     /// The wiring file has errors; they were printed (or are in the findings).
     #[error("{}", .0.summary().trim_start_matches("error: "))]
     Lint(Box<Findings>),

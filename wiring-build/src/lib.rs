@@ -17,6 +17,7 @@ mod error;
 pub mod fuse;
 mod generate;
 pub mod lint;
+mod peers;
 mod plan;
 pub mod scan;
 
@@ -56,6 +57,7 @@ pub struct Config {
     format: bool,
     display_path: Option<String>,
     cargo_output: bool,
+    peers: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -70,6 +72,8 @@ struct Analysis {
     wiring: wiring::Wiring,
     scan: scan::Scan,
     wiring_path: Option<PathBuf>,
+    /// The wiring files and sources of the peer kernels, for `rerun-if-changed`.
+    peer_files: Vec<PathBuf>,
 }
 
 /// The plan of a wiring file that linted without errors.
@@ -93,6 +97,7 @@ impl Config {
             format: true,
             display_path: None,
             cargo_output: true,
+            peers: Vec::new(),
         }
     }
 
@@ -146,6 +151,18 @@ impl Config {
     /// Prints `cargo::` lines from [`Config::compile`] (default on).
     pub fn cargo_output(&mut self, enabled: bool) -> &mut Self {
         self.cargo_output = enabled;
+        self
+    }
+
+    /// Checks every route against the kernel of the package in this folder
+    /// (its `Cargo.toml`, `wiring.toml` and server sources, scanned like the
+    /// crate's own): the remote kernel, server and terminal exist, the
+    /// terminal is an offered input of the route's message type, and no
+    /// `Input` takes producers from two kernels (codes E0801-E0808). Call
+    /// again for more peers. A folder that cannot be read, or whose wiring
+    /// file has errors, is an [`Error::Peer`] or [`Error::PeerLint`].
+    pub fn peer(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.peers.push(dir.into());
         self
     }
 
@@ -225,6 +242,9 @@ impl Config {
         for dir in &self.source_dirs {
             lines.push(format!("cargo::rerun-if-changed={}", dir.display()));
         }
+        for file in &analysis.peer_files {
+            lines.push(format!("cargo::rerun-if-changed={}", file.display()));
+        }
         let findings = &analysis.findings;
         for finding in findings {
             let kind = match finding.level {
@@ -287,6 +307,7 @@ impl Config {
                     wiring: wiring::Wiring::default(),
                     scan: self.scan(self.package_dir(Some(path)).as_deref())?,
                     wiring_path: None,
+                    peer_files: Vec::new(),
                 }
             }
         };
@@ -317,6 +338,22 @@ impl Config {
             }
             findings.extend(lint::check(source, &wiring, &scan));
         }
+        let mut peer_files = Vec::new();
+        if !self.peers.is_empty() && !findings.iter().any(|f| f.code == Code::Syntax) {
+            let mut peers = Vec::with_capacity(self.peers.len());
+            for dir in &self.peers {
+                let (view, files) = Config::peer_view(dir)?;
+                peers.extend(view);
+                peer_files.extend(files);
+            }
+            let crate_name = package_dir
+                .as_deref()
+                .and_then(|d| peers::crate_name(d, &scan));
+            if let Some(local) = peers::KernelView::new(&wiring, &scan, crate_name.as_deref(), None)
+            {
+                findings.extend(peers::check(&local, &peers));
+            }
+        }
         let display = display
             .or_else(|| self.display_path.clone())
             .unwrap_or_else(|| "wiring.toml".to_string());
@@ -325,7 +362,37 @@ impl Config {
             wiring,
             scan,
             wiring_path: None,
+            peer_files,
         })
+    }
+
+    /// The kernel of the peer package in `dir`, linted like the crate's own,
+    /// and the files it was read from.
+    fn peer_view(dir: &Path) -> Result<(Option<peers::KernelView>, Vec<PathBuf>), Error> {
+        let path = dir.join("wiring.toml");
+        let analysis = Config::new()
+            .package(dir)
+            .analyze_file(&path)
+            .map_err(|source| Error::Peer {
+                dir: dir.to_path_buf(),
+                source: Box::new(source),
+            })?;
+        if analysis.findings.has_errors() {
+            return Err(Error::PeerLint {
+                dir: dir.to_path_buf(),
+                findings: Box::new(analysis.findings),
+            });
+        }
+        let crate_name = peers::crate_name(dir, &analysis.scan);
+        let view = peers::KernelView::new(
+            &analysis.wiring,
+            &analysis.scan,
+            crate_name.as_deref(),
+            Some(dir.display().to_string()),
+        );
+        let mut files = analysis.scan.files;
+        files.push(path);
+        Ok((view, files))
     }
 }
 

@@ -404,7 +404,7 @@ fn file(plan: &Plan) -> syn::File {
     fill_array(&mut spec, "servers", server_specs);
     fill_array(&mut spec, "pipes", pipe_specs);
     fill_array(&mut spec, "routes", mesh::route_specs(plan));
-    let mesh_calls = mesh::builder_calls(plan, &words, &by_name);
+    let mesh_calls = mesh::mesh_stmt(plan, &words, &by_name);
     let mut kernel: syn::ItemFn = syn::parse_quote! {
         /// Builds the kernel wired by the wiring file: every server, every pipe.
         pub fn kernel() -> Result<::kernel::Kernel, ::kernel::Error> {
