@@ -57,9 +57,11 @@ fn finish(name: &str, mut child: Child, limit: Duration) -> Output {
 fn the_stream_crosses_from_north_to_south_in_order() {
     let south = south_binary();
     let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    // Each serves its control surface (`[control] listen`), on a free port here.
     let spawn = |program: &std::path::Path, var: &str| {
         Command::new(program)
             .env(var, &endpoint)
+            .env("KERNEL_CONTROL_LISTEN", "127.0.0.1:0")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -95,4 +97,11 @@ fn the_stream_crosses_from_north_to_south_in_order() {
         "{}",
         text(&north)
     );
+    for (name, output) in [("north", &north), ("south", &south)] {
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("control surface serving"),
+            "{name} did not serve its control surface: {}",
+            text(output)
+        );
+    }
 }
