@@ -522,6 +522,42 @@ mod tests {
     }
 
     #[test]
+    fn peers_that_cannot_be_read_or_have_errors_are_named() {
+        let dir = TempDir::new("peers");
+        let root = dir.write("src/lib.rs", SERVERS);
+        let wiring = dir.write("wiring.toml", WIRING);
+        let lint_with = |peer: &Path| {
+            Config::new()
+                .crate_root(&root)
+                .peer(peer)
+                .lint(&wiring)
+                .err()
+        };
+        let missing = dir.0.join("no-such-peer");
+        let err = lint_with(&missing);
+        assert!(
+            matches!(&err, Some(Error::Peer { dir, .. }) if *dir == missing),
+            "{err:?}"
+        );
+        let peer = dir.0.join("peer");
+        fs::create_dir_all(peer.join("src")).unwrap_or_else(|e| panic!("{e}"));
+        fs::write(peer.join("Cargo.toml"), "[package]\nname = \"peer\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        fs::write(peer.join("src/lib.rs"), SERVERS).unwrap_or_else(|e| panic!("{e}"));
+        fs::write(
+            peer.join("wiring.toml"),
+            WIRING.replace("b.input", "b.inptu"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let err = lint_with(&peer);
+        let text = err.as_ref().map(ToString::to_string).unwrap_or_default();
+        assert!(matches!(err, Some(Error::PeerLint { .. })), "{err:?}");
+        assert!(text.contains("error[E0103]"), "{text}");
+        fs::write(peer.join("wiring.toml"), WIRING).unwrap_or_else(|e| panic!("{e}"));
+        assert!(lint_with(&peer).is_none());
+    }
+
+    #[test]
     fn lint_source_and_missing_files() {
         let dir = TempDir::new("source");
         let root = dir.write("src/lib.rs", SERVERS);

@@ -125,7 +125,11 @@ fn resolve<'a>(
 ) -> Option<Resolved<'a>> {
     let terminal = &route.terminal.as_ref()?.value;
     let (server, output) = wiring_model::wiring::split_endpoint(&route.from.as_ref()?.value)?;
-    let sent = kernel.guest(server)?.terminal(output)?;
+    // A route from a non-output is E0201 already.
+    let sent = kernel
+        .guest(server)?
+        .terminal(output)
+        .filter(|t| t.kind.is_producer())?;
     if let Some(guest) = &route.guest {
         let identity = GuestIdentity::parse(&guest.value).ok()?;
         let kernels: Vec<(usize, &KernelView)> = universe
