@@ -261,7 +261,7 @@ fn miss_finding(route: &Route, miss: &Miss<'_>, peers: &[KernelView]) -> Finding
         Miss::Guest(kernels) => {
             let uuid = GuestIdentity::parse(text)
                 .map(|i| i.uuid())
-                .unwrap_or(Uuid::nil());
+                .unwrap_or_default();
             let names: Vec<String> = kernels.iter().map(|k| k.name.clone()).collect();
             let mut finding = Finding::new(
                 Code::UnknownPeerGuest,
