@@ -59,6 +59,32 @@ pub use run::{init_logging, run};
 #[doc(hidden)]
 pub mod __private {
     pub use kernel_core::__private::*;
+
+    pub use crate::__wiring_mesh as mesh;
+}
+
+/// The mesh part of a generated kernel (`builder.route(..)`, `builder.offer(..)`):
+/// kept as it is with feature `mesh`.
+#[doc(hidden)]
+#[cfg(feature = "mesh")]
+#[macro_export]
+macro_rules! __wiring_mesh {
+    ($($calls:tt)*) => { $($calls)* };
+}
+
+/// Without feature `mesh`, the mesh part of a generated kernel is one error
+/// that names the fix, instead of calls to methods that do not exist.
+#[doc(hidden)]
+#[cfg(not(feature = "mesh"))]
+#[macro_export]
+macro_rules! __wiring_mesh {
+    ($($calls:tt)*) => {
+        ::core::compile_error!(
+            "wiring.toml has `[mesh]` or `[[routes]]`, but the `kernel` dependency is built \
+             without its `mesh` feature: write `kernel = { ..., features = [\"mesh\"] }` \
+             in Cargo.toml"
+        );
+    };
 }
 
 /// What a server author needs in scope.

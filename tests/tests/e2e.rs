@@ -143,6 +143,22 @@ fn misspelled_terminal_fails_the_build_with_a_suggestion() {
 }
 
 #[test]
+fn mesh_without_the_kernel_feature_fails_the_build_naming_the_fix() {
+    let (ok, output) = cargo(&fixture("mesh-without-feature"), &["build"], &[]);
+    assert!(!ok, "`cargo build` should fail:\n{output}");
+    assert!(
+        output.contains("but the `kernel` dependency is built without its `mesh` feature")
+            && output.contains(r#"features = ["mesh"]"#),
+        "the error should name the fix:\n{output}"
+    );
+    // One error, not the methods the mesh would have brought.
+    assert!(
+        output.contains("could not compile `fixture-mesh-without-feature` (bin \"fixture-mesh-without-feature\") due to 1 previous error"),
+        "{output}"
+    );
+}
+
+#[test]
 fn type_mismatch_the_scan_cannot_decide_is_caught_by_rustc_naming_both_terminals() {
     build_fails_with(
         "rustc-type-mismatch",

@@ -1,6 +1,8 @@
 //! Golden lint tests: every `tests/lint/<case>/wiring.toml` is linted against
-//! the fixture servers of `tests/lint/servers/`, and the plain rendering of the
-//! findings must equal `tests/lint/<case>/expected.txt` exactly.
+//! the fixture servers of `tests/lint/servers/` (and checked against the peer
+//! kernels its `peers.txt` lists, folders under `tests/lint/`), and the plain
+//! rendering of the findings must equal `tests/lint/<case>/expected.txt`
+//! exactly.
 //!
 //! `BLESS=1 cargo test -p wiring-tests --test lint` rewrites the expected files;
 //! read every change by eye: it is what the user sees.
@@ -22,10 +24,26 @@ fn cases() -> Vec<PathBuf> {
     cases
 }
 
+/// The peer folders a case lists in `peers.txt`, relative to the package
+/// (the tests run there), so that the goldens hold no machine paths.
+fn peers(case: &Path) -> Vec<PathBuf> {
+    let list = fs::read_to_string(case.join("peers.txt")).unwrap_or_default();
+    list.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| Path::new("lint").join(line))
+        .collect()
+}
+
 fn render(case: &Path) -> String {
-    let findings = wiring_build::Config::new()
+    let mut config = wiring_build::Config::new();
+    config
         .crate_root(lint_dir().join("servers/lib.rs"))
-        .display_path("wiring.toml")
+        .display_path("wiring.toml");
+    for peer in peers(case) {
+        config.peer(peer);
+    }
+    let findings = config
         .lint(case.join("wiring.toml"))
         .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
     findings.render()

@@ -85,6 +85,28 @@ pub enum Error {
         /// The TOML serializer's message.
         message: String,
     },
+    /// A peer kernel's crate (`Config::peer`) could not be read or scanned.
+    #[error("cannot check routes against the peer kernel in `{}`: {source}", dir.display())]
+    Peer {
+        /// The peer crate's folder.
+        dir: PathBuf,
+        /// Why it could not be read or scanned.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A peer kernel's wiring file has errors of its own: routes cannot be
+    /// checked against it until they are fixed.
+    #[error(
+        "cannot check routes against the peer kernel in `{}`: its wiring file has errors\n{}",
+        dir.display(),
+        findings.render()
+    )]
+    PeerLint {
+        /// The peer crate's folder.
+        dir: PathBuf,
+        /// The peer's own findings, errors among them.
+        findings: Box<Findings>,
+    },
     /// The wiring file has errors; they were printed (or are in the findings).
     #[error("{}", .0.summary().trim_start_matches("error: "))]
     Lint(Box<Findings>),

@@ -19,6 +19,7 @@ mod error;
 pub mod fuse;
 mod generate;
 pub mod lint;
+mod peers;
 mod plan;
 pub mod scan;
 
@@ -58,6 +59,7 @@ pub struct Config {
     format: bool,
     display_path: Option<String>,
     cargo_output: bool,
+    peers: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -72,6 +74,8 @@ struct Analysis {
     wiring: wiring::Wiring,
     scan: scan::Scan,
     wiring_path: Option<PathBuf>,
+    /// The wiring files and sources of the peer kernels, for `rerun-if-changed`.
+    peer_files: Vec<PathBuf>,
 }
 
 /// The plan of a wiring file that linted without errors.
@@ -95,6 +99,7 @@ impl Config {
             format: true,
             display_path: None,
             cargo_output: true,
+            peers: Vec::new(),
         }
     }
 
@@ -148,6 +153,18 @@ impl Config {
     /// Prints `cargo::` lines from [`Config::compile`] (default on).
     pub fn cargo_output(&mut self, enabled: bool) -> &mut Self {
         self.cargo_output = enabled;
+        self
+    }
+
+    /// Checks every route against the kernel of the package in this folder
+    /// (its `Cargo.toml`, `wiring.toml` and server sources, scanned like the
+    /// crate's own): the remote kernel, server and terminal exist, the
+    /// terminal is an offered input of the route's message type, and no
+    /// `Input` takes producers from two kernels (codes E0801-E0808). Call
+    /// again for more peers. A folder that cannot be read, or whose wiring
+    /// file has errors, is an [`Error::Peer`] or [`Error::PeerLint`].
+    pub fn peer(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.peers.push(dir.into());
         self
     }
 
@@ -227,6 +244,9 @@ impl Config {
         for dir in &self.source_dirs {
             lines.push(format!("cargo::rerun-if-changed={}", dir.display()));
         }
+        for file in &analysis.peer_files {
+            lines.push(format!("cargo::rerun-if-changed={}", file.display()));
+        }
         let findings = &analysis.findings;
         for finding in findings {
             let kind = match finding.level {
@@ -289,6 +309,7 @@ impl Config {
                     wiring: wiring::Wiring::default(),
                     scan: self.scan(self.package_dir(Some(path)).as_deref())?,
                     wiring_path: None,
+                    peer_files: Vec::new(),
                 }
             }
         };
@@ -319,6 +340,22 @@ impl Config {
             }
             findings.extend(lint::check(source, &wiring, &scan));
         }
+        let mut peer_files = Vec::new();
+        if !self.peers.is_empty() && !findings.iter().any(|f| f.code == Code::Syntax) {
+            let mut peers = Vec::with_capacity(self.peers.len());
+            for dir in &self.peers {
+                let (view, files) = Config::peer_view(dir)?;
+                peers.extend(view);
+                peer_files.extend(files);
+            }
+            let crate_name = package_dir
+                .as_deref()
+                .and_then(|d| peers::crate_name(d, &scan));
+            if let Some(local) = peers::KernelView::new(&wiring, &scan, crate_name.as_deref(), None)
+            {
+                findings.extend(peers::check(&local, &peers));
+            }
+        }
         let display = display
             .or_else(|| self.display_path.clone())
             .unwrap_or_else(|| "wiring.toml".to_string());
@@ -327,7 +364,37 @@ impl Config {
             wiring,
             scan,
             wiring_path: None,
+            peer_files,
         })
+    }
+
+    /// The kernel of the peer package in `dir`, linted like the crate's own,
+    /// and the files it was read from.
+    fn peer_view(dir: &Path) -> Result<(Option<peers::KernelView>, Vec<PathBuf>), Error> {
+        let path = dir.join("wiring.toml");
+        let analysis = Config::new()
+            .package(dir)
+            .analyze_file(&path)
+            .map_err(|source| Error::Peer {
+                dir: dir.to_path_buf(),
+                source: Box::new(source),
+            })?;
+        if analysis.findings.has_errors() {
+            return Err(Error::PeerLint {
+                dir: dir.to_path_buf(),
+                findings: Box::new(analysis.findings),
+            });
+        }
+        let crate_name = peers::crate_name(dir, &analysis.scan);
+        let view = peers::KernelView::new(
+            &analysis.wiring,
+            &analysis.scan,
+            crate_name.as_deref(),
+            Some(dir.display().to_string()),
+        );
+        let mut files = analysis.scan.files;
+        files.push(path);
+        Ok((view, files))
     }
 }
 
@@ -454,6 +521,42 @@ mod tests {
             let err = Config::new().crate_root(&root).compile(&wiring).err();
             assert!(matches!(err, Some(Error::OutDirUnset)), "{err:?}");
         }
+    }
+
+    #[test]
+    fn peers_that_cannot_be_read_or_have_errors_are_named() {
+        let dir = TempDir::new("peers");
+        let root = dir.write("src/lib.rs", SERVERS);
+        let wiring = dir.write("wiring.toml", WIRING);
+        let lint_with = |peer: &Path| {
+            Config::new()
+                .crate_root(&root)
+                .peer(peer)
+                .lint(&wiring)
+                .err()
+        };
+        let missing = dir.0.join("no-such-peer");
+        let err = lint_with(&missing);
+        assert!(
+            matches!(&err, Some(Error::Peer { dir, .. }) if *dir == missing),
+            "{err:?}"
+        );
+        let peer = dir.0.join("peer");
+        fs::create_dir_all(peer.join("src")).unwrap_or_else(|e| panic!("{e}"));
+        fs::write(peer.join("Cargo.toml"), "[package]\nname = \"peer\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        fs::write(peer.join("src/lib.rs"), SERVERS).unwrap_or_else(|e| panic!("{e}"));
+        fs::write(
+            peer.join("wiring.toml"),
+            WIRING.replace("b.input", "b.inptu"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let err = lint_with(&peer);
+        let text = err.as_ref().map(ToString::to_string).unwrap_or_default();
+        assert!(matches!(err, Some(Error::PeerLint { .. })), "{err:?}");
+        assert!(text.contains("error[E0103]"), "{text}");
+        fs::write(peer.join("wiring.toml"), WIRING).unwrap_or_else(|e| panic!("{e}"));
+        assert!(lint_with(&peer).is_none());
     }
 
     #[test]

@@ -5,8 +5,9 @@ use wiring_model::{Encoding, Restart, Uuid};
 use crate::error::Error;
 use crate::fuse::ChainPlan;
 use crate::scan::Scan;
+use manifest_syntax::ManifestDef;
 use wiring_model::identity::{class_hex, parse_uuid};
-use wiring_model::wiring::{Kernel, Spanned, Wiring, split_endpoint};
+use wiring_model::wiring::{self, Kernel, Spanned, Wiring, split_endpoint};
 
 /// Everything [`generate`](crate::generate) needs; built by the build step, or
 /// by hand in tests.
@@ -164,28 +165,10 @@ impl Plan {
                 .as_ref()
                 .map(|t| t.value.clone())
                 .unwrap_or_default();
-            let uuid = server
-                .uuid
-                .as_ref()
-                .and_then(|u| parse_uuid(&u.value).ok())
-                .unwrap_or_else(|| wiring_model::server_uuid(&kernel.name, &server.name.value));
+            let uuid = server_uuid(&kernel.name, server);
             // A type whose derive fails gets a placeholder; rustc stops the build anyway.
-            let (class, owner, auth, mechanism) = match scan.server(&type_path) {
-                Some(ty) => (
-                    ty.def.class,
-                    ty.def.owner.as_str(),
-                    ty.def.auth.as_str(),
-                    ty.def.auth_mechanism.as_str(),
-                ),
-                None => (0, Kernel::DEFAULT_OWNER, "no", "none"),
-            };
-            let identity = format!(
-                "{}:{}:{}:{owner}:{auth}:{mechanism}:{}",
-                kernel.fqdn,
-                server.name.value,
-                class_hex(class),
-                uuid.hyphenated()
-            );
+            let def = scan.server(&type_path).map(|ty| &ty.def);
+            let identity = server_identity(&kernel.fqdn, &server.name.value, def, uuid);
             let config = match &server.config {
                 Some(table) => Some(toml::to_string(&table.value).map_err(|e| Error::Config {
                     server: server.name.value.clone(),
@@ -284,6 +267,39 @@ impl Plan {
         plan.chains = crate::fuse::chains(&plan, wiring, scan);
         Ok(plan)
     }
+}
+
+/// A server's uuid: `uuid` as written, else UUID v5 of `<kernel>/<instance>`.
+pub(crate) fn server_uuid(kernel: &str, server: &wiring::Server) -> Uuid {
+    server
+        .uuid
+        .as_ref()
+        .and_then(|u| parse_uuid(&u.value).ok())
+        .unwrap_or_else(|| wiring_model::server_uuid(kernel, &server.name.value))
+}
+
+/// `fqdn:servername:classHex:owner:authFlag:authMechanism:uuid` of a server
+/// whose manifest is `def` (a placeholder class and owner without one).
+pub(crate) fn server_identity(
+    fqdn: &str,
+    name: &str,
+    def: Option<&ManifestDef>,
+    uuid: Uuid,
+) -> String {
+    let (class, owner, auth, mechanism) = match def {
+        Some(def) => (
+            def.class,
+            def.owner.as_str(),
+            def.auth.as_str(),
+            def.auth_mechanism.as_str(),
+        ),
+        None => (0, Kernel::DEFAULT_OWNER, "no", "none"),
+    };
+    format!(
+        "{fqdn}:{name}:{}:{owner}:{auth}:{mechanism}:{}",
+        class_hex(class),
+        uuid.hyphenated()
+    )
 }
 
 fn endpoint(text: &str) -> Option<EndpointPlan> {

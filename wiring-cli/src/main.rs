@@ -1,7 +1,8 @@
 //! `wiring`: the work around a build of a statically wired kernel.
 //!
 //! - `wiring new <path>`: a crate that builds and runs;
-//! - `wiring lint [<crate>]`: the build step's findings, without compiling;
+//! - `wiring lint [--peer <crate>].. [<crate>]`: the build step's findings,
+//!   without compiling, routes checked against the peer kernels' crates;
 //! - `wiring graph [--format dot|mermaid] [<crate>]`: the topology from
 //!   `wiring.toml`, no running kernel needed;
 //! - `wiring pull <control-url> [-o wiring.toml]`: a running kernel's live
@@ -49,6 +50,10 @@ enum Command {
         /// The crate's folder (holding Cargo.toml and wiring.toml).
         #[arg(default_value = ".")]
         crate_dir: PathBuf,
+        /// The folder of a peer kernel's crate to check the routes against
+        /// (its Cargo.toml, wiring.toml and servers); repeat for more.
+        #[arg(long = "peer", value_name = "CRATE")]
+        peers: Vec<PathBuf>,
         /// The findings as a JSON array.
         #[arg(long)]
         json: bool,
@@ -107,7 +112,11 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
-        Command::Lint { crate_dir, json } => match lint(&crate_dir) {
+        Command::Lint {
+            crate_dir,
+            peers,
+            json,
+        } => match lint(&crate_dir, &peers) {
             Ok(findings) => {
                 if json {
                     println!("{}", findings_json(&findings));
@@ -190,11 +199,13 @@ fn ctl(url: &str, verb: &remote::Verb, json: bool) -> ExitCode {
     }
 }
 
-fn lint(crate_dir: &Path) -> Result<Findings, Error> {
-    wiring_build::Config::new()
-        .package(crate_dir)
-        .display_path("wiring.toml")
-        .lint(crate_dir.join("wiring.toml"))
+fn lint(crate_dir: &Path, peers: &[PathBuf]) -> Result<Findings, Error> {
+    let mut config = wiring_build::Config::new();
+    config.package(crate_dir).display_path("wiring.toml");
+    for peer in peers {
+        config.peer(peer);
+    }
+    config.lint(crate_dir.join("wiring.toml"))
 }
 
 fn fail(error: &dyn std::fmt::Display) -> ExitCode {

@@ -55,6 +55,61 @@ fn lint_prints_the_findings_of_the_build() {
     assert!(output.status.success(), "{}", text(&output.stderr));
 }
 
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/mesh")
+        .join(name)
+}
+
+#[test]
+fn lint_checks_routes_against_each_peer() {
+    let north = example("north");
+    let output = wiring(&[
+        "lint",
+        "--peer",
+        path_str(&example("south")),
+        path_str(&north),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
+    // `good` is a kernel on `localhost` too, without north's guest: the
+    // route is refused with its code, and `--peer` repeats.
+    let output = wiring(&[
+        "lint",
+        "--json",
+        "--peer",
+        path_str(&fixture("good")),
+        "--peer",
+        path_str(&example("south")),
+        path_str(&north),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = wiring(&[
+        "lint",
+        "--json",
+        "--peer",
+        path_str(&fixture("good")),
+        path_str(&north),
+    ]);
+    assert!(!output.status.success());
+    let findings: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("lint --json prints JSON");
+    assert_eq!(findings[0]["code"], "E0802", "{findings}");
+    assert_eq!(findings.as_array().map(Vec::len), Some(1), "{findings}");
+
+    // A folder that is no crate: a clear error, no panic.
+    let missing = north.join("no-such-peer");
+    let output = wiring(&["lint", "--peer", path_str(&missing), path_str(&north)]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with("error: cannot check routes against the peer kernel in")
+            && stderr.contains("no-such-peer"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 #[test]
 fn graph_draws_the_topology_for_graphviz_and_mermaid() {
     let dir = fixture("good");

@@ -61,14 +61,27 @@ pub(super) fn route_specs(plan: &Plan) -> impl Iterator<Item = Expr> + '_ {
     })
 }
 
-/// `builder.route(..)?` once per routed output, `builder.offer(..)?` per
-/// offered input, each with the terminal's port marker so that the mesh
-/// knows its message type.
-pub(super) fn builder_calls(
+/// The builder calls of the mesh inside `::kernel::__private::mesh! { .. }`,
+/// which is a compile error naming the fix when the `kernel` dependency lacks
+/// its `mesh` feature; nothing for a kernel without `[mesh]` and routes.
+pub(super) fn mesh_stmt(
     plan: &Plan,
     words: &Words,
     by_name: &HashMap<&str, &Server<'_>>,
-) -> Vec<Stmt> {
+) -> Option<Stmt> {
+    if plan.mesh.is_none() && plan.routes.is_empty() {
+        return None;
+    }
+    let calls = builder_calls(plan, words, by_name);
+    Some(syn::parse_quote! {
+        ::kernel::__private::mesh! { #(#calls)* }
+    })
+}
+
+/// `builder.route(..)?` once per routed output, `builder.offer(..)?` per
+/// offered input, each with the terminal's port marker so that the mesh
+/// knows its message type.
+fn builder_calls(plan: &Plan, words: &Words, by_name: &HashMap<&str, &Server<'_>>) -> Vec<Stmt> {
     let call = |method: &syn::Ident, ep: &EndpointPlan| {
         let port = match by_name.get(ep.server.as_str()) {
             Some(server) => {

@@ -404,7 +404,7 @@ fn file(plan: &Plan) -> syn::File {
     fill_array(&mut spec, "servers", server_specs);
     fill_array(&mut spec, "pipes", pipe_specs);
     fill_array(&mut spec, "routes", mesh::route_specs(plan));
-    let mesh_calls = mesh::builder_calls(plan, &words, &by_name);
+    let mesh_calls = mesh::mesh_stmt(plan, &words, &by_name);
     let mut kernel: syn::ItemFn = syn::parse_quote! {
         /// Builds the kernel wired by the wiring file: every server, every pipe.
         pub fn kernel() -> Result<::kernel::Kernel, ::kernel::Error> {
@@ -627,7 +627,12 @@ mod tests {
         use crate::plan::{MeshPlan, RoutePlan, TargetPlan};
         let plain = squeeze(&generate(&plan()));
         assert!(plain.contains("mesh:None,routes:&[],"), "{plain}");
-        assert!(!plain.contains("builder.route") && !plain.contains("builder.offer"));
+        // Without `[mesh]` and routes, no mesh part (and no need of the feature).
+        assert!(
+            !plain.contains("builder.route")
+                && !plain.contains("builder.offer")
+                && !plain.contains("mesh!")
+        );
         let mut p = plan();
         let ep = |server: &str, terminal: &str| EndpointPlan {
             server: server.into(),
@@ -664,7 +669,7 @@ mod tests {
             format!("::kernel::connectome::RouteSpec {{ id: ::kernel::Uuid::from_u128({id}u128), from: ::kernel::Endpoint {{ server: \"filter\", terminal: \"alerts\", }}, to: ::kernel::connectome::RouteTarget::Mask(\"*:a:*:*:*:*:*\"), terminal: \"lines\", capacity: 64usize, encoding: ::kernel::connectome::Encoding::Json, }},"),
             "RouteTarget::Guest(\"g\")".to_string(),
             "builder.offer(\"filter.raw\", servers::filter::__wiring_port_raw())?;".to_string(),
-            "builder.route(\"filter.alerts\", servers::filter::__wiring_port_alerts())?; builder.offer(".to_string(),
+            "::kernel::__private::mesh! { builder.route(\"filter.alerts\", servers::filter::__wiring_port_alerts())?; builder.offer(".to_string(),
         ] {
             assert!(
                 squeeze(&text).contains(&squeeze(&needle)),

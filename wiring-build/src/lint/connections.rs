@@ -366,8 +366,9 @@ impl Linter<'_> {
     }
 
     /// `[mesh] offer`: each entry an input terminal of this kernel (E0104,
-    /// E0102, E0103, E0202). An offered terminal counts as connected.
-    pub(super) fn offers(&mut self) {
+    /// E0102, E0103, E0202), and an `Input` offered has no local producer
+    /// (E0809). An offered terminal counts as connected.
+    pub(super) fn offers(&mut self, pipes: &[Pipe]) {
         let Some(mesh) = &self.wiring.mesh else {
             return;
         };
@@ -380,7 +381,33 @@ impl Linter<'_> {
                 list: false,
                 endpoints: vec![offer.clone()],
             };
-            self.direction(&[Some(ep)], &side, Role::Offer, false);
+            let [Some(ep)] = self.direction(&[Some(ep)], &side, Role::Offer, false)[..] else {
+                continue;
+            };
+            let Some((ty, terminal)) = self.terminal(ep) else {
+                continue;
+            };
+            if terminal.kind != TerminalKind::Input {
+                continue;
+            }
+            let Some(pipe) = pipes.iter().find(|p| p.to == ep) else {
+                continue;
+            };
+            let finding = Finding::new(
+                Code::OfferedInputHasProducer,
+                offer.span.clone(),
+                format!("offered `Input` `{}` also has a local producer", offer.value),
+            )
+            .label("offered to routes from other kernels")
+            .secondary(pipe.to_span.clone(), format!("fed by `{}` here", self.name(pipe.from)))
+            .note("it would take messages from both, and an `Input` takes one producer")
+            .help(format!(
+                "declare `{}` as `Combine<{}>` in `{}` to take both, or drop the offer or the connection",
+                terminal.name,
+                type_text(&terminal.message),
+                ty.def.ident
+            ));
+            self.report(finding);
         }
     }
 }

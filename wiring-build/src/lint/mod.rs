@@ -112,14 +112,14 @@ struct Linter<'a> {
     line_starts: Vec<usize>,
 }
 
-pub(super) fn article(kind: TerminalKind) -> &'static str {
+pub(crate) fn article(kind: TerminalKind) -> &'static str {
     match kind {
         TerminalKind::Input | TerminalKind::Output => "an",
         TerminalKind::Multiplex | TerminalKind::Combine => "a",
     }
 }
 
-pub(super) fn quoted_list(items: &[String]) -> String {
+pub(crate) fn quoted_list(items: &[String]) -> String {
     let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
     quoted.join(", ")
 }
@@ -232,7 +232,7 @@ impl<'a> Linter<'a> {
         self.process_names();
         let (pipes, dangling) = self.connections();
         let route_peers = self.routes();
-        self.offers();
+        self.offers(&pipes);
         self.fan(&pipes, &dangling, &route_peers);
         self.type_mismatches(&pipes);
         let unique = self.duplicates(&pipes);

@@ -15,6 +15,8 @@ pub struct Package {
     pub library: Option<(PathBuf, String)>,
     /// `src/main.rs`, when it exists.
     pub binary: Option<PathBuf>,
+    /// The package name with `-` as `_`: the binary's crate name.
+    pub name: Option<String>,
 }
 
 impl Package {
@@ -33,9 +35,10 @@ impl Package {
                 .map(str::to_string)
         };
         let lib_path = dir.join(field("lib", "path").unwrap_or_else(|| "src/lib.rs".into()));
+        let name = field("package", "name").map(|name| name.replace('-', "_"));
         let lib_name = field("lib", "name")
-            .or_else(|| field("package", "name"))
-            .map(|name| name.replace('-', "_"));
+            .map(|name| name.replace('-', "_"))
+            .or_else(|| name.clone());
         let library = match lib_name {
             Some(name) if lib_path.is_file() => Some((lib_path, name)),
             None if lib_path.is_file() => Some((lib_path, String::new())),
@@ -51,6 +54,7 @@ impl Package {
             dir: dir.to_path_buf(),
             library,
             binary,
+            name,
         })
     }
 }

@@ -48,6 +48,33 @@ pub enum Code {
     InvalidIdentity,
     /// E0504 `duplicate-name`: a process and a server share a name.
     DuplicateName,
+    /// E0801 `unknown-peer-kernel`: a route's guest names a kernel (its
+    /// fqdn) that none of the peer crates is.
+    UnknownPeerKernel,
+    /// E0802 `unknown-peer-guest`: the peer kernel has no server with the
+    /// route's guest identity.
+    UnknownPeerGuest,
+    /// E0803 `no-peer-guest-matches`: a route's mask matches no server of
+    /// the peer kernels.
+    NoPeerGuestMatches,
+    /// E0804 `unknown-peer-terminal`: the remote server has no terminal of
+    /// the route's `terminal` name.
+    UnknownPeerTerminal,
+    /// E0805 `peer-target-not-input`: the remote terminal is an `Output` or
+    /// `Multiplex`.
+    PeerTargetNotInput,
+    /// E0806 `not-offered`: the remote terminal is not in its kernel's
+    /// `[mesh] offer`.
+    NotOffered,
+    /// E0807 `route-type-mismatch`: the route's two ends carry different
+    /// Rust types.
+    RouteTypeMismatch,
+    /// E0808 `input-routed-twice`: an `Input` is the target of routes from
+    /// two kernels, or of a route and a local producer.
+    InputRoutedTwice,
+    /// E0809 `offered-input-has-producer`: an `Input` in `[mesh] offer` also
+    /// has a local producer.
+    OfferedInputHasProducer,
     /// W0601 `cycle`.
     Cycle,
     /// W0701 `unconnected-input`.
@@ -60,7 +87,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in code order.
-    pub const ALL: [Code; 22] = [
+    pub const ALL: [Code; 31] = [
         Code::Syntax,
         Code::Schema,
         Code::UnknownServerType,
@@ -79,6 +106,15 @@ impl Code {
         Code::DuplicateUuid,
         Code::InvalidIdentity,
         Code::DuplicateName,
+        Code::UnknownPeerKernel,
+        Code::UnknownPeerGuest,
+        Code::NoPeerGuestMatches,
+        Code::UnknownPeerTerminal,
+        Code::PeerTargetNotInput,
+        Code::NotOffered,
+        Code::RouteTypeMismatch,
+        Code::InputRoutedTwice,
+        Code::OfferedInputHasProducer,
         Code::Cycle,
         Code::UnconnectedInput,
         Code::UnconnectedOutput,
@@ -106,6 +142,15 @@ impl Code {
             Code::DuplicateUuid => "E0502",
             Code::InvalidIdentity => "E0503",
             Code::DuplicateName => "E0504",
+            Code::UnknownPeerKernel => "E0801",
+            Code::UnknownPeerGuest => "E0802",
+            Code::NoPeerGuestMatches => "E0803",
+            Code::UnknownPeerTerminal => "E0804",
+            Code::PeerTargetNotInput => "E0805",
+            Code::NotOffered => "E0806",
+            Code::RouteTypeMismatch => "E0807",
+            Code::InputRoutedTwice => "E0808",
+            Code::OfferedInputHasProducer => "E0809",
             Code::Cycle => "W0601",
             Code::UnconnectedInput => "W0701",
             Code::UnconnectedOutput => "W0702",
@@ -134,6 +179,15 @@ impl Code {
             Code::DuplicateUuid => "duplicate-uuid",
             Code::InvalidIdentity => "invalid-identity",
             Code::DuplicateName => "duplicate-name",
+            Code::UnknownPeerKernel => "unknown-peer-kernel",
+            Code::UnknownPeerGuest => "unknown-peer-guest",
+            Code::NoPeerGuestMatches => "no-peer-guest-matches",
+            Code::UnknownPeerTerminal => "unknown-peer-terminal",
+            Code::PeerTargetNotInput => "peer-target-not-input",
+            Code::NotOffered => "not-offered",
+            Code::RouteTypeMismatch => "route-type-mismatch",
+            Code::InputRoutedTwice => "input-routed-twice",
+            Code::OfferedInputHasProducer => "offered-input-has-producer",
             Code::Cycle => "cycle",
             Code::UnconnectedInput => "unconnected-input",
             Code::UnconnectedOutput => "unconnected-output",

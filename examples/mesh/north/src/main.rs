@@ -1,6 +1,7 @@
 //! North: a kernel whose plant sends a numbered stream over a route to
-//! south's checker (`cargo run -p north`, with south running). When the
-//! stream has been delivered it prints each route's counters and ends.
+//! south's checker (`cargo run -p north`, with south running). It serves
+//! its control surface and stays up after the stream until ctrl-c; then it
+//! prints each route's counters and ends.
 
 mod servers;
 

@@ -1,6 +1,6 @@
 //! South: a kernel that offers its checker to the mesh and checks the
 //! stream north routes to it. Start it first (`cargo run -p south`); it
-//! ends when north's stream has ended.
+//! serves its control surface and stays up after north's stream until ctrl-c.
 
 mod servers;
 
