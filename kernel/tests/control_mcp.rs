@@ -117,6 +117,7 @@ fn an_agent_lists_the_tools_reads_the_topology_and_pauses_and_resumes_with_the_t
                 "resume",
                 "servers",
                 "stop",
+                "tap",
                 "topology",
             ]
         );

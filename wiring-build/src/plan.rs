@@ -75,6 +75,8 @@ pub struct PipePlan {
     pub from: EndpointPlan,
     pub to: EndpointPlan,
     pub capacity: usize,
+    /// `tap = true` on its connection.
+    pub tap: bool,
 }
 
 /// `[mesh]`.
@@ -202,6 +204,7 @@ impl Plan {
                         from: from_ep,
                         to: to_ep,
                         capacity: connection.capacity,
+                        tap: connection.tap,
                     });
                 }
             }

@@ -165,6 +165,10 @@ pub struct Connection {
     pub from: Option<Side>,
     pub to: Option<Side>,
     pub capacity: usize,
+    /// `tap = true`: the control surface may show the messages flowing
+    /// through the connection's pipes (their type must implement
+    /// `serde::Serialize`).
+    pub tap: bool,
 }
 
 impl Connection {
@@ -183,6 +187,7 @@ impl Connection {
             from: Some(side(from)),
             to: Some(side(to)),
             capacity,
+            tap: false,
         }
     }
 

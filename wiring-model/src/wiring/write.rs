@@ -424,6 +424,7 @@ impl Entries<Connection> for ConnectionEntries {
         endpoints(a.from.as_ref()) == endpoints(b.from.as_ref())
             && endpoints(a.to.as_ref()) == endpoints(b.to.as_ref())
             && a.capacity == b.capacity
+            && a.tap == b.tap
     }
 
     fn related(&self, a: &Connection, b: &Connection) -> bool {
@@ -465,6 +466,14 @@ impl Entries<Connection> for ConnectionEntries {
             old.and_then(capacity).as_ref(),
             capacity(new).as_ref(),
             |c| Value::from(i64::try_from(*c).unwrap_or(i64::MAX)),
+        );
+        let tap = |c: &Connection| c.tap.then_some(true);
+        set(
+            table,
+            "tap",
+            old.and_then(tap).as_ref(),
+            tap(new).as_ref(),
+            |t| Value::from(*t),
         );
     }
 }
