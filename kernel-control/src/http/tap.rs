@@ -53,10 +53,9 @@ pub(crate) struct SampleJson {
 
 impl From<&TapSample> for SampleJson {
     fn from(s: &TapSample) -> Self {
-        let at_ms = s
-            .at
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let at_ms =
+            s.at.duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let (message, error) = match &s.message {
             Ok(text) => match serde_json::from_str(text) {
                 Ok(value) => (Some(value), None),
@@ -76,9 +75,9 @@ impl From<&TapSample> for SampleJson {
 /// The refusal of a tap, as the API answers it.
 pub(crate) fn tap_refused(e: &TapError) -> ApiError {
     match e {
-        TapError::UnknownConnection { id } => refused(&ControlError::UnknownConnection {
-            id: id.to_string(),
-        }),
+        TapError::UnknownConnection { id } => {
+            refused(&ControlError::UnknownConnection { id: id.to_string() })
+        }
         TapError::NotTappable { .. } => ApiError::new(StatusCode::CONFLICT, e.to_string()),
     }
 }
@@ -221,8 +220,11 @@ pub(crate) async fn tap(
         None => None,
         Some(Ok(limit)) if limit >= 1 => Some(limit),
         Some(_) => {
-            return ApiError::new(StatusCode::BAD_REQUEST, "`limit` is a count of samples, 1 or more")
-                .into_response();
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "`limit` is a count of samples, 1 or more",
+            )
+            .into_response();
         }
     };
     let sampler = match Sampler::open(state.control.connectome(), &id, rate) {

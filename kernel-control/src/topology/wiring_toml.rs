@@ -221,8 +221,7 @@ fn grouped(pipes: &[&ConnectionView]) -> Vec<Connection> {
     }
     for (i, c) in pipes.iter().enumerate() {
         if !done[i] {
-            let mut connection =
-                Connection::new(&[c.from.as_str()], &[c.to.as_str()], c.capacity);
+            let mut connection = Connection::new(&[c.from.as_str()], &[c.to.as_str()], c.capacity);
             connection.tap = c.tappable;
             groups.push((i, connection));
         }

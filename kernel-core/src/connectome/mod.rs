@@ -637,10 +637,16 @@ impl Connectome {
     /// Watches the messages through the connection with this id (see
     /// [`TapWatch`]); the connection must be tappable.
     pub fn tap(&self, id: Uuid) -> Result<TapWatch, TapError> {
-        let pipe = self.pipe_live(id).ok_or(TapError::UnknownConnection { id })?;
-        let encoder = self.live.taps.get(&id).ok_or_else(|| TapError::NotTappable {
-            connection: pipe.label(),
-        })?;
+        let pipe = self
+            .pipe_live(id)
+            .ok_or(TapError::UnknownConnection { id })?;
+        let encoder = self
+            .live
+            .taps
+            .get(&id)
+            .ok_or_else(|| TapError::NotTappable {
+                connection: pipe.label(),
+            })?;
         Ok(TapWatch::new(Arc::clone(&pipe.stats), *encoder))
     }
 

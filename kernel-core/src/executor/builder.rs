@@ -18,11 +18,11 @@ use crate::connectome::{
 use crate::fuse::{Chain, Fusion, MemberEnv, Parked, park};
 use crate::manifest::{ServerManifest, TerminalKind};
 use crate::pipe::{self, ErasedEnd, PipeStats, TapEncoder};
-use uuid::Uuid;
 use crate::route::{Drain, RouteDrains};
 use crate::server::Server;
 use crate::terminal::link::Signal;
 use crate::terminal::{Consumer, Ports, Producer};
+use uuid::Uuid;
 
 /// Collects the servers and pipes of one kernel, then builds it.
 ///

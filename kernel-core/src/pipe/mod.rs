@@ -486,7 +486,10 @@ impl<T> PipeReceiver<T> {
     /// Receives the next message, waiting while the pipe is empty; `None` at
     /// end of stream. For tests: terminals use a [`Reader`].
     #[cfg(test)]
-    pub(crate) fn recv(&self) -> Option<T> {
+    pub(crate) fn recv(&self) -> Option<T>
+    where
+        T: 'static,
+    {
         let mut reader = loop {
             match Reader::claim(self.clone()) {
                 Ok(r) => break r,

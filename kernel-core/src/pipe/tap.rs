@@ -161,3 +161,84 @@ impl Drop for TapWatch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectome::{Endpoint, PipeSpec};
+    use crate::pipe::{Reader, Writer, pipe};
+
+    static SPEC: PipeSpec = PipeSpec {
+        id: uuid::Uuid::from_u128(7),
+        from: Endpoint {
+            server: "p",
+            terminal: "out",
+        },
+        to: Endpoint {
+            server: "c",
+            terminal: "in",
+        },
+        capacity: 64,
+    };
+
+    fn encode_u64(msg: &dyn Any) -> Result<String, String> {
+        msg.downcast_ref::<u64>()
+            .map(u64::to_string)
+            .ok_or_else(|| "not a u64".to_owned())
+    }
+
+    #[test]
+    fn a_watcher_gets_the_next_message_it_asked_for_and_only_that() {
+        let (tx, rx, stats) = pipe::<u64>(&SPEC);
+        let mut writer = Writer::claim(tx).ok().expect("free");
+        let mut reader = Reader::claim(rx).ok().expect("free");
+        let mut push = |n: u64| {
+            for i in 0..n {
+                assert!(writer.try_push(i).is_ok());
+            }
+        };
+        // Unwatched: nothing is encoded or kept.
+        push(3);
+        assert!(matches!(reader.poll(), crate::pipe::TryRecv::Message(0)));
+        assert!(stats.tap.sample.lock().expect("slot").is_none());
+        let mut watch = TapWatch::new(Arc::clone(&stats), encode_u64);
+        assert!(stats.tap.is_watched());
+        // Watched but not asked: still nothing.
+        assert!(reader.try_pop().is_some());
+        assert!(watch.take().is_none());
+        watch.ask();
+        assert_eq!(reader.try_pop(), Some(2));
+        let sample = watch.take().expect("the message after asking");
+        assert_eq!((sample.seq, sample.message.clone()), (3, Ok("2".into())));
+        assert!(watch.take().is_none(), "each sample once");
+        // A batch: the first message after asking, numbered in the pipe.
+        push(10);
+        watch.ask();
+        let mut got = Vec::new();
+        assert_eq!(reader.pop_each(10, |m| got.push(m)), 10);
+        assert_eq!(got, (0..10).collect::<Vec<_>>());
+        let sample = watch.take().expect("a sample of the batch");
+        assert_eq!((sample.seq, sample.message.clone()), (4, Ok("0".into())));
+        // The last watcher gone: unwatched, and an old ask is forgotten.
+        watch.ask();
+        drop(watch);
+        assert!(!stats.tap.is_watched());
+        assert!(!stats.tap.wanted.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn a_failing_or_panicking_encoder_is_a_sample_that_says_why() {
+        let (tx, rx, stats) = pipe::<u64>(&SPEC);
+        let mut writer = Writer::claim(tx).ok().expect("free");
+        let mut reader = Reader::claim(rx).ok().expect("free");
+        let mut watch = TapWatch::new(Arc::clone(&stats), |_| panic!("bad Serialize"));
+        assert!(writer.try_push(1).is_ok());
+        watch.ask();
+        assert!(
+            matches!(reader.poll(), crate::pipe::TryRecv::Message(1)),
+            "the message still arrives"
+        );
+        let sample = watch.take().expect("sample");
+        assert_eq!(sample.message, Err("encoding the message panicked".into()));
+    }
+}

@@ -365,7 +365,9 @@ fn file(plan: &Plan) -> syn::File {
             let port = match by_name.get(pipe.from.server.as_str()) {
                 Some(server) => server.port(
                     &words,
-                    ports.get(pipe.from.terminal.as_str()).and_then(Option::as_ref),
+                    ports
+                        .get(pipe.from.terminal.as_str())
+                        .and_then(Option::as_ref),
                 ),
                 None => compile_error(&format!(
                     "wiring-build: no server `{}` in the plan",

@@ -659,6 +659,9 @@ encoding = "json"
         wiring
             .connections
             .push(Connection::new(&["north.alarms"], &["alarm.input"], 4));
+        if let Some(alarms) = wiring.connections.last_mut() {
+            alarms.tap = true;
+        }
         wiring.processes.clear();
         let text = write(&wiring, Some(PLANT));
         let expected = PLANT
@@ -686,7 +689,7 @@ encoding = "json"
         );
         assert!(
             text.contains(
-                "[[connections]]\nfrom = \"north.alarms\"\nto = \"alarm.input\"\ncapacity = 4\n"
+                "[[connections]]\nfrom = \"north.alarms\"\nto = \"alarm.input\"\ncapacity = 4\ntap = true\n"
             ),
             "{text}"
         );
