@@ -165,13 +165,16 @@ struct TapParams {
     id: String,
     /// How many messages to take, 1 to 100 (default 5).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
     count: Option<u32>,
     /// Most messages per second, 1 to 100 (default 10).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
     rate: Option<u32>,
     /// Stop waiting for messages after this many seconds, 1 to 30
     /// (default 5).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 30))]
     seconds: Option<u32>,
 }
 
