@@ -49,6 +49,7 @@ pub use error::{Error, ServerFailure};
 pub use executor::{Kernel, KernelBuilder, StopHandle};
 pub use frame::{Frame, FrameMut, FramePool};
 pub use manifest::{Auth, Manifest, RuleViolation, ServerManifest, TerminalKind, TerminalManifest};
+pub use pipe::{TapEncoder, TapError, TapSample, TapWatch};
 pub use policy::{Extensions, Policy, PolicyError};
 pub use route::{RouteDirection, RouteState, RouteStatus, RouteTable};
 pub use server::{Context, Server, ServerError, Transform};

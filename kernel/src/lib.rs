@@ -291,6 +291,22 @@ impl KernelBuilder {
         Ok(self)
     }
 
+    /// Makes pipe `pipe` tappable (`tap = true` on its connection): whoever
+    /// watches it through the control surface sees samples of its
+    /// messages as JSON. `from_port` is its producer's port marker, which
+    /// names the message type.
+    pub fn tap<P: terminal::Producer>(
+        &mut self,
+        pipe: usize,
+        _from_port: __private::Port<P>,
+    ) -> Result<&mut Self, Error>
+    where
+        P::Message: serde::Serialize,
+    {
+        self.inner.tap(pipe, encode_json::<P::Message>)?;
+        Ok(self)
+    }
+
     /// Routes output `from` (`server.terminal`) to the other kernels its
     /// `[[routes]]` name: the mesh encodes what the terminal sends
     /// (postcard or JSON, so the message type needs serde).
@@ -337,6 +353,17 @@ impl KernelBuilder {
             },
         )?;
         Ok(kernel)
+    }
+}
+
+/// The encoder of a tapped pipe of `T`s: the message as JSON text.
+fn encode_json<T: serde::Serialize + 'static>(msg: &dyn std::any::Any) -> Result<String, String> {
+    match msg.downcast_ref::<T>() {
+        Some(msg) => serde_json::to_string(msg).map_err(|e| e.to_string()),
+        None => Err(format!(
+            "the tap expected a message of type `{}`",
+            std::any::type_name::<T>()
+        )),
     }
 }
 

@@ -117,6 +117,7 @@ fn an_agent_lists_the_tools_reads_the_topology_and_pauses_and_resumes_with_the_t
                 "resume",
                 "servers",
                 "stop",
+                "tap",
                 "topology",
             ]
         );
@@ -333,7 +334,7 @@ fn the_python_mcp_sdk_reads_is_refused_without_the_token_and_pauses_with_it() {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
     assert_eq!(
         report["tools"].as_array().map(Vec::len),
-        Some(16),
+        Some(17),
         "{report}"
     );
     assert_eq!(report["schemas"]["pause"]["required"], json!(["id"]));
@@ -354,4 +355,44 @@ fn the_python_mcp_sdk_reads_is_refused_without_the_token_and_pauses_with_it() {
         .map(|e| format!("{} -> {}", e.from, e.to))
         .collect();
     assert_eq!(causes, ["connected -> paused", "paused -> connected"]);
+}
+
+#[test]
+fn the_tap_tool_takes_a_bounded_sample_of_a_tappable_pipe() {
+    let (_running, server) = serve(hosted_spec("mcp-tap"));
+    runtime().block_on(async {
+        let operator = client(&server, None).await;
+        let tapped = call(
+            &operator,
+            "tap",
+            json!({ "id": FAN_B.to_string(), "count": 3, "rate": 50 }),
+        )
+        .await;
+        let tapped = answer(&tapped);
+        assert_eq!(tapped["complete"], true, "{tapped}");
+        let samples = tapped["samples"].as_array().expect("samples");
+        assert_eq!(samples.len(), 3, "{tapped}");
+        for s in samples {
+            let seq = s["seq"].as_u64().expect("seq");
+            assert_eq!(s["message"].as_u64(), Some(seq - 1), "{s}");
+        }
+        assert!(
+            samples
+                .windows(2)
+                .all(|w| w[1]["seq"].as_u64() > w[0]["seq"].as_u64()),
+            "{tapped}"
+        );
+        let refused = call(&operator, "tap", json!({ "id": SRC_A.to_string() })).await;
+        let (error, status) = refusal(&refused);
+        assert_eq!(status, 409);
+        assert!(error.contains("tap = true"), "{error}");
+        let bad = call(
+            &operator,
+            "tap",
+            json!({ "id": FAN_B.to_string(), "count": 0 }),
+        )
+        .await;
+        assert_eq!(refusal(&bad).1, 400);
+        operator.cancel().await.ok();
+    });
 }

@@ -205,3 +205,55 @@ fn a_fused_transform_is_restarted_by_its_policy_up_to_the_limit_and_shows_as_fus
     let p = &connectome.pipes()[0];
     assert_eq!((p.messages_in, p.messages_out, p.drops), (4, 3, 1));
 }
+
+static TAP_FUSED: Spec = Spec {
+    kernel: kernel("tap-fused"),
+    servers: &[
+        server("src", "Source", Restart::Never, Some("count = 10")),
+        server("a", "Picky", Restart::Never, Some("fail_at = 100")),
+        server("sink", "Sink", Restart::Never, None),
+    ],
+    pipes: &[
+        pipe(1, ("src", "out"), ("a", "input"), 4),
+        pipe(2, ("a", "output"), ("sink", "input"), 4),
+    ],
+    control: None,
+    processes: &[],
+    mesh: None,
+    routes: &[],
+    source: None,
+};
+
+#[test]
+fn a_fused_pipe_is_tappable_like_a_ring() {
+    let mut b = KernelBuilder::new(&TAP_FUSED);
+    b.server::<Source>("src")
+        .unwrap()
+        .server_default::<Sink>("sink")
+        .unwrap()
+        .connect_fused(0, fused_ends())
+        .unwrap()
+        .connect_named::<Output<u64>, Input<u64>>("a.output", "sink.input")
+        .unwrap()
+        .fuse(0, kernel::__private::member::<Picky>("a"))
+        .unwrap()
+        .tap(0, kernel::__private::Port::<Output<u64>>::new())
+        .unwrap();
+    let kernel = b.build().unwrap().with_signal_handlers(false);
+    let connectome = kernel.connectome();
+    let fused = connectome.pipes()[0].id;
+    let behind = connectome.pipes()[1].id;
+    assert!(connectome.is_tappable(fused) && !connectome.is_tappable(behind));
+    let refused = connectome.tap(behind).unwrap_err().to_string();
+    assert!(refused.contains("tap = true"), "{refused}");
+    // Asked before the run: the first message through the fused pipe.
+    let mut watch = connectome.tap(fused).unwrap();
+    watch.ask();
+    kernel.run().unwrap();
+    let sample = watch.take().expect("a sample of the fused pipe");
+    assert_eq!(
+        (sample.seq, sample.message.clone()),
+        (1, Ok("0".to_owned()))
+    );
+    assert_eq!(received("tap-fused", "sink"), (0..10).collect::<Vec<_>>());
+}

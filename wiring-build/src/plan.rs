@@ -91,6 +91,8 @@ pub struct PipePlan {
     pub to: EndpointPlan,
     /// `capacity`: messages the pipe holds at most.
     pub capacity: usize,
+    /// `tap = true` on its connection.
+    pub tap: bool,
 }
 
 /// `[mesh]`.
@@ -202,6 +204,7 @@ impl Plan {
                         from: from_ep,
                         to: to_ep,
                         capacity: connection.capacity,
+                        tap: connection.tap,
                     });
                 }
             }

@@ -4,9 +4,10 @@
 //! live update, check that every server and connection is drawn with a
 //! non-zero rate, that the process (state, pid), the neighbour and the event
 //! log (live, filterable) are shown, then pause the pipe into the column with
-//! the page's button (answering the token prompt) and resume it.
-//! Screenshots are saved as `target/hmi.png` (flowing) and
-//! `target/hmi-paused.png`.
+//! the page's button (answering the token prompt), resume it, and open a
+//! tap on it to see its messages live. Screenshots are saved as
+//! `target/hmi.png` (flowing), `target/hmi-paused.png` and
+//! `target/hmi-tap.png`.
 //!
 //! Skipped, saying so, only when chromium is not installed and `CI` is
 //! unset; `.ci/run` installs it.
@@ -167,6 +168,9 @@ const STATE_JS: &str = r#"JSON.stringify({
   neighbours: [...document.querySelectorAll('#neighbours tbody tr[data-identity]')].map(r => r.dataset.identity),
   events: +document.body.dataset.events,
   shown: [...document.querySelectorAll('#events li')].map(l => ({ subject: l.dataset.subject, id: l.dataset.id, from: l.dataset.from, to: l.dataset.to, text: l.textContent })),
+  tap: document.body.dataset.tap || null,
+  tap_open: !document.getElementById("tap-view").hidden,
+  tap_samples: [...document.querySelectorAll('#tap-samples li')].map(l => ({ seq: +l.dataset.seq, text: l.textContent })),
 })"#;
 
 fn page_state(cdp: &mut Cdp, session: &str) -> Value {
@@ -214,7 +218,7 @@ fn click(cdp: &mut Cdp, session: &str, action: &str, id: &str) {
 }
 
 #[test]
-fn the_hmi_shows_the_live_refinery_its_process_neighbour_and_events_and_pauses_the_column() {
+fn the_hmi_shows_the_live_refinery_its_process_neighbour_and_events_pauses_and_taps_the_column() {
     let Some(browser) = chromium() else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -481,6 +485,36 @@ fn the_hmi_shows_the_live_refinery_its_process_neighbour_and_events_and_pauses_t
             && s["conns"]
                 .as_array()
                 .is_some_and(|c| c.iter().all(|c| c["stalled"] == false))
+    });
+
+    // Tap the pipe into the column: its messages (well samples) show live,
+    // newest first, numbered in the pipe.
+    click(&mut cdp, &session, "tap", &feed);
+    let state = wait_for(&mut cdp, &session, "samples in the tap view", |s| {
+        s["tap"] == feed.as_str()
+            && s["tap_open"] == true
+            && s["tap_samples"].as_array().is_some_and(|v| v.len() >= 3)
+    });
+    let samples = state["tap_samples"].as_array().cloned().unwrap_or_default();
+    assert!(
+        samples.iter().all(|s| {
+            let text = s["text"].as_str().unwrap_or_default();
+            text.contains("\"pressure_bar\"") && text.contains("\"well\"")
+        }),
+        "{samples:#?}"
+    );
+    let seqs: Vec<u64> = samples.iter().filter_map(|s| s["seq"].as_u64()).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {seqs:?}"
+    );
+    cdp.screenshot(&session, &target.join("hmi-tap.png"));
+    cdp.eval(
+        &session,
+        r#"document.querySelector('button[data-action="untap"]').click()"#,
+    );
+    wait_for(&mut cdp, &session, "the tap view closed", |s| {
+        s["tap_open"] == false && s["tap"].is_null()
     });
     let _ = cdp.call(None, "Browser.close", json!({}));
 

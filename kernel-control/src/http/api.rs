@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::operations::{
     self, Disconnected, EventFilter, EventJson, EventsJson, NeighboursJson, ProbeJson,
 };
-use super::{BODY_LIMIT, hmi, mcp, metrics, openapi};
+use super::{BODY_LIMIT, hmi, mcp, metrics, openapi, tap};
 use crate::svg;
 use crate::topology::{ConnectionView, ProcessView, ServerView, Snapshot, Topology};
 use kernel_core::control::{Control, DisconnectMode};
@@ -47,10 +47,10 @@ pub(crate) const MAX_STREAMS: usize = 64;
 pub(crate) struct Streams(Arc<AtomicUsize>);
 
 /// One open event stream, until dropped.
-struct StreamSlot(Arc<AtomicUsize>);
+pub(crate) struct StreamSlot(Arc<AtomicUsize>);
 
 impl Streams {
-    fn open(&self) -> Option<StreamSlot> {
+    pub(crate) fn open(&self) -> Option<StreamSlot> {
         let open = self
             .0
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
@@ -97,6 +97,7 @@ pub(crate) fn router(state: AppState, mcp: mcp::McpService) -> Router {
         .route("/api/v1/neighbours", get(neighbours))
         .route("/api/v1/connections", get(connections))
         .route("/api/v1/connections/{id}", get(connection))
+        .route("/api/v1/connections/{id}/tap", get(tap::tap))
         .route("/api/v1/events", get(events))
         .route("/api/v1/metrics", get(metrics_json))
         .merge(modifying)
@@ -353,7 +354,7 @@ pub(crate) async fn connections(State(state): State<AppState>) -> Response {
 pub(crate) struct ConnectionId {
     /// The connection's id (an id that is not a UUID names no connection).
     #[param(value_type = Uuid, example = "8a4c1e7e-3b0f-5c1d-9a7e-2f4b6c8d0e1a")]
-    id: String,
+    pub(crate) id: String,
 }
 
 /// One connection.

@@ -13,6 +13,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::Extension;
@@ -25,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::operations::{self, EventFilter};
-use super::{BODY_LIMIT, metrics};
+use super::{BODY_LIMIT, metrics, tap};
 use crate::svg;
 use crate::topology::Snapshot;
 use kernel_core::control::{Control, DisconnectMode};
@@ -154,6 +155,27 @@ struct ConnectionsParams {
     /// Only connections into or out of this server instance.
     #[serde(default)]
     server: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct TapParams {
+    /// The connection's id (a UUID, see `connections`); its connection
+    /// needs `tap = true` in wiring.toml.
+    id: String,
+    /// How many messages to take, 1 to 100 (default 5).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
+    count: Option<u32>,
+    /// Most messages per second, 1 to 100 (default 10).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
+    rate: Option<u32>,
+    /// Stop waiting for messages after this many seconds, 1 to 30
+    /// (default 5).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 30))]
+    seconds: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -307,6 +329,40 @@ impl Operator {
             connections.retain(|c| c.from.starts_with(&prefix) || c.to.starts_with(&prefix));
         }
         ok(&json!({ "connections": connections }))
+    }
+
+    /// A look at the messages flowing through a connection, like `ros2
+    /// topic echo`: up to `count` messages as JSON, each with its number in
+    /// the pipe (`seq`) and when it passed (`at_ms`), sampled at most `rate`
+    /// a second, within `seconds`; `complete` is false when fewer passed.
+    /// Only connections with `tap = true` in wiring.toml can be tapped.
+    #[tool(annotations(read_only_hint = true))]
+    async fn tap(&self, Parameters(p): Parameters<TapParams>) -> CallToolResult {
+        let within = |value: Option<u32>, default: u32, max: u32, what: &str| match value {
+            None => Ok(default),
+            Some(v) if (1..=max).contains(&v) => Ok(v),
+            Some(v) => Err(refused(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("`{what}` must be 1 to {max}, not {v}"),
+            ))),
+        };
+        let (count, rate, seconds) = match (
+            within(p.count, 5, 100, "count"),
+            within(p.rate, tap::DEFAULT_RATE, tap::MAX_RATE, "rate"),
+            within(p.seconds, 5, 30, "seconds"),
+        ) {
+            (Ok(c), Ok(r), Ok(s)) => (c as usize, r, s),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return e,
+        };
+        let connectome = self.control.connectome();
+        let within = std::time::Duration::from_secs(u64::from(seconds));
+        match tap::take(connectome, &p.id, count, rate, within).await {
+            Ok(samples) => ok(&json!({
+                "complete": samples.len() == count,
+                "samples": samples,
+            })),
+            Err(e) => refused(e),
+        }
     }
 
     /// Metrics: per connection counters, queue, rate and blocked time; per

@@ -29,6 +29,7 @@ mod mcp;
 mod metrics;
 mod openapi;
 mod operations;
+mod tap;
 mod token_file;
 
 use std::net::{SocketAddr, TcpListener};

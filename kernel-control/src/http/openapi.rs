@@ -5,7 +5,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::api;
+use super::{api, tap};
 use crate::topology::{
     ConnectionView, KernelView, ProcessView, ServerView, TerminalView, Topology,
 };
@@ -22,7 +22,7 @@ use kernel_hostess::http::{ErrorJson, HostessDoc};
         api::hmi_page, api::prometheus, api::index, api::openapi_json, api::topology,
         api::servers, api::server, api::processes, api::process, api::probe, api::neighbours,
         api::connections, api::connection, api::connect, api::disconnect, api::pause,
-        api::resume, api::restart, api::stop, api::events, api::metrics_json,
+        api::resume, api::restart, api::stop, api::events, api::metrics_json, tap::tap,
     ),
     components(schemas(ErrorJson, Topology, ServerView, ConnectionView, ProcessView)),
     modifiers(&Security),
@@ -244,6 +244,9 @@ struct ConnectionSchema {
     /// Fused by the build step: direct calls in its producer's thread carry
     /// its messages, no ring; it keeps its id and counters.
     fused: bool,
+    /// `tap = true` in wiring.toml: `GET /api/v1/connections/{id}/tap`
+    /// shows its messages.
+    tappable: bool,
 }
 
 /// One external process (its environment is not shown: it may hold
@@ -380,6 +383,7 @@ mod tests {
             fan_out: false,
             fan_in: false,
             fused: false,
+            tappable: false,
         };
         assert_eq!(
             declared(&doc, "Connection"),

@@ -131,6 +131,9 @@ pub struct ConnectionView {
     /// Fused by the build step: direct calls in its producer's thread carry
     /// its messages, no ring; it keeps its id and counters.
     pub fused: bool,
+    /// `tap = true` in wiring.toml: `GET /api/v1/connections/{id}/tap`
+    /// shows its messages.
+    pub tappable: bool,
 }
 
 /// One external process. Its `env` is left out: it may hold secrets (the
@@ -328,6 +331,7 @@ impl Topology {
                         && to_kind == TerminalKind::Combine
                         && peers(p.to.server, p.to.terminal) > 1,
                     fused: p.fused,
+                    tappable: connectome.is_tappable(p.id),
                 }
             })
             .collect();

@@ -186,6 +186,7 @@ fn grouped(pipes: &[&ConnectionView]) -> Vec<Connection> {
             let c = pipes[i];
             let member = |d: &ConnectionView| {
                 d.capacity == c.capacity
+                    && d.tappable == c.tappable
                     && if fan_out {
                         d.from_kind == "multiplex" && d.from == c.from
                     } else {
@@ -209,20 +210,20 @@ fn grouped(pipes: &[&ConnectionView]) -> Vec<Connection> {
                     }
                 })
                 .collect();
-            let connection = if fan_out {
+            let mut connection = if fan_out {
                 Connection::new(&[c.from.as_str()], &ends, c.capacity)
             } else {
                 Connection::new(&ends, &[c.to.as_str()], c.capacity)
             };
+            connection.tap = c.tappable;
             groups.push((i, connection));
         }
     }
     for (i, c) in pipes.iter().enumerate() {
         if !done[i] {
-            groups.push((
-                i,
-                Connection::new(&[c.from.as_str()], &[c.to.as_str()], c.capacity),
-            ));
+            let mut connection = Connection::new(&[c.from.as_str()], &[c.to.as_str()], c.capacity);
+            connection.tap = c.tappable;
+            groups.push((i, connection));
         }
     }
     groups.sort_by_key(|(i, _)| *i);
@@ -312,6 +313,7 @@ to = "a.input"
             fan_out: false,
             fan_in: false,
             fused: false,
+            tappable: false,
         }
     }
 

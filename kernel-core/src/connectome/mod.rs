@@ -20,7 +20,7 @@ use crate::control::events::{EventLog, Subject};
 use crate::control::rates::{Counter, Rates};
 use crate::control::state::{self, ConnectionState};
 use crate::manifest::TerminalKind;
-use crate::pipe::{ErasedEnd, PipeChanges, PipeStats};
+use crate::pipe::{ErasedEnd, PipeChanges, PipeStats, TapEncoder, TapError, TapWatch};
 use crate::policy::{Extensions, Policy};
 pub use crate::terminal::link::WaitKind;
 use crate::terminal::link::{Link, Signal};
@@ -228,6 +228,8 @@ pub(crate) struct Live {
     pipes: RwLock<Vec<Arc<PipeLive>>>,
     /// Moves whenever a connection's state may have to follow its pipe.
     pub(crate) pipe_changes: Arc<PipeChanges>,
+    /// Encoders of the pipes that may be tapped (`tap = true`), by id.
+    taps: BTreeMap<Uuid, TapEncoder>,
     /// Specs of pipes made at run time, by id and capacity: each pair of
     /// endpoints gets one per capacity it was ever connected with, for the
     /// life of the process (connecting again reuses it).
@@ -423,6 +425,7 @@ impl Connectome {
         spec: &'static Spec,
         servers: Vec<ServerParts>,
         pipes: Vec<PipeLive>,
+        taps: BTreeMap<Uuid, TapEncoder>,
         stop: Arc<AtomicBool>,
     ) -> Self {
         let servers = spec
@@ -452,6 +455,7 @@ impl Connectome {
                 servers,
                 pipes: RwLock::new(pipes.into_iter().map(Arc::new).collect()),
                 pipe_changes,
+                taps,
                 live_specs: Mutex::new(BTreeMap::new()),
                 events: EventLog::default(),
                 processes: Mutex::new(Vec::new()),
@@ -636,6 +640,27 @@ impl Connectome {
     /// The live counters of the pipe with this id.
     pub fn pipe_stats(&self, id: Uuid) -> Option<Arc<PipeStats>> {
         self.pipe_live(id).map(|p| Arc::clone(&p.stats))
+    }
+
+    /// True when the connection with this id may be tapped.
+    pub fn is_tappable(&self, id: Uuid) -> bool {
+        self.live.taps.contains_key(&id)
+    }
+
+    /// Watches the messages through the connection with this id (see
+    /// [`TapWatch`]); the connection must be tappable.
+    pub fn tap(&self, id: Uuid) -> Result<TapWatch, TapError> {
+        let pipe = self
+            .pipe_live(id)
+            .ok_or(TapError::UnknownConnection { id })?;
+        let encoder = self
+            .live
+            .taps
+            .get(&id)
+            .ok_or_else(|| TapError::NotTappable {
+                connection: pipe.label(),
+            })?;
+        Ok(TapWatch::new(Arc::clone(&pipe.stats), *encoder))
     }
 
     /// The log of every state transition.

@@ -1,7 +1,7 @@
 //! [`KernelBuilder`]: turns the static [`Spec`] plus typed server and pipe
 //! registrations (emitted by `wiring-build`) into a runnable [`Kernel`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -17,11 +17,12 @@ use crate::connectome::{
 };
 use crate::fuse::{Chain, Fusion, MemberEnv, Parked, park};
 use crate::manifest::{ServerManifest, TerminalKind};
-use crate::pipe::{self, ErasedEnd, PipeStats};
+use crate::pipe::{self, ErasedEnd, PipeStats, TapEncoder};
 use crate::route::{Drain, RouteDrains};
 use crate::server::Server;
 use crate::terminal::link::Signal;
 use crate::terminal::{Consumer, Ports, Producer};
+use uuid::Uuid;
 
 /// Collects the servers and pipes of one kernel, then builds it.
 ///
@@ -43,6 +44,8 @@ pub struct KernelBuilder {
     /// Input terminals that wait for producers from elsewhere: server
     /// index, terminal name.
     awaiting: Vec<(usize, String, TerminalKind)>,
+    /// Encoders of the tappable pipes, by pipe id.
+    taps: BTreeMap<Uuid, TapEncoder>,
     built: bool,
 }
 
@@ -196,6 +199,7 @@ impl KernelBuilder {
             fusions: Vec::new(),
             routes: spec.routes.iter().map(|_| None).collect(),
             awaiting: Vec::new(),
+            taps: BTreeMap::new(),
             built: false,
         }
     }
@@ -298,6 +302,17 @@ impl KernelBuilder {
         let names = members.into_iter().map(|(name, _)| name).collect();
         self.fusions
             .push((pipe, park::<X, C>(Box::new(chain)), names));
+        Ok(self)
+    }
+
+    /// Makes pipe `pipe` of `spec.pipes` tappable: a watcher sees its
+    /// messages encoded by `encoder`, which takes the pipe's message type.
+    pub fn tap(&mut self, pipe: usize, encoder: TapEncoder) -> Result<&mut Self, Error> {
+        let spec = self.spec.pipes.get(pipe).ok_or(Error::UnknownPipe {
+            index: pipe,
+            pipes: self.spec.pipes.len(),
+        })?;
+        self.taps.insert(spec.id, encoder);
         Ok(self)
     }
 
@@ -635,7 +650,13 @@ impl KernelBuilder {
                 host,
             })
             .collect();
-        let connectome = Connectome::new(spec, parts, pipes, Arc::clone(&stop));
+        let connectome = Connectome::new(
+            spec,
+            parts,
+            pipes,
+            std::mem::take(&mut self.taps),
+            Arc::clone(&stop),
+        );
         let instances = spec
             .servers
             .iter()

@@ -134,6 +134,9 @@ impl<T: Transform> Member<T> {
         }
         live.handed += 1;
         live.env.feed.set_fused_counts(live.handed, live.consumed);
+        if live.env.feed.tap.is_watched() {
+            live.env.feed.tap.offer(live.handed, &x);
+        }
         loop {
             let Some(transform) = &mut live.transform else {
                 return Ok(None);

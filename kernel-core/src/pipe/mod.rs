@@ -19,6 +19,7 @@
 //! [`Multiplex`]: crate::Multiplex
 //! [`Combine`]: crate::Combine
 
+pub(crate) mod tap;
 pub(crate) mod wake;
 
 use std::any::Any;
@@ -28,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
+pub use tap::{TapEncoder, TapError, TapSample, TapWatch};
 use wake::Waker;
 
 use crate::connectome::{Endpoint, PipeSpec};
@@ -80,6 +82,8 @@ pub struct PipeStats {
     /// The kernel's change count, told when an end goes or the producer
     /// closes; set when the pipe joins a connectome.
     changes: OnceLock<Arc<PipeChanges>>,
+    /// Who watches the messages, read by the consumer per message or batch.
+    pub(crate) tap: tap::Tap,
 }
 
 impl PipeStats {
@@ -482,7 +486,10 @@ impl<T> PipeReceiver<T> {
     /// Receives the next message, waiting while the pipe is empty; `None` at
     /// end of stream. For tests: terminals use a [`Reader`].
     #[cfg(test)]
-    pub(crate) fn recv(&self) -> Option<T> {
+    pub(crate) fn recv(&self) -> Option<T>
+    where
+        T: 'static,
+    {
         let mut reader = loop {
             match Reader::claim(self.clone()) {
                 Ok(r) => break r,
@@ -674,9 +681,16 @@ impl<T> Reader<T> {
     /// The next message if one is there, counted; wakes a producer that
     /// waits for room.
     #[inline]
-    pub(crate) fn try_pop(&mut self) -> Option<T> {
+    pub(crate) fn try_pop(&mut self) -> Option<T>
+    where
+        T: 'static,
+    {
         let msg = self.ring.as_mut()?.pop().ok()?;
-        self.end.stats.count_out();
+        let stats = &self.end.stats;
+        stats.count_out();
+        if stats.tap.is_watched() {
+            stats.tap.offer(stats.messages_out(), &msg);
+        }
         self.notify();
         Some(msg)
     }
@@ -692,7 +706,10 @@ impl<T> Reader<T> {
 
     /// Like [`try_pop`](Self::try_pop), and tells an empty pipe from one at
     /// end of stream (drained, every sender gone).
-    pub(crate) fn poll(&mut self) -> TryRecv<T> {
+    pub(crate) fn poll(&mut self) -> TryRecv<T>
+    where
+        T: 'static,
+    {
         self.fetch();
         if let Some(msg) = self.try_pop() {
             return TryRecv::Message(msg);
@@ -712,7 +729,10 @@ impl<T> Reader<T> {
     /// Hands up to `max` waiting messages to `f`, straight out of the ring,
     /// with one publication and one wake-up for all of them; returns how
     /// many.
-    pub(crate) fn pop_each(&mut self, max: usize, f: impl FnMut(T)) -> usize {
+    pub(crate) fn pop_each(&mut self, max: usize, mut f: impl FnMut(T)) -> usize
+    where
+        T: 'static,
+    {
         let Some(ring) = self.ring.as_mut() else {
             return 0;
         };
@@ -723,7 +743,17 @@ impl<T> Reader<T> {
         let Ok(chunk) = ring.read_chunk(n) else {
             return 0;
         };
-        chunk.into_iter().for_each(f);
+        let stats = &self.end.stats;
+        if stats.tap.is_watched() {
+            let mut seq = stats.messages_out();
+            chunk.into_iter().for_each(|msg| {
+                seq += 1;
+                stats.tap.offer(seq, &msg);
+                f(msg);
+            });
+        } else {
+            chunk.into_iter().for_each(f);
+        }
         self.end.stats.count_out_n(n);
         self.notify();
         n

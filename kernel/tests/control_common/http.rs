@@ -97,6 +97,11 @@ impl Events {
         }
     }
 
+    /// What is left of the stream.
+    pub fn into_reader(self) -> Box<dyn BufRead> {
+        self.reader
+    }
+
     /// Reads until an event named `name` whose data contains `needle`;
     /// returns its data.
     pub fn until(&mut self, name: &str, needle: &str) -> String {

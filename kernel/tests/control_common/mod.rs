@@ -291,6 +291,11 @@ pub fn build(spec: &'static Spec) -> kernel::Kernel {
         .unwrap();
     b.connect_named::<Multiplex<u64>, Combine<u64>>("fan.out", "merge.inputs")
         .unwrap();
+    // The fan's pipes are tappable (as with `tap = true`), `src -> a` not.
+    for pipe in [1, 2] {
+        b.tap(pipe, kernel::__private::Port::<Multiplex<u64>>::new())
+            .unwrap();
+    }
     b.build()
         .unwrap()
         .with_signal_handlers(false)

@@ -89,6 +89,7 @@ struct Words {
     connect_fused: Ident,
     route: Ident,
     offer: Ident,
+    tap: Ident,
 }
 
 impl Words {
@@ -111,6 +112,7 @@ impl Words {
             connect_fused: ident("connect_fused"),
             route: ident("route"),
             offer: ident("offer"),
+            tap: ident("tap"),
         }
     }
 
@@ -352,6 +354,34 @@ fn file(plan: &Plan) -> syn::File {
             [int_lit(&index.to_string()), ends],
         )
     });
+    // `builder.tap(<pipe>, <producer's port>)?` for each pipe of a
+    // `tap = true` connection: the port names the message type to encode.
+    let taps = plan
+        .pipes
+        .iter()
+        .enumerate()
+        .filter(|(_, pipe)| pipe.tap)
+        .map(|(index, pipe)| {
+            let port = match by_name.get(pipe.from.server.as_str()) {
+                Some(server) => server.port(
+                    &words,
+                    ports
+                        .get(pipe.from.terminal.as_str())
+                        .and_then(Option::as_ref),
+                ),
+                None => compile_error(&format!(
+                    "wiring-build: no server `{}` in the plan",
+                    pipe.from.server
+                )),
+            };
+            try_method_stmt(
+                &words.builder,
+                &words.tap,
+                None,
+                [int_lit(&index.to_string()), port],
+            )
+        })
+        .collect::<Vec<_>>();
     let fusions = plan
         .chains
         .iter()
@@ -418,6 +448,7 @@ fn file(plan: &Plan) -> syn::File {
         registrations
             .chain(connects)
             .chain(fusions)
+            .chain(taps)
             .chain(mesh_calls)
             .chain(build),
     );
@@ -557,6 +588,7 @@ mod tests {
                     terminal: "raw".into(),
                 },
                 capacity: 16,
+                tap: true,
             }],
             control: Some("127.0.0.1:0".into()),
             processes: Vec::new(),
@@ -606,6 +638,7 @@ mod tests {
             "builder.server::<servers::intake>(\"intake\")?;".to_string(),
             "builder.server_default::<servers::filter>(\"filter\")?;".to_string(),
             "builder.connect(0, ends(servers::intake::__wiring_port_readings(), servers::filter::__wiring_port_raw(),),)?;".to_string(),
+            "builder.tap(0, servers::intake::__wiring_port_readings())?;".to_string(),
             "fn config_of_intake_deserializes()".to_string(),
             "::kernel::__private::check_config::<super::servers::intake,>(&super::CONNECTOME, 0)".to_string(),
             "builder.build()".to_string(),

@@ -192,6 +192,10 @@ pub struct Connection {
     /// `capacity`: messages the pipe holds at most; [`DEFAULT_CAPACITY`]
     /// when absent.
     pub capacity: usize,
+    /// `tap = true`: the control surface may show the messages flowing
+    /// through the connection's pipes (their type must implement
+    /// `serde::Serialize`).
+    pub tap: bool,
 }
 
 impl Connection {
@@ -210,6 +214,7 @@ impl Connection {
             from: Some(side(from)),
             to: Some(side(to)),
             capacity,
+            tap: false,
         }
     }
 

@@ -432,6 +432,7 @@ impl Entries<Connection> for ConnectionEntries {
         endpoints(a.from.as_ref()) == endpoints(b.from.as_ref())
             && endpoints(a.to.as_ref()) == endpoints(b.to.as_ref())
             && a.capacity == b.capacity
+            && a.tap == b.tap
     }
 
     fn related(&self, a: &Connection, b: &Connection) -> bool {
@@ -473,6 +474,14 @@ impl Entries<Connection> for ConnectionEntries {
             old.and_then(capacity).as_ref(),
             capacity(new).as_ref(),
             |c| Value::from(i64::try_from(*c).unwrap_or(i64::MAX)),
+        );
+        let tap = |c: &Connection| c.tap.then_some(true);
+        set(
+            table,
+            "tap",
+            old.and_then(tap).as_ref(),
+            tap(new).as_ref(),
+            |t| Value::from(*t),
         );
     }
 }
@@ -658,6 +667,9 @@ encoding = "json"
         wiring
             .connections
             .push(Connection::new(&["north.alarms"], &["alarm.input"], 4));
+        if let Some(alarms) = wiring.connections.last_mut() {
+            alarms.tap = true;
+        }
         wiring.processes.clear();
         let text = write(&wiring, Some(PLANT));
         let expected = PLANT
@@ -685,7 +697,7 @@ encoding = "json"
         );
         assert!(
             text.contains(
-                "[[connections]]\nfrom = \"north.alarms\"\nto = \"alarm.input\"\ncapacity = 4\n"
+                "[[connections]]\nfrom = \"north.alarms\"\nto = \"alarm.input\"\ncapacity = 4\ntap = true\n"
             ),
             "{text}"
         );

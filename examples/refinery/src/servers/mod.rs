@@ -8,7 +8,7 @@ pub mod storage;
 pub mod wells;
 
 /// One reading taken at a well head.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Sample {
     pub well: u8,
     pub seq: u64,
@@ -17,7 +17,8 @@ pub struct Sample {
 }
 
 /// Product fractions of a distillation column, lightest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Grade {
     Gas,
     Naphtha,
@@ -37,7 +38,7 @@ impl Grade {
 }
 
 /// A batch of product leaving the column.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Cut {
     pub grade: Grade,
     pub volume_l: f64,

@@ -8,7 +8,7 @@ use crate::names::closest;
 use crate::spec::{DEFAULT_CAPACITY, Encoding, MAX_CAPACITY};
 use crate::wiring::{Connection, Route, Side, Span, Spanned, is_instance_name};
 
-const CONNECTION_KEYS: &[&str] = &["from", "to", "capacity"];
+const CONNECTION_KEYS: &[&str] = &["from", "to", "capacity", "tap"];
 const ROUTE_KEYS: &[&str] = &["from", "to", "capacity", "encoding"];
 const ROUTE_TO_KEYS: &[&str] = &["guest", "mask", "terminal"];
 const ENCODINGS: &[&str] = &["postcard", "json"];
@@ -61,6 +61,7 @@ impl Walker<'_> {
             from: None,
             to: None,
             capacity: DEFAULT_CAPACITY,
+            tap: false,
         };
         let (mut from_seen, mut to_seen) = (false, false);
         for (k, v) in entries(table) {
@@ -78,6 +79,10 @@ impl Walker<'_> {
                         connection.capacity = capacity;
                     }
                 }
+                "tap" => match v.get_ref() {
+                    DeValue::Boolean(tap) => connection.tap = *tap,
+                    _ => self.wrong_type("`tap`", "a boolean", v),
+                },
                 _ => self.unknown_key(&k, "`[[connections]]`", CONNECTION_KEYS),
             }
         }

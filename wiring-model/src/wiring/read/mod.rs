@@ -284,6 +284,7 @@ restart = "on-failure"
 from = "intake.readings"
 to = ["a.raw", "b.raw"]
 capacity = 16
+tap = true
 
 [[routes]]
 from = "filter.alerts"
@@ -310,6 +311,7 @@ to = { guest = "g", terminal = "lines" }
             Some("count = 1000\n".to_string())
         );
         assert_eq!(wiring.connections[0].capacity, 16);
+        assert!(wiring.connections[0].tap);
         let to = wiring.connections[0].to.as_ref().map(|t| t.endpoints.len());
         assert_eq!(to, Some(2));
         assert_eq!(wiring.routes.len(), 1);
@@ -320,7 +322,7 @@ to = { guest = "g", terminal = "lines" }
     #[test]
     fn collects_every_schema_problem() {
         let found = codes(
-            "[kernel]\nname = \"Bad Name\"\ncolour = 1\n[servers.X]\ntpye = \"a\"\n[[connections]]\nfrom = 3\nto = []\ncapacity = 0\n",
+            "[kernel]\nname = \"Bad Name\"\ncolour = 1\n[servers.X]\ntpye = \"a\"\n[[connections]]\nfrom = 3\nto = []\ncapacity = 0\ntap = \"yes\"\n",
         );
         let spans: Vec<&str> = found.iter().map(|(_, s)| s.as_str()).collect();
         assert!(found.iter().all(|(c, _)| *c == Code::Schema), "{found:?}");
@@ -334,7 +336,8 @@ to = { guest = "g", terminal = "lines" }
                 "[servers.X]",
                 "3",
                 "[]",
-                "0"
+                "0",
+                "\"yes\""
             ]
         );
     }
