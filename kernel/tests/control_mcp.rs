@@ -115,6 +115,7 @@ fn an_agent_lists_the_tools_reads_the_topology_and_pauses_and_resumes_with_the_t
                 "processes",
                 "restart",
                 "resume",
+                "routes",
                 "servers",
                 "stop",
                 "tap",
@@ -334,7 +335,7 @@ fn the_python_mcp_sdk_reads_is_refused_without_the_token_and_pauses_with_it() {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
     assert_eq!(
         report["tools"].as_array().map(Vec::len),
-        Some(17),
+        Some(18),
         "{report}"
     );
     assert_eq!(report["schemas"]["pause"]["required"], json!(["id"]));

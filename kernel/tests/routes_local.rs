@@ -11,6 +11,7 @@ use common::*;
 use kernel::connectome::{Encoding, MeshSpec, RouteSpec, RouteTarget};
 use kernel::control::ControlError;
 use kernel::executor::KernelBuilder;
+use kernel::prelude::Snapshot;
 use kernel::route::{Drained, RouteDirection, RouteState};
 use kernel::{Endpoint, Spec, Uuid};
 
@@ -109,6 +110,15 @@ fn a_route_drains_its_output_in_order_under_back_pressure() {
             .unwrap_or("")
             .contains("no mesh")
     );
+    // What `GET /api/v1/routes` and the MCP tool `routes` serve.
+    let served = serde_json::to_value(connectome.topology().routes).unwrap();
+    assert_eq!(served[0]["id"], Uuid::from_u128(1).to_string());
+    assert_eq!(served[0]["from"], "src.out");
+    assert_eq!(served[0]["state"], "planned");
+    assert_eq!(served[0]["direction"], "outbound");
+    for counter in ["sent", "received", "in_flight", "lost"] {
+        assert_eq!(served[0][counter], 0, "{counter}");
+    }
 }
 
 #[test]

@@ -23,7 +23,7 @@ use super::operations::{
 };
 use super::{BODY_LIMIT, hmi, mcp, metrics, openapi, tap};
 use crate::svg;
-use crate::topology::{ConnectionView, ProcessView, ServerView, Snapshot, Topology};
+use crate::topology::{ConnectionView, ProcessView, RouteView, ServerView, Snapshot, Topology};
 use kernel_core::control::{Control, DisconnectMode};
 use kernel_hostess::http::{
     ApiError, BearerToken, ErrorJson, json, json_body, json_errors, no_such_endpoint,
@@ -93,6 +93,7 @@ pub(crate) fn router(state: AppState, mcp: mcp::McpService) -> Router {
         .route("/api/v1/servers/{name}", get(server))
         .route("/api/v1/processes", get(processes))
         .route("/api/v1/processes/{name}", get(process))
+        .route("/api/v1/routes", get(routes))
         .route("/api/v1/probe", get(probe))
         .route("/api/v1/neighbours", get(neighbours))
         .route("/api/v1/connections", get(connections))
@@ -313,6 +314,15 @@ pub(crate) async fn processes(State(state): State<AppState>) -> Response {
         StatusCode::OK,
         &to_value(&state.control.topology().processes),
     )
+}
+
+/// Every route to or from another kernel, with its state and counters
+/// (`sent`, `received`, `in_flight`, `lost`); without the mesh, the
+/// wiring's routes as `planned`.
+#[utoipa::path(get, path = "/api/v1/routes", tag = "kernel", operation_id = "listRoutes",
+    responses((status = 200, description = "the routes", body = Vec<RouteView>)))]
+pub(crate) async fn routes(State(state): State<AppState>) -> Response {
+    json(StatusCode::OK, &to_value(&state.control.topology().routes))
 }
 
 /// One external process.

@@ -312,6 +312,14 @@ impl Operator {
         ok(&json!({ "processes": self.control.topology().processes }))
     }
 
+    /// Routes to and from other kernels over the mesh, with direction,
+    /// state (`planned`, `connected`, `draining`, `closed`, `failed`), why
+    /// (`reason`), and counters `sent`, `received`, `in_flight`, `lost`.
+    #[tool(annotations(read_only_hint = true))]
+    fn routes(&self) -> CallToolResult {
+        ok(&json!({ "routes": self.control.topology().routes }))
+    }
+
     /// Connections (pipes) `from` -> `to` with their id, state (`connected`,
     /// `paused`, `draining`, ...), rate in messages per second, queue depth
     /// and fill, counters and blocked time; filter by `id` or by `server`.

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{api, tap};
 use crate::topology::{
-    ConnectionView, KernelView, ProcessView, ServerView, TerminalView, Topology,
+    ConnectionView, KernelView, ProcessView, RouteView, ServerView, TerminalView, Topology,
 };
 use kernel_hostess::http::{ErrorJson, HostessDoc};
 
@@ -20,11 +20,11 @@ use kernel_hostess::http::{ErrorJson, HostessDoc};
     ),
     paths(
         api::hmi_page, api::prometheus, api::index, api::openapi_json, api::topology,
-        api::servers, api::server, api::processes, api::process, api::probe, api::neighbours,
+        api::servers, api::server, api::processes, api::process, api::routes, api::probe, api::neighbours,
         api::connections, api::connection, api::connect, api::disconnect, api::pause,
         api::resume, api::restart, api::stop, api::events, api::metrics_json, tap::tap,
     ),
-    components(schemas(ErrorJson, Topology, ServerView, ConnectionView, ProcessView)),
+    components(schemas(ErrorJson, Topology, ServerView, ConnectionView, ProcessView, RouteView)),
     modifiers(&Security),
     nest((path = "/api/v1/hostess", api = HostessDoc)),
     tags(
@@ -92,6 +92,7 @@ schema_of!(TerminalView, TerminalSchema, "Terminal");
 schema_of!(ServerView, ServerSchema, "Server");
 schema_of!(ConnectionView, ConnectionSchema, "Connection");
 schema_of!(ProcessView, ProcessSchema, "Process");
+schema_of!(RouteView, RouteSchema, "Route");
 schema_of!(Topology, TopologySchema, "Topology");
 
 /// The kernel itself.
@@ -268,6 +269,54 @@ struct ProcessSchema {
     last_exit: Option<String>,
 }
 
+/// A route to or from another kernel (`[[routes]]` of wiring.toml, or a
+/// peer's route into a terminal this kernel offers).
+#[derive(ToSchema)]
+#[allow(dead_code)] // a schema only
+struct RouteSchema {
+    #[schema(format = Uuid)]
+    id: String,
+    /// `server.terminal` here (outbound), or `kernel/server.terminal` of
+    /// the sending kernel (inbound).
+    from: String,
+    /// The remote guest and terminal (outbound), or `server.terminal` here
+    /// (inbound).
+    to: String,
+    #[schema(inline)]
+    direction: RouteDirection,
+    #[schema(inline)]
+    state: RouteState,
+    /// Messages that left the producer's kernel.
+    sent: u64,
+    /// Messages the consuming server took.
+    received: u64,
+    /// Messages sent and neither received nor lost yet.
+    in_flight: u64,
+    /// Messages known to be undelivered when a kernel died or stopped.
+    lost: u64,
+    /// Why the route is in its state (what it waits for, why it was refused).
+    reason: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // a schema only
+enum RouteDirection {
+    Outbound,
+    Inbound,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // a schema only
+enum RouteState {
+    Planned,
+    Connected,
+    Draining,
+    Closed,
+    Failed,
+}
+
 /// A snapshot of the whole live topology.
 #[derive(ToSchema)]
 #[allow(dead_code)] // a schema only
@@ -276,6 +325,7 @@ struct TopologySchema {
     servers: Vec<ServerView>,
     connections: Vec<ConnectionView>,
     processes: Vec<ProcessView>,
+    routes: Vec<RouteView>,
 }
 
 #[cfg(test)]
@@ -337,6 +387,7 @@ mod tests {
             servers: vec![server.clone()],
             connections: Vec::new(),
             processes: Vec::new(),
+            routes: Vec::new(),
             wiring_source: None,
         };
         let value = serde_json::to_value(&topology).expect("topology");
@@ -360,6 +411,22 @@ mod tests {
         assert_eq!(
             declared(&doc, "Process"),
             keys(&serde_json::to_value(&process).expect("process"))
+        );
+        let route = RouteView {
+            id: uuid::Uuid::nil().to_string(),
+            from: "a.out".into(),
+            to: "b.in".into(),
+            direction: "outbound".into(),
+            state: "planned".into(),
+            sent: 0,
+            received: 0,
+            in_flight: 0,
+            lost: 0,
+            reason: None,
+        };
+        assert_eq!(
+            declared(&doc, "Route"),
+            keys(&serde_json::to_value(&route).expect("route"))
         );
         let connection = ConnectionView {
             id: uuid::Uuid::nil().to_string(),

@@ -10,7 +10,7 @@ mod wiring_toml;
 use serde::Serialize;
 
 use kernel_core::control::state::{ConnectionState, Machine};
-use kernel_core::{Connectome, Control};
+use kernel_core::{Connectome, Control, RouteStatus};
 use kernel_hostess::{GuestStatus, HostessExt, TerminalUse};
 use wiring_model::{GuestIdentity, TerminalKind};
 
@@ -158,6 +158,50 @@ pub struct ProcessView {
     pub last_exit: Option<String>,
 }
 
+/// One route to or from another kernel, with its counters.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RouteView {
+    /// The route's id.
+    pub id: String,
+    /// `server.terminal` here (outbound), or `kernel/server.terminal` of
+    /// the sending kernel (inbound).
+    pub from: String,
+    /// The remote guest and terminal (outbound), or `server.terminal` here
+    /// (inbound).
+    pub to: String,
+    /// `outbound` or `inbound`.
+    pub direction: String,
+    /// `planned`, `connected`, `draining`, `closed` or `failed`.
+    pub state: String,
+    /// Messages that left the producer's kernel.
+    pub sent: u64,
+    /// Messages the consuming server took.
+    pub received: u64,
+    /// Messages sent and neither received nor lost yet.
+    pub in_flight: u64,
+    /// Messages known to be undelivered when a kernel died or stopped.
+    pub lost: u64,
+    /// Why the route is in its state, when that needs saying.
+    pub reason: Option<String>,
+}
+
+impl From<RouteStatus> for RouteView {
+    fn from(route: RouteStatus) -> Self {
+        RouteView {
+            id: route.id.to_string(),
+            from: route.from,
+            to: route.to,
+            direction: route.direction.as_str().to_owned(),
+            state: route.state.as_str().to_owned(),
+            sent: route.sent,
+            received: route.received,
+            in_flight: route.in_flight,
+            lost: route.lost,
+            reason: route.reason,
+        }
+    }
+}
+
 /// How long queued messages may sit without the consumer taking one, or a
 /// producer stay blocked on a full pipe, before the pipe counts as stalled.
 pub const STALL_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
@@ -173,6 +217,8 @@ pub struct Topology {
     pub connections: Vec<ConnectionView>,
     /// Every external process.
     pub processes: Vec<ProcessView>,
+    /// Every route to or from another kernel.
+    pub routes: Vec<RouteView>,
     /// The text of the wiring file the kernel was built from, if known:
     /// what [`Topology::to_wiring_toml`] edits.
     #[serde(skip)]
@@ -359,6 +405,11 @@ impl Topology {
                     restarts: p.restarts,
                     last_exit: p.last_exit,
                 })
+                .collect(),
+            routes: connectome
+                .routes()
+                .into_iter()
+                .map(RouteView::from)
                 .collect(),
             wiring_source: spec.source,
         }

@@ -343,6 +343,7 @@ to = "a.input"
                 restarts: 0,
                 last_exit: None,
             }],
+            routes: Vec::new(),
             wiring_source: source,
         }
     }

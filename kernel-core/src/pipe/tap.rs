@@ -26,13 +26,21 @@ pub type TapEncoder = fn(&dyn Any) -> Result<String, String>;
 /// Why a connection cannot be tapped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TapError {
+    /// No connection has this id (never made, or disconnected since).
     #[error("no connection `{id}`")]
-    UnknownConnection { id: uuid::Uuid },
+    UnknownConnection {
+        /// The id asked for.
+        id: uuid::Uuid,
+    },
+    /// The connection was not made tappable in wiring.toml.
     #[error(
         "connection `{connection}` is not tappable: set `tap = true` on its `[[connections]]` \
          entry in wiring.toml (its message type must implement `serde::Serialize`)"
     )]
-    NotTappable { connection: String },
+    NotTappable {
+        /// The connection, `from -> to`.
+        connection: String,
+    },
 }
 
 /// One message seen through a tap.
