@@ -238,7 +238,7 @@ static ENDED: Spec = Spec {
         server(
             "src",
             "Flaky",
-            Restart::Always,
+            Restart::OnFailure,
             Some("count = 10\npanics = 1"),
         ),
         server("a", "Picky", Restart::OnFailure, Some("fail_at = 100")),
