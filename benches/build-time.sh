@@ -5,6 +5,7 @@
 #   SIZES="100 1000 10000" RUNS=5 bash benches/build-time.sh
 #   SIZES="1000 10000" BUILD_RUNS=0 bash benches/build-time.sh   # runtime only
 #   IDLE_MS=5000 SIZES="1000 10000" BUILD_RUNS=0 bash benches/build-time.sh
+#   SHAPE=transforms SIZES="1000 10000" BUILD_RUNS=0 bash benches/build-time.sh
 #
 # For each size, writes the synthetic crate `synth-<n>` (see
 # benches/src/synth.rs: chains with fan-out and fan-in, every source sending
@@ -21,12 +22,17 @@
 # IDLE_MS (default 0) keeps every server idle 5 s to settle after the boot,
 # then IDLE_MS longer, and reports what the kernel used meanwhile: CPU (ms per
 # s idle) and wake-ups (threads going to sleep, per s idle).
+# SHAPE (default mixed) picks the synthetic wiring: `mixed` (fan-out and
+# fan-in, a thread per server, crate synth-<n>) or `transforms` (a source,
+# eight fused transforms and a sink per ten servers, crate
+# synth-transforms-<n>).
 set -euo pipefail
 
 SIZES=${SIZES:-"100 1000"}
 RUNS=${RUNS:-3}
 BUILD_RUNS=${BUILD_RUNS:-$RUNS}
 IDLE_MS=${IDLE_MS:-0}
+SHAPE=${SHAPE:-mixed}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 SYNTH_DIR="$TARGET_DIR/synth"
@@ -51,23 +57,24 @@ median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]
 build_rows=()
 run_rows=()
 for n in $SIZES; do
-    dir="$SYNTH_DIR/synth-$n"
-    WIRING_WORKSPACE="$ROOT" "$SYNTH" crate "$dir" "$n" 1000
-    echo "synth-$n: caching dependencies ..." >&2
+    if [[ $SHAPE == mixed ]]; then name="synth-$n"; else name="synth-$SHAPE-$n"; fi
+    dir="$SYNTH_DIR/$name"
+    WIRING_WORKSPACE="$ROOT" "$SYNTH" crate "$dir" "$n" 1000 "$SHAPE"
+    echo "$name: caching dependencies ..." >&2
     (cd "$dir" && cargo build -q --release)
     if ((BUILD_RUNS > 0)); then
         (cd "$dir" && cargo build -q)
         dev=()
         release=()
         for ((r = 0; r < BUILD_RUNS; r++)); do
-            (cd "$dir" && cargo clean -q -p "synth-$n")
+            (cd "$dir" && cargo clean -q -p "$name")
             dev+=("$(cd "$dir" && seconds cargo build)")
-            (cd "$dir" && cargo clean -q --release -p "synth-$n")
+            (cd "$dir" && cargo clean -q --release -p "$name")
             release+=("$(cd "$dir" && seconds cargo build --release)")
         done
         build_rows+=("| $n | $(printf '%s\n' "${dev[@]}" | median) | $(printf '%s\n' "${release[@]}" | median) | $BUILD_RUNS |")
     fi
-    bin="$CARGO_TARGET_DIR/release/synth-$n"
+    bin="$CARGO_TARGET_DIR/release/$name"
     lines=()
     for ((r = 0; r < RUNS; r++)); do
         lines+=("$(SYNTH_IDLE_MS=$IDLE_MS "$bin")")
@@ -80,7 +87,7 @@ for n in $SIZES; do
         fi
     }
     field() { printf '%s\n' "${lines[@]}" | tr ' ' '\n' | sed -n "s/^$1=//p" | median; }
-    run_rows+=("| $(field servers) | $(field pipes) | $(field build_ms) | $(field boot_ms) | $(field run_ms) | $(field rss_start_kib) | $(field rss_built_kib) | $(field rss_running_kib) | $(field hwm_kib) | $(field delivered) | $(per_idle_second idle_cpu_ms) | $(per_idle_second idle_wake_ups) |")
+    run_rows+=("| $(field servers) | $(field pipes) | $(field build_ms) | $(field boot_ms) | $(field run_ms) | $(field rss_start_kib) | $(field rss_built_kib) | $(field rss_running_kib) | $(field threads) | $(field hwm_kib) | $(field delivered) | $(per_idle_second idle_cpu_ms) | $(per_idle_second idle_wake_ups) |")
 
 done
 
@@ -90,8 +97,8 @@ if ((${#build_rows[@]} > 0)); then
     printf '%s\n' "${build_rows[@]}"
     echo
 fi
-echo "| servers | pipes | kernel() ms | boot ms | run ms | VmRSS start KiB | VmRSS built KiB | VmRSS running KiB | VmHWM KiB | delivered | idle CPU ms/s | idle wake-ups/s |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| servers | pipes | kernel() ms | boot ms | run ms | VmRSS start KiB | VmRSS built KiB | VmRSS running KiB | threads | VmHWM KiB | delivered | idle CPU ms/s | idle wake-ups/s |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${run_rows[@]}"
 echo
 if ((BUILD_RUNS > 0)); then

@@ -93,7 +93,7 @@ fn main() -> ExitCode {
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &sizes {
         let dir = base.join(format!("lint-{n}"));
-        let (root, wiring_path) = match synth::write_sources(&dir, n, 1000) {
+        let (root, wiring_path) = match synth::write_sources(&dir, synth::Shape::Mixed, n, 1000) {
             Ok(paths) => paths,
             Err(e) => {
                 eprintln!("error: cannot write {}: {e}", dir.display());

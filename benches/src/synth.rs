@@ -1,17 +1,26 @@
 //! Synthetic wirings of any size, for the scaling measurements.
 //!
-//! A wiring of `n` servers is `n / 10` independent units of ten servers,
-//! each a chain with a fan-out and a fan-in:
+//! A wiring of `n` servers is `n / 10` independent units of ten servers. In
+//! the [`Shape::Mixed`] wiring each unit is a chain with a fan-out and a
+//! fan-in, every server on its own thread:
 //!
 //! ```text
 //! src -> s1 -> split =(Multiplex)=> a, b, c =(Combine)=> merge -> s2 -> s3 -> sink
 //! ```
 //!
-//! (11 pipes in 7 `[[connections]]` per unit). The server types live in one
-//! module per 100 servers (`servers::m<k>`, five types each: `Source`,
-//! `Stage`, `Split`, `Merge`, `Sink`), so the scanned sources grow with the
-//! wiring as they would in a real plant. [`write_crate`] adds what makes it a
-//! runnable crate that reports its boot time and memory.
+//! (11 pipes in 7 `[[connections]]` per unit). In the [`Shape::Transforms`]
+//! wiring each unit is a source, eight transforms and a sink, the eight
+//! fused into the source's thread (9 pipes per unit, two threads):
+//!
+//! ```text
+//! src -> t1 -> t2 -> t3 -> t4 -> t5 -> t6 -> t7 -> t8 -> sink
+//! ```
+//!
+//! The server types live in one module per 100 servers (`servers::m<k>`,
+//! six types each: `Source`, `Stage`, `Split`, `Merge`, `Sink` and the
+//! transform `Step`), so the scanned sources grow with the wiring as they
+//! would in a real plant. [`write_crate`] adds what makes it a runnable
+//! crate that reports its boot time, threads and memory.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -20,8 +29,46 @@ use std::path::{Path, PathBuf};
 
 /// Servers per unit.
 pub const UNIT: usize = 10;
-/// Pipes per unit.
+/// Pipes per unit of the [`Shape::Mixed`] wiring.
 pub const UNIT_PIPES: usize = 11;
+/// Transforms per unit of the [`Shape::Transforms`] wiring.
+const STEPS: usize = UNIT - 2;
+
+/// The servers of a unit and how they are joined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// A chain with a fan-out and a fan-in, every server a thread.
+    Mixed,
+    /// A source, eight transforms and a sink: two threads per unit.
+    Transforms,
+}
+
+impl Shape {
+    /// The name `synth` takes on its command line.
+    pub fn parse(name: &str) -> Option<Shape> {
+        match name {
+            "mixed" => Some(Shape::Mixed),
+            "transforms" => Some(Shape::Transforms),
+            _ => None,
+        }
+    }
+
+    /// Pipes per unit.
+    pub fn unit_pipes(self) -> usize {
+        match self {
+            Shape::Mixed => UNIT_PIPES,
+            Shape::Transforms => UNIT - 1,
+        }
+    }
+
+    /// Servers per unit that run on a thread of their own.
+    pub fn unit_threads(self) -> usize {
+        match self {
+            Shape::Mixed => UNIT,
+            Shape::Transforms => 2,
+        }
+    }
+}
 /// Servers whose types share one module.
 pub const PER_MODULE: usize = 100;
 
@@ -34,9 +81,9 @@ fn modules(servers: usize) -> usize {
     (units(servers) * UNIT).div_ceil(PER_MODULE)
 }
 
-/// The wiring file: `units(servers) * 10` servers; every source sends
-/// `messages` messages.
-pub fn wiring(servers: usize, messages: u64) -> String {
+/// The wiring file: `units(servers) * 10` servers joined as `shape` says;
+/// every source sends `messages` messages.
+pub fn wiring(shape: Shape, servers: usize, messages: u64) -> String {
     let units = units(servers);
     let mut out = String::with_capacity(units * 1200);
     let _ = writeln!(
@@ -46,56 +93,92 @@ pub fn wiring(servers: usize, messages: u64) -> String {
     );
     let _ = writeln!(out, "[kernel]\nname = \"synth-{}\"\n", units * UNIT);
     for u in 0..units {
-        let m = u * UNIT / PER_MODULE;
-        let servers = [
-            ("src", "Source"),
-            ("s1", "Stage"),
-            ("split", "Split"),
-            ("a", "Stage"),
-            ("b", "Stage"),
-            ("c", "Stage"),
-            ("merge", "Merge"),
-            ("s2", "Stage"),
-            ("s3", "Stage"),
-            ("sink", "Sink"),
-        ];
-        for (role, ty) in servers {
-            let _ = writeln!(out, "[servers.u{u}_{role}]\ntype = \"servers::m{m}::{ty}\"");
-            if role == "src" {
-                let _ = writeln!(out, "config = {{ count = {messages} }}");
-            }
-            out.push('\n');
-        }
-        let p = |role: &str, terminal: &str| format!("\"u{u}_{role}.{terminal}\"");
-        let connections = [
-            (p("src", "out"), p("s1", "input")),
-            (p("s1", "out"), p("split", "input")),
-            (
-                p("split", "out"),
-                format!(
-                    "[{}, {}, {}]",
-                    p("a", "input"),
-                    p("b", "input"),
-                    p("c", "input")
-                ),
-            ),
-            (
-                format!("[{}, {}, {}]", p("a", "out"), p("b", "out"), p("c", "out")),
-                p("merge", "input"),
-            ),
-            (p("merge", "out"), p("s2", "input")),
-            (p("s2", "out"), p("s3", "input")),
-            (p("s3", "out"), p("sink", "input")),
-        ];
-        for (from, to) in connections {
-            let _ = writeln!(out, "[[connections]]\nfrom = {from}\nto = {to}\n");
+        match shape {
+            Shape::Mixed => mixed_unit(&mut out, u, messages),
+            Shape::Transforms => transforms_unit(&mut out, u, messages),
         }
     }
     out
 }
 
+/// `[servers.<name>]` of type `ty` in module `m`.
+fn server(out: &mut String, name: &str, m: usize, ty: &str, messages: Option<u64>) {
+    let _ = writeln!(out, "[servers.{name}]\ntype = \"servers::m{m}::{ty}\"");
+    if let Some(count) = messages {
+        let _ = writeln!(out, "config = {{ count = {count} }}");
+    }
+    out.push('\n');
+}
+
+/// Unit `u` of the [`Shape::Mixed`] wiring.
+fn mixed_unit(out: &mut String, u: usize, messages: u64) {
+    let m = u * UNIT / PER_MODULE;
+    let servers = [
+        ("src", "Source"),
+        ("s1", "Stage"),
+        ("split", "Split"),
+        ("a", "Stage"),
+        ("b", "Stage"),
+        ("c", "Stage"),
+        ("merge", "Merge"),
+        ("s2", "Stage"),
+        ("s3", "Stage"),
+        ("sink", "Sink"),
+    ];
+    for (role, ty) in servers {
+        let count = (role == "src").then_some(messages);
+        server(out, &format!("u{u}_{role}"), m, ty, count);
+    }
+    let p = |role: &str, terminal: &str| format!("\"u{u}_{role}.{terminal}\"");
+    let connections = [
+        (p("src", "out"), p("s1", "input")),
+        (p("s1", "out"), p("split", "input")),
+        (
+            p("split", "out"),
+            format!(
+                "[{}, {}, {}]",
+                p("a", "input"),
+                p("b", "input"),
+                p("c", "input")
+            ),
+        ),
+        (
+            format!("[{}, {}, {}]", p("a", "out"), p("b", "out"), p("c", "out")),
+            p("merge", "input"),
+        ),
+        (p("merge", "out"), p("s2", "input")),
+        (p("s2", "out"), p("s3", "input")),
+        (p("s3", "out"), p("sink", "input")),
+    ];
+    for (from, to) in connections {
+        let _ = writeln!(out, "[[connections]]\nfrom = {from}\nto = {to}\n");
+    }
+}
+
+/// Unit `u` of the [`Shape::Transforms`] wiring.
+fn transforms_unit(out: &mut String, u: usize, messages: u64) {
+    let m = u * UNIT / PER_MODULE;
+    server(out, &format!("u{u}_src"), m, "Source", Some(messages));
+    for t in 1..=STEPS {
+        server(out, &format!("u{u}_t{t}"), m, "Step", None);
+    }
+    server(out, &format!("u{u}_sink"), m, "Sink", None);
+    let mut from = format!("u{u}_src.out");
+    for t in 1..=STEPS {
+        let _ = writeln!(
+            out,
+            "[[connections]]\nfrom = \"{from}\"\nto = \"u{u}_t{t}.input\"\n"
+        );
+        from = format!("u{u}_t{t}.out");
+    }
+    let _ = writeln!(
+        out,
+        "[[connections]]\nfrom = \"{from}\"\nto = \"u{u}_sink.input\"\n"
+    );
+}
+
 /// `src/servers/mod.rs`: the modules and the start-up hook of the servers.
-fn servers_mod(servers: usize) -> String {
+fn servers_mod(shape: Shape, servers: usize) -> String {
     let mut out = String::from(
         "//! Synthetic server types, generated by wiring-benches.\n\n\
          use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};\n\
@@ -105,6 +188,12 @@ fn servers_mod(servers: usize) -> String {
     for m in 0..modules(servers) {
         let _ = writeln!(out, "pub mod m{m};");
     }
+    let _ = write!(
+        out,
+        "\n/// Servers that run on a thread of their own (the transforms are fused).\n\
+         pub const THREADED: usize = {};\n",
+        units(servers) * shape.unit_threads()
+    );
     out.push_str(
         r#"
 /// Set by `main` before the kernel boots.
@@ -116,6 +205,8 @@ static STARTED: AtomicUsize = AtomicUsize::new(0);
 pub static BOOTED: OnceLock<Duration> = OnceLock::new();
 /// `VmRSS` in KiB when the last server entered `run`.
 pub static RSS_RUNNING: OnceLock<u64> = OnceLock::new();
+/// The process's threads when the last server entered `run`.
+pub static THREADS: OnceLock<u64> = OnceLock::new();
 /// Messages the sinks received.
 pub static DELIVERED: AtomicU64 = AtomicU64::new(0);
 /// How long the sources stay idle after the boot and 5 s to settle
@@ -165,17 +256,19 @@ fn cpu_time() -> Duration {
 /// Set, and the sources woken, once the last server entered `run`.
 static BOOT: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
 
+/// A number field of `/proc/self/status` (KiB for the memory fields).
+fn status(name: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// `VmRSS` and `VmHWM` of this process in KiB.
 pub fn memory() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+    (status("VmRSS:"), status("VmHWM:"))
 }
 
 /// Called first thing in every server's `run`.
@@ -185,6 +278,7 @@ pub fn started() {
         let since = EPOCH.get().map(Instant::elapsed).unwrap_or_default();
         let _ = BOOTED.set(since);
         let _ = RSS_RUNNING.set(memory().0);
+        let _ = THREADS.set(status("Threads:"));
         *BOOT.0.lock().unwrap_or_else(PoisonError::into_inner) = true;
         BOOT.1.notify_all();
     }
@@ -229,7 +323,7 @@ pub fn wait_for_boot(ctx: &kernel::Context) {
     out
 }
 
-/// `src/servers/m<k>.rs`: the five server types.
+/// `src/servers/m<k>.rs`: the six server types.
 fn servers_module(m: usize) -> String {
     let class = |k: usize| format!("0x{:04x}", 0x0c00 + k);
     let mut out = String::from(
@@ -335,6 +429,26 @@ impl Server for Merge {{
     }}
 }}
 
+/// Adds one: a transform, fused into the thread of the server feeding it.
+#[derive(Manifest)]
+#[manifest(class = {c6}, owner = "synth")]
+pub struct Step {{
+    pub input: Input<u64>,
+    pub out: Output<u64>,
+}}
+
+impl Transform for Step {{
+    type Config = ();
+    type In = u64;
+    type Out = u64;
+    fn new((): ()) -> Self {{
+        Step {{ input: Input::default(), out: Output::default() }}
+    }}
+    fn process(&mut self, n: u64) -> Result<Option<u64>, ServerError> {{
+        Ok(Some(n.wrapping_add(1)))
+    }}
+}}
+
 /// Counts what arrives.
 #[derive(Manifest)]
 #[manifest(class = {c5}, owner = "synth")]
@@ -363,13 +477,14 @@ impl Server for Sink {{
         c3 = class(3),
         c4 = class(4),
         c5 = class(5),
+        c6 = class(6),
     );
     out
 }
 
 /// `src/main.rs` of the runnable crate: boots the kernel, prints one line of
 /// `key=value` figures.
-const MAIN: &str = r#"//! A synthetic kernel, generated by wiring-benches: prints its boot time and memory.
+const MAIN: &str = r#"//! A synthetic kernel, generated by wiring-benches: prints its boot time, threads and memory.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -384,7 +499,7 @@ fn main() -> Result<(), kernel::Error> {
     let idle_ms = std::env::var("SYNTH_IDLE_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     let _ = servers::IDLE.set(std::time::Duration::from_millis(idle_ms));
     let (rss_start, _) = servers::memory();
-    servers::TOTAL.store(wiring::CONNECTOME.servers.len(), Ordering::SeqCst);
+    servers::TOTAL.store(servers::THREADED, Ordering::SeqCst);
     let kernel = wiring::kernel()?;
     let built = epoch.elapsed();
     let (rss_built, _) = servers::memory();
@@ -392,7 +507,7 @@ fn main() -> Result<(), kernel::Error> {
     let ended = epoch.elapsed();
     let (_, hwm) = servers::memory();
     println!(
-        "servers={} pipes={} build_ms={:.2} boot_ms={:.2} run_ms={:.2} rss_start_kib={} rss_built_kib={} rss_running_kib={} hwm_kib={} delivered={} idle_ms={} idle_cpu_ms={} idle_wake_ups={}",
+        "servers={} pipes={} build_ms={:.2} boot_ms={:.2} run_ms={:.2} rss_start_kib={} rss_built_kib={} rss_running_kib={} threads={} hwm_kib={} delivered={} idle_ms={} idle_cpu_ms={} idle_wake_ups={}",
         wiring::CONNECTOME.servers.len(),
         wiring::CONNECTOME.pipes.len(),
         built.as_secs_f64() * 1e3,
@@ -401,6 +516,7 @@ fn main() -> Result<(), kernel::Error> {
         rss_start,
         rss_built,
         servers::RSS_RUNNING.get().copied().unwrap_or(0),
+        servers::THREADS.get().copied().unwrap_or(0),
         hwm,
         servers::DELIVERED.load(Ordering::Relaxed),
         idle_ms,
@@ -424,12 +540,20 @@ fn write(path: &Path, text: &str) -> io::Result<()> {
 
 /// Writes `wiring.toml` and the server sources under `dir`; returns the crate
 /// root (`src/main.rs`) and the wiring file's path.
-pub fn write_sources(dir: &Path, servers: usize, messages: u64) -> io::Result<(PathBuf, PathBuf)> {
+pub fn write_sources(
+    dir: &Path,
+    shape: Shape,
+    servers: usize,
+    messages: u64,
+) -> io::Result<(PathBuf, PathBuf)> {
     let root = dir.join("src/main.rs");
     let wiring_path = dir.join("wiring.toml");
-    write(&wiring_path, &wiring(servers, messages))?;
+    write(&wiring_path, &wiring(shape, servers, messages))?;
     write(&root, MAIN)?;
-    write(&dir.join("src/servers/mod.rs"), &servers_mod(servers))?;
+    write(
+        &dir.join("src/servers/mod.rs"),
+        &servers_mod(shape, servers),
+    )?;
     for m in 0..modules(servers) {
         write(
             &dir.join(format!("src/servers/m{m}.rs")),
@@ -439,13 +563,28 @@ pub fn write_sources(dir: &Path, servers: usize, messages: u64) -> io::Result<(P
     Ok((root, wiring_path))
 }
 
-/// Writes a runnable crate `synth-<n>` under `dir` that depends on the
-/// workspace's `kernel` and `wiring-build` at `workspace` (absolute).
-pub fn write_crate(dir: &Path, servers: usize, messages: u64, workspace: &Path) -> io::Result<()> {
+/// The name of the runnable crate of `servers` servers in `shape`.
+pub fn crate_name(shape: Shape, servers: usize) -> String {
     let n = units(servers) * UNIT;
-    write_sources(dir, servers, messages)?;
+    match shape {
+        Shape::Mixed => format!("synth-{n}"),
+        Shape::Transforms => format!("synth-transforms-{n}"),
+    }
+}
+
+/// Writes a runnable crate ([`crate_name`]) under `dir` that depends on the
+/// workspace's `kernel` and `wiring-build` at `workspace` (absolute).
+pub fn write_crate(
+    dir: &Path,
+    shape: Shape,
+    servers: usize,
+    messages: u64,
+    workspace: &Path,
+) -> io::Result<()> {
+    let name = crate_name(shape, servers);
+    write_sources(dir, shape, servers, messages)?;
     let cargo = format!(
-        "[package]\nname = \"synth-{n}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
+        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
          # Generated by wiring-benches; built on its own.\n[workspace]\n\n\
          [dependencies]\nkernel = {{ path = \"{k}\" }}\nserde = {{ version = \"1\", features = [\"derive\"] }}\n\n\
          [build-dependencies]\nwiring-build = {{ path = \"{w}\" }}\n",
@@ -474,7 +613,8 @@ mod tests {
     fn a_small_wiring_is_lint_clean_and_generates() {
         let dir = std::env::temp_dir().join(format!("wiring-benches-synth-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
-        let (root, wiring_path) = write_sources(&dir, 20, 5).unwrap_or_else(|e| panic!("{e}"));
+        let (root, wiring_path) =
+            write_sources(&dir, Shape::Mixed, 20, 5).unwrap_or_else(|e| panic!("{e}"));
         let mut config = wiring_build::Config::new();
         config.crate_root(&root).cargo_output(false);
         let findings = config.lint(&wiring_path).unwrap_or_else(|e| panic!("{e}"));
@@ -484,6 +624,30 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(code.matches(".connect(").count(), 2 * UNIT_PIPES);
         assert_eq!(code.matches("builder.server").count(), 20);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_transforms_of_a_unit_are_fused_into_its_source() {
+        let dir = std::env::temp_dir().join(format!(
+            "wiring-benches-synth-transforms-{}",
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        let (root, wiring_path) =
+            write_sources(&dir, Shape::Transforms, 20, 5).unwrap_or_else(|e| panic!("{e}"));
+        let mut config = wiring_build::Config::new();
+        config.crate_root(&root).cargo_output(false);
+        let findings = config.lint(&wiring_path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(findings.is_empty(), "{findings}");
+        let code = config
+            .generate(&wiring_path)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let code: String = code.split_whitespace().collect();
+        // Per unit: the source and the sink are servers, eight steps fused.
+        assert_eq!(code.matches("builder.server").count(), 2 * 2);
+        assert_eq!(code.matches("builder.fuse(").count(), 2);
+        assert_eq!(code.matches("builder.connect_fused(").count(), 2 * STEPS);
         let _ = fs::remove_dir_all(&dir);
     }
 }

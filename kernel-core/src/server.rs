@@ -174,6 +174,9 @@ where
 pub trait Stage<In, Out> {
     fn recv(&mut self) -> Option<In>;
     fn send(&mut self, msg: Out) -> Result<(), SendError<Out>>;
+    /// Sends every message of `msgs` as one batch (`send_all`), leaving
+    /// `msgs` empty; how many could not be sent (the consumer is gone).
+    fn send_drain(&mut self, msgs: &mut Vec<Out>) -> usize;
 }
 
 /// A running server's window on its kernel.

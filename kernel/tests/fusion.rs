@@ -257,3 +257,107 @@ fn a_fused_pipe_is_tappable_like_a_ring() {
     );
     assert_eq!(received("tap-fused", "sink"), (0..10).collect::<Vec<_>>());
 }
+
+/// Takes `count` messages, then ends: its consumer end is gone for good.
+#[derive(Manifest)]
+#[manifest(class = 8, owner = "test")]
+pub struct Taker {
+    pub input: Input<u64>,
+    count: u64,
+}
+
+impl Server for Taker {
+    type Config = CountConfig;
+    fn new(config: CountConfig) -> Self {
+        Taker {
+            input: Input::default(),
+            count: config.count,
+        }
+    }
+    fn run(&mut self, _ctx: &Context) -> Result<(), ServerError> {
+        for _ in 0..self.count {
+            if self.input.recv().is_none() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+static ENDED: Spec = Spec {
+    kernel: kernel("ended"),
+    servers: &[
+        server(
+            "src",
+            "Flaky",
+            Restart::OnFailure,
+            Some("count = 10\npanics = 1"),
+        ),
+        server("a", "Picky", Restart::OnFailure, Some("fail_at = 100")),
+        server("b", "Picky", Restart::OnFailure, Some("fail_at = 100")),
+        server("sink", "Taker", Restart::Never, Some("count = 3")),
+    ],
+    pipes: &[
+        pipe(1, ("src", "out"), ("a", "input"), 4),
+        pipe(2, ("a", "output"), ("b", "input"), 4),
+        pipe(3, ("b", "output"), ("sink", "input"), 4),
+    ],
+    control: None,
+    processes: &[],
+    mesh: None,
+    routes: &[],
+    source: None,
+};
+
+#[test]
+fn a_restarted_host_whose_chain_ended_downstream_ends_too() {
+    let mut b = KernelBuilder::new(&ENDED);
+    b.server::<Flaky>("src")
+        .unwrap()
+        .server::<Taker>("sink")
+        .unwrap()
+        .connect_fused(0, fused_ends())
+        .unwrap()
+        .connect_fused(1, fused_ends())
+        .unwrap()
+        .connect_named::<Output<u64>, Input<u64>>("b.output", "sink.input")
+        .unwrap()
+        .fuse(
+            0,
+            kernel::__private::member::<Picky>("a").then(kernel::__private::member::<Picky>("b")),
+        )
+        .unwrap();
+    let kernel = b
+        .build()
+        .unwrap()
+        .with_signal_handlers(false)
+        .with_restart_limit(3, std::time::Duration::from_secs(60));
+    let connectome = kernel.connectome();
+    let (done, ended) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(kernel.run().map_err(|e| e.to_string()));
+    });
+    let outcome = ended.recv_timeout(std::time::Duration::from_secs(30));
+    let states: Vec<(String, ServerState, u32)> = connectome
+        .servers()
+        .into_iter()
+        .map(|s| (s.name.to_string(), s.state, s.restarts))
+        .collect();
+    let outcome = outcome.unwrap_or_else(|_| panic!("the kernel hangs: {states:?}"));
+    // `src`'s sends after the sink went fail, as a send to a consumer gone
+    // for good does, in its first run and after its restarts.
+    let err = outcome.unwrap_err();
+    assert!(err.contains("src"), "{err}: {states:?}");
+    for (name, state, _) in &states {
+        assert!(state.is_final(), "{name} is {state}: {states:?}");
+    }
+    // Every message a transform took in went on or is counted as dropped.
+    for p in connectome.pipes() {
+        assert_eq!(
+            p.messages_in,
+            p.messages_out + p.drops,
+            "{:?}",
+            connectome.pipes()
+        );
+    }
+}

@@ -121,6 +121,13 @@ fn stage(private: &TokenStream, def: &ManifestDef) -> TokenStream {
             ) -> ::core::result::Result<(), #private::SendError<#out_msg>> {
                 self.#out_field.send(msg)
             }
+            #[inline]
+            fn send_drain(&mut self, msgs: &mut ::std::vec::Vec<#out_msg>) -> usize {
+                match self.#out_field.send_all(msgs.drain(..)) {
+                    ::core::result::Result::Ok(()) => 0,
+                    ::core::result::Result::Err(#private::SendError((_, rest))) => 1 + rest.count(),
+                }
+            }
         }
     }
 }

@@ -2,9 +2,13 @@
 //! crate, for the scaling measurements (`benches/build-time.sh`).
 //!
 //! ```sh
-//! cargo run -p wiring-benches --release --bin synth -- crate <dir> <servers> [messages]
+//! cargo run -p wiring-benches --release --bin synth -- crate <dir> <servers> [messages] [shape]
 //! cargo run -p wiring-benches --release --bin synth -- sources <dir> <servers>
 //! ```
+//!
+//! `shape` is `mixed` (the default: fan-out and fan-in, a thread per server)
+//! or `transforms` (a source, eight fused transforms and a sink per ten
+//! servers); see `wiring_benches::synth`.
 //!
 //! `crate` needs the workspace root, taken from `WIRING_WORKSPACE` or, by
 //! default, the parent of this package.
@@ -12,11 +16,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use wiring_benches::synth;
+use wiring_benches::synth::{self, Shape};
 
 fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: synth <crate|sources> <dir> <servers> [messages per source, default 1000]";
+    let usage = "usage: synth <crate|sources> <dir> <servers> [messages per source, default 1000] [mixed|transforms]";
     let [what, dir, servers, rest @ ..] = args.as_slice() else {
         return Err(usage.to_string());
     };
@@ -31,9 +35,13 @@ fn run() -> Result<(), String> {
             .map_err(|_| format!("`{m}` is not a message count; {usage}"))?,
         None => 1000,
     };
+    let shape = match rest.get(1) {
+        Some(s) => Shape::parse(s).ok_or_else(|| format!("unknown shape `{s}`; {usage}"))?,
+        None => Shape::Mixed,
+    };
     let dir = PathBuf::from(dir);
     match what.as_str() {
-        "sources" => synth::write_sources(&dir, servers, messages)
+        "sources" => synth::write_sources(&dir, shape, servers, messages)
             .map(drop)
             .map_err(|e| format!("cannot write {}: {e}", dir.display())),
         "crate" => {
@@ -47,7 +55,7 @@ fn run() -> Result<(), String> {
             let workspace = workspace
                 .canonicalize()
                 .map_err(|e| format!("workspace {}: {e}", workspace.display()))?;
-            synth::write_crate(&dir, servers, messages, &workspace)
+            synth::write_crate(&dir, shape, servers, messages, &workspace)
                 .map_err(|e| format!("cannot write {}: {e}", dir.display()))
         }
         other => Err(format!("unknown command `{other}`; {usage}")),

@@ -573,7 +573,14 @@ impl KernelBuilder {
             }
         }
         let mut pipes = Vec::with_capacity(spec.pipes.len());
-        for (p, slot) in spec.pipes.iter().zip(std::mem::take(&mut self.pipes)) {
+        // Where each pipe of the spec is in `pipes`, for the fused members.
+        let mut made: Vec<Option<usize>> = vec![None; spec.pipes.len()];
+        for (k, (p, slot)) in spec
+            .pipes
+            .iter()
+            .zip(std::mem::take(&mut self.pipes))
+            .enumerate()
+        {
             let Some(c) = slot else { continue };
             let from = self.server_index.get(p.from.server);
             let to = self.server_index.get(p.to.server);
@@ -589,6 +596,7 @@ impl KernelBuilder {
             }
             let mut live = PipeLive::new(p, c.stats, from_link, to_link, false);
             live.fused = fused;
+            made[k] = Some(pipes.len());
             pipes.push(live);
         }
         let mut hosts: Vec<Option<&'static str>> = vec![None; spec.servers.len()];
@@ -603,7 +611,8 @@ impl KernelBuilder {
                 let (Some(&index), Some(feed)) = (
                     self.server_index.get(member),
                     fed.get(member)
-                        .and_then(|&i| pipes.iter().find(|p| p.spec == &spec.pipes[i])),
+                        .and_then(|&i| made.get(i).copied().flatten())
+                        .and_then(|k| pipes.get(k)),
                 ) else {
                     continue;
                 };

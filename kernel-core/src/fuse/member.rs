@@ -4,7 +4,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use super::{Boot, Chain, MemberEnv, Parked, park};
+use super::{BATCH, Boot, Chain, MemberEnv, Parked, park};
 use crate::Error;
 use crate::connectome::{Connectome, Restart, ServerSpec, ServerState};
 use crate::executor::{INITIAL_BACKOFF, MAX_BACKOFF, RestartWindow, panic_message};
@@ -25,7 +25,7 @@ pub struct Member<T: Transform> {
 }
 
 /// A booted member.
-struct Live<T> {
+struct Live<T: Transform> {
     /// `None` once given up or ended.
     transform: Option<T>,
     env: MemberEnv,
@@ -33,9 +33,12 @@ struct Live<T> {
     window: RestartWindow,
     backoff: Duration,
     /// Messages handed to the member, and those it consumed: the feed
-    /// pipe's `messages_in` and `messages_out`.
+    /// pipe's `messages_in` and `messages_out`, published per batch.
     handed: u64,
     consumed: u64,
+    /// The last member's outputs, sent as one batch at the end of its
+    /// host's call.
+    held: Vec<T::Out>,
 }
 
 /// A member of a chain whose instance has a `config` table.
@@ -98,7 +101,9 @@ impl<T: Transform> Member<T> {
     pub fn then<N: Chain<T::Out>>(self, next: N) -> Then<T, N> {
         Then { head: self, next }
     }
+}
 
+impl<T: Transform + Stage<T::In, T::Out>> Member<T> {
     fn boot(&mut self, boot: &mut Boot<'_>) -> Result<(), (usize, String)> {
         let Some(env) = boot.members.pop_front() else {
             return Err((0, format!("no place in the kernel for `{}`", self.name)));
@@ -117,15 +122,17 @@ impl<T: Transform> Member<T> {
             backoff: INITIAL_BACKOFF,
             handed: 0,
             consumed: 0,
+            held: Vec::new(),
         });
         Ok(())
     }
 
-    /// Runs `x` through the transform, restarting it on failure; `Err(x)`
-    /// when the member is gone for good. `Ok(None)`: filtered out, or given
-    /// up (counted as dropped).
+    /// Runs `x` through the transform, restarting it on failure (after
+    /// `settle` sent on what the members after it hold); `Err(x)` when the
+    /// member is gone for good. `Ok(None)`: filtered out, or given up
+    /// (counted as dropped).
     #[inline]
-    fn process(&mut self, mut x: T::In) -> Result<Option<T::Out>, T::In> {
+    fn process(&mut self, mut x: T::In, mut settle: impl FnMut()) -> Result<Option<T::Out>, T::In> {
         let Some(live) = &mut self.live else {
             return Err(x);
         };
@@ -133,26 +140,32 @@ impl<T: Transform> Member<T> {
             return Err(x);
         }
         live.handed += 1;
-        live.env.feed.set_fused_counts(live.handed, live.consumed);
         if live.env.feed.tap.is_watched() {
             live.env.feed.tap.offer(live.handed, &x);
         }
         loop {
             let Some(transform) = &mut live.transform else {
+                live.env.feed.count_drops(1);
                 return Ok(None);
             };
             let kept = x.clone();
             let failure = match catch_unwind(AssertUnwindSafe(|| transform.process(x))) {
                 Ok(Ok(Some(y))) => return Ok(Some(y)),
                 Ok(Ok(None)) => {
-                    live.consumed();
+                    live.consumed += 1;
                     return Ok(None);
                 }
                 Ok(Err(e)) => format!("error: {e}"),
                 Err(payload) => format!("panicked: {}", panic_message(&*payload)),
             };
-            if !live.restart(self.name, &failure, self.make) {
+            // What came out before goes on before the back-off, and the
+            // counters say where every message is meanwhile.
+            settle();
+            live.send_held();
+            live.publish();
+            if live.transform.is_none() || !live.restart(self.name, &failure, self.make) {
                 live.env.feed.count_drops(1);
+                live.publish();
                 return Ok(None);
             }
             x = kept;
@@ -165,10 +178,18 @@ impl<T: Transform> Member<T> {
     fn handed_on(&mut self, delivered: bool) {
         if let Some(live) = &mut self.live {
             if delivered {
-                live.consumed();
+                live.consumed += 1;
             } else {
                 live.env.feed.count_drops(1);
             }
+        }
+    }
+
+    /// Publishes the member's counters.
+    #[inline]
+    fn publish(&self) {
+        if let Some(live) = &self.live {
+            live.publish();
         }
     }
 
@@ -185,11 +206,40 @@ impl<T: Transform> Member<T> {
     }
 }
 
-impl<T> Live<T> {
+impl<T: Transform + Stage<T::In, T::Out>> Live<T> {
     #[inline]
-    fn consumed(&mut self) {
-        self.consumed += 1;
+    fn publish(&self) {
         self.env.feed.set_fused_counts(self.handed, self.consumed);
+    }
+
+    /// Sends what the member holds; ends it when its consumer is gone.
+    #[inline]
+    fn send_held(&mut self) {
+        if !self.held.is_empty() && self.deliver_held() > 0 {
+            self.close(ServerState::Finished, "its consumer is gone");
+        }
+    }
+
+    /// Sends what the member holds as one batch; returns how many could not
+    /// be sent, counted as dropped on the pipe that fed the member.
+    fn deliver_held(&mut self) -> u64 {
+        let held = self.held.len() as u64;
+        let lost = match &mut self.transform {
+            Some(transform) if held == 1 => match self.held.pop() {
+                Some(y) => u64::from(Stage::send(transform, y).is_err()),
+                None => 0,
+            },
+            Some(transform) => Stage::send_drain(transform, &mut self.held) as u64,
+            None => {
+                self.held.clear();
+                held
+            }
+        };
+        self.consumed += held - lost;
+        if lost > 0 {
+            self.env.feed.count_drops(lost);
+        }
+        lost
     }
 
     /// Builds the transform afresh after `failure`, by its restart policy
@@ -200,10 +250,7 @@ impl<T> Live<T> {
         name: &str,
         failure: &str,
         make: fn(&'static ServerSpec) -> Result<T, Error>,
-    ) -> bool
-    where
-        T: Transform,
-    {
+    ) -> bool {
         let index = self.env.index;
         tracing::warn!(server = name, %failure, "fused transform failed");
         self.connectome.set_error(index, failure.to_owned());
@@ -267,6 +314,10 @@ impl<T> Live<T> {
     /// Ends the member for good: its outputs close (the stream ends
     /// downstream) and its feed pipe with them.
     fn close(&mut self, state: ServerState, why: &str) {
+        if !self.held.is_empty() {
+            self.deliver_held();
+        }
+        self.publish();
         let last = self.transform.take();
         let _ = catch_unwind(AssertUnwindSafe(move || drop(last)));
         self.env.ports.close_outputs();
@@ -293,13 +344,14 @@ pub struct Then<T: Transform, N> {
 
 impl<T, N> Chain<T::In> for Then<T, N>
 where
-    T: Transform,
+    T: Transform + Stage<T::In, T::Out>,
     N: Chain<T::Out> + 'static,
 {
     #[inline]
-    fn push(&mut self, x: T::In) -> Result<(), T::In> {
-        match self.head.process(x)? {
-            Some(y) => match self.next.push(y) {
+    fn feed(&mut self, x: T::In) -> Result<(), T::In> {
+        let next = &mut self.next;
+        match self.head.process(x, || next.flush())? {
+            Some(y) => match self.next.feed(y) {
                 Ok(()) => self.head.handed_on(true),
                 Err(_lost) => {
                     self.head.handed_on(false);
@@ -307,16 +359,25 @@ where
                         .finish(ServerState::Finished, "the rest of its fused chain ended");
                 }
             },
-            None if self.head.gone() => self.next.end(
-                ServerState::Finished,
-                &format!(
-                    "transform `{}` before it in its fused chain ended",
-                    self.head.name
-                ),
-            ),
+            None if self.head.gone() => {
+                self.next.flush();
+                self.next.end(
+                    ServerState::Finished,
+                    &format!(
+                        "transform `{}` before it in its fused chain ended",
+                        self.head.name
+                    ),
+                );
+            }
             None => {}
         }
         Ok(())
+    }
+
+    #[inline]
+    fn flush(&mut self) {
+        self.head.publish();
+        self.next.flush();
     }
 
     fn members(&self, out: &mut Vec<(&'static str, ServerManifest)>) {
@@ -344,21 +405,24 @@ where
     T: Transform + Stage<T::In, T::Out>,
 {
     #[inline]
-    fn push(&mut self, x: T::In) -> Result<(), T::In> {
-        if let Some(y) = self.process(x)? {
-            let sent = match &mut self.live {
-                Some(live) => match &mut live.transform {
-                    Some(transform) => Stage::send(transform, y).is_ok(),
-                    None => false,
-                },
-                None => false,
-            };
-            self.handed_on(sent);
-            if !sent {
-                self.finish(ServerState::Finished, "its consumer is gone");
+    fn feed(&mut self, x: T::In) -> Result<(), T::In> {
+        if let Some(y) = self.process(x, || {})?
+            && let Some(live) = &mut self.live
+        {
+            live.held.push(y);
+            if live.held.len() >= BATCH {
+                live.send_held();
             }
         }
         Ok(())
+    }
+
+    #[inline]
+    fn flush(&mut self) {
+        if let Some(live) = &mut self.live {
+            live.send_held();
+            live.publish();
+        }
     }
 
     fn members(&self, out: &mut Vec<(&'static str, ServerManifest)>) {

@@ -8,14 +8,21 @@
 //! runs (its link keeps it across restarts of the host); the last
 //! transform sends on its own output terminal, a real pipe.
 //!
+//! The last transform holds what comes out of it until the end of its
+//! host's call (`send`: one message; `send_all`: up to [`BATCH`] messages)
+//! and then sends it into its pipe as one batch: one publication and one
+//! wake-up of the consumer per batch.
+//!
 //! Each fused pipe keeps its id and counters: the member that the pipe
 //! feeds counts a message in when it is handed one, out when its transform
-//! consumed it, dropped when it could not be handed on or was given up.
+//! consumed it (filtered it out, or its output went on), dropped when it
+//! could not be handed on or was given up. The counts are kept in the
+//! member and published at the end of each batch, and before a restart.
 //!
 //! A member whose transform returns `Err` or panics is built afresh from its
 //! config, by its restart policy and the kernel's intensity limit, and
-//! handed the message it failed on again; meanwhile the host waits, as it
-//! would on a full pipe. A member given up ends the members after it (their
+//! handed the message it failed on again; what the members after it hold
+//! is sent first, and meanwhile the host waits, as it would on a full pipe. A member given up ends the members after it (their
 //! outputs close, so the stream ends downstream); the members before it end
 //! at their next message, which is counted as dropped, and the host's next
 //! send fails as a send to a consumer gone for good does.
@@ -34,6 +41,10 @@ use crate::manifest::ServerManifest;
 use crate::pipe::PipeStats;
 use crate::terminal::Ports;
 use crate::terminal::link::Link;
+
+/// Most messages a fused chain takes in from one batch call of its host
+/// before it sends what came out and publishes its counters.
+pub(crate) const BATCH: usize = 256;
 
 /// What one member gets when the kernel boots its chain.
 #[doc(hidden)]
@@ -57,9 +68,20 @@ pub struct Boot<'a> {
 /// (the last transform of a chain) and [`Then`]; only generated code names it.
 #[doc(hidden)]
 pub trait Chain<X>: Send {
-    /// Runs `x` through the chain; `Err(x)`, untouched and uncounted, when
-    /// the chain's first transform is gone for good.
-    fn push(&mut self, x: X) -> Result<(), X>;
+    /// Runs `x` through the chain; what comes out of the last transform is
+    /// held until [`flush`](Self::flush). `Err(x)`, untouched and
+    /// uncounted, when the chain's first transform is gone for good.
+    fn feed(&mut self, x: X) -> Result<(), X>;
+    /// Sends what the last transform holds, as one batch, and publishes
+    /// every member's counters.
+    fn flush(&mut self);
+    /// One message through the chain and on into the pipe at its end.
+    #[inline]
+    fn push(&mut self, x: X) -> Result<(), X> {
+        let fed = self.feed(x);
+        self.flush();
+        fed
+    }
     /// The members' names and manifests, in chain order.
     fn members(&self, out: &mut Vec<(&'static str, ServerManifest)>);
     /// Builds every member's transform; `Err` names the member that failed.
@@ -138,11 +160,40 @@ impl<X> Hosted<X> {
             None => Err(x),
         }
     }
+
+    /// Runs every message of `msgs` through the chain, [`BATCH`] at a
+    /// time; `Err` with the message the chain's first transform could not
+    /// take (gone for good) and the rest, not taken.
+    pub(crate) fn push_iter<I: Iterator<Item = X>>(&mut self, mut msgs: I) -> Result<(), (X, I)> {
+        let Some(chain) = &mut self.chain else {
+            return match msgs.next() {
+                Some(x) => Err((x, msgs)),
+                None => Ok(()),
+            };
+        };
+        let mut taken = 0;
+        while let Some(x) = msgs.next() {
+            if let Err(x) = chain.feed(x) {
+                chain.flush();
+                return Err((x, msgs));
+            }
+            taken += 1;
+            if taken == BATCH {
+                chain.flush();
+                taken = 0;
+            }
+        }
+        chain.flush();
+        Ok(())
+    }
 }
 
 impl<X> Drop for Hosted<X> {
     fn drop(&mut self) {
-        if let Some(chain) = self.chain.take() {
+        if let Some(mut chain) = self.chain.take() {
+            // Only a host's iterator that panicked mid-batch leaves a batch
+            // held: it goes on before the chain waits for the next run.
+            chain.flush();
             self.link.lock().fused = Some(chain.park());
         }
     }

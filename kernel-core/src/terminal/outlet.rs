@@ -159,12 +159,7 @@ impl<T: Send + 'static> Outlet<T> {
         mut msgs: I,
     ) -> Result<(), SendError<(T, I)>> {
         if let Some(chain) = &mut self.fused {
-            for msg in msgs.by_ref() {
-                if let Err(msg) = chain.push(msg) {
-                    return Err(SendError((msg, msgs)));
-                }
-            }
-            return Ok(());
+            return chain.push_iter(msgs).map_err(SendError);
         }
         loop {
             if self.fresh()
