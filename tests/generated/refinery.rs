@@ -203,6 +203,12 @@ pub fn kernel() -> Result<::kernel::Kernel, ::kernel::Error> {
                 servers::historian::__wiring_port_cuts(),
             ),
         )?;
+    builder.tap(0, servers::north_well::__wiring_port_samples())?;
+    builder.tap(1, servers::south_well::__wiring_port_samples())?;
+    builder.tap(2, servers::manifold::__wiring_port_feed())?;
+    builder.tap(3, servers::column::__wiring_port_cuts())?;
+    builder.tap(4, servers::column::__wiring_port_cuts())?;
+    builder.tap(5, servers::column::__wiring_port_cuts())?;
     builder.build()
 }
 /// The wiring file this kernel was generated from.
@@ -246,18 +252,24 @@ restart = "on-failure"
 type = "servers::historian::Historian"
 restart = "on-failure"
 
+# `tap = true`: operators may watch the messages of these pipes (the HMI's
+# tap view, `GET /api/v1/connections/{id}/tap`); Sample and Cut implement
+# serde::Serialize.
 [[connections]]
 from = ["north_well.samples", "south_well.samples"]
 to = "manifold.inflow"
+tap = true
 
 [[connections]]
 from = "manifold.feed"
 to = "column.feed"
 capacity = 4096
+tap = true
 
 [[connections]]
 from = "column.cuts"
 to = ["tank_farm.cuts", "alarm.cuts", "historian.cuts"]
+tap = true
 "#;
 #[cfg(test)]
 mod tests {
