@@ -49,6 +49,50 @@ pub fn lint(path: impl AsRef<Path>) -> Result<Findings, Error> {
 }
 
 /// Options of the build step, prost-build style.
+///
+/// In `build.rs`, `Config::new().compile("wiring.toml")` lints and writes the
+/// kernel; tools lint without building. Here a crate of one source and one
+/// sink, whose wiring names a terminal the sink does not have:
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("wiring-build-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let root = dir.join("lib.rs");
+/// std::fs::write(&root, r#"
+///     #[derive(Manifest)]
+///     #[manifest(class = 1, owner = "docs")]
+///     pub struct Count { pub out: Output<u64> }
+///
+///     #[derive(Manifest)]
+///     #[manifest(class = 2, owner = "docs")]
+///     pub struct Print { pub input: Input<u64> }
+/// "#)?;
+/// let mut config = wiring_build::Config::new();
+/// config.crate_root(&root).display_path("wiring.toml");
+///
+/// let wiring = r#"[kernel]
+/// name = "demo"
+///
+/// [servers.count]
+/// type = "Count"
+///
+/// [servers.print]
+/// type = "Print"
+///
+/// [[connections]]
+/// from = "count.out"
+/// to = "print.inptu"
+/// "#;
+/// let findings = config.lint_source(wiring)?;
+/// assert_eq!(findings.codes(), [wiring_build::Code::UnknownTerminal]);
+/// let shown = findings.to_string();
+/// assert!(shown.contains("error[E0103]") && shown.contains("wiring.toml:12:"), "{shown}");
+///
+/// let fixed = wiring.replace("inptu", "input");
+/// assert!(!config.lint_source(&fixed)?.has_errors());
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Config {
     package: Option<PathBuf>,
