@@ -46,6 +46,11 @@ pub(crate) const LEASE: Duration = Duration::from_secs(6);
 /// Credits are sent at least this often while a route lives.
 const HEARTBEAT: Duration = Duration::from_millis(200);
 
+/// How long the credit that says "all taken" has to leave before the kernel
+/// may end: a session closing at once could drop it, or its goodbye overtake
+/// it, and the sender would count delivered messages as in flight.
+const LAST_WORD: Duration = Duration::from_millis(100);
+
 /// The keeper's pace while routes move, and while they are idle.
 const BUSY_TICK: Duration = Duration::from_millis(1);
 const IDLE_TICK: Duration = Duration::from_millis(20);
@@ -316,6 +321,20 @@ impl Inbound {
     /// The kernel session `zid` left the mesh.
     pub(crate) fn kernel_gone(&self, zid: String) {
         let _ = self.gone_tx.send(zid);
+    }
+
+    /// While a sender whose messages were all taken has not yet been told
+    /// so (and that word has not had [`LAST_WORD`] to leave); the kernel
+    /// stays up for it. The keeper sends that word on its next pass, so
+    /// this ends within a few milliseconds, whether the sender listens or not.
+    pub(crate) fn owes_last_word(&self) -> bool {
+        self.routes().values().any(|route| {
+            let st = route.lock();
+            let all_taken = st.end.is_some_and(|end| st.consumed() >= end);
+            let told = st.last_credit.is_some_and(|c| Some(c.consumed) >= st.end)
+                && st.last_sent.elapsed() >= LAST_WORD;
+            all_taken && !told
+        })
     }
 
     /// Lets go of every route (the kernel stops), telling each sender

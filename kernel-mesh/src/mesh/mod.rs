@@ -269,9 +269,13 @@ impl Policy for MeshPolicy {
         Ok(())
     }
 
-    /// While a route still holds messages its finished producer sent.
+    /// While a route still holds messages its finished producer sent, or
+    /// a sender has not yet been told that all it sent here was taken.
     fn keeps_kernel_up(&self, _connectome: &Connectome) -> bool {
         self.routes.outbound.iter().any(|o| o.undelivered())
+            || lock(&self.routes.inbound)
+                .as_ref()
+                .is_some_and(|inbound| inbound.owes_last_word())
     }
 
     fn on_stop(&self, _connectome: &Connectome) {
