@@ -322,7 +322,10 @@ pub(crate) async fn processes(State(state): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/api/v1/routes", tag = "kernel", operation_id = "listRoutes",
     responses((status = 200, description = "the routes", body = Vec<RouteView>)))]
 pub(crate) async fn routes(State(state): State<AppState>) -> Response {
-    json(StatusCode::OK, &to_value(&state.control.topology().routes))
+    json(
+        StatusCode::OK,
+        &to_value(&RouteView::all(state.control.connectome())),
+    )
 }
 
 /// One external process.

@@ -28,7 +28,7 @@ use serde_json::json;
 use super::operations::{self, EventFilter};
 use super::{BODY_LIMIT, metrics, tap};
 use crate::svg;
-use crate::topology::Snapshot;
+use crate::topology::{RouteView, Snapshot};
 use kernel_core::control::{Control, DisconnectMode};
 use kernel_hostess::HostessExt;
 use kernel_hostess::http::{ApiError, BearerToken, bearer_credentials};
@@ -317,7 +317,7 @@ impl Operator {
     /// (`reason`), and counters `sent`, `received`, `in_flight`, `lost`.
     #[tool(annotations(read_only_hint = true))]
     fn routes(&self) -> CallToolResult {
-        ok(&json!({ "routes": self.control.topology().routes }))
+        ok(&json!({ "routes": RouteView::all(self.control.connectome()) }))
     }
 
     /// Connections (pipes) `from` -> `to` with their id, state (`connected`,

@@ -185,6 +185,17 @@ pub struct RouteView {
     pub reason: Option<String>,
 }
 
+impl RouteView {
+    /// Every route of the kernel, without a snapshot of the whole topology.
+    pub fn all(connectome: &Connectome) -> Vec<RouteView> {
+        connectome
+            .routes()
+            .into_iter()
+            .map(RouteView::from)
+            .collect()
+    }
+}
+
 impl From<RouteStatus> for RouteView {
     fn from(route: RouteStatus) -> Self {
         RouteView {
@@ -406,11 +417,7 @@ impl Topology {
                     last_exit: p.last_exit,
                 })
                 .collect(),
-            routes: connectome
-                .routes()
-                .into_iter()
-                .map(RouteView::from)
-                .collect(),
+            routes: RouteView::all(connectome),
             wiring_source: spec.source,
         }
     }
