@@ -11,8 +11,10 @@
 //! - [`policy`]: the Hostess as a policy of a kernel: it books every wired
 //!   pipe's terminals at start and admits live connections
 //!   ([`HostessExt::hostess`] finds a kernel's Hostess);
-//! - `http` and `phone` (feature `http`): the JSON API and authenticated
-//!   calls from peer kernels.
+//! - `http` (feature `http`): the JSON API and authenticated calls from
+//!   peer kernels;
+//! - `phone` (feature `phone`, part of `http`): signing and verifying those
+//!   calls, without HTTP.
 //!
 //! A [`Hostess`] is a cheap handle (clones share one guest book). It is the
 //! source of truth for which servers exist and which terminals are free; the
@@ -25,7 +27,7 @@ pub mod clock;
 pub mod guestbook;
 #[cfg(feature = "http")]
 pub mod http;
-#[cfg(feature = "http")]
+#[cfg(feature = "phone")]
 pub mod phone;
 pub mod policy;
 pub mod reservation;

@@ -6,6 +6,6 @@
 #[test]
 fn manifest_ui() {
     let t = trybuild::TestCases::new();
-    t.compile_fail("ui/manifest/*.rs");
-    t.pass("ui/manifest-pass/*.rs");
+    t.compile_fail("tests/ui/manifest/*.rs");
+    t.pass("tests/ui/manifest-pass/*.rs");
 }

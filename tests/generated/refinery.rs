@@ -8,6 +8,7 @@ mod servers {
     pub(super) type north_well = crate::servers::wells::Well;
     pub(super) type south_well = crate::servers::wells::Well;
     pub(super) type manifold = crate::servers::manifold::Manifold;
+    pub(super) type validator = crate::servers::validator::Validator;
     pub(super) type column = crate::servers::column::Column;
     pub(super) type tank_farm = crate::servers::storage::TankFarm;
     pub(super) type alarm = crate::servers::alarm::Alarm;
@@ -51,6 +52,15 @@ pub static CONNECTOME: ::kernel::Spec = ::kernel::Spec {
             "plant-a.example:manifold:0x00000a02:ops:no:none:93443fc3-df24-5920-90af-09d15353a77a",
             Restart::Never,
             None,
+        ),
+        server_spec(
+            "validator",
+            "servers::validator::Validator",
+            &<servers::validator as Manifest>::MANIFEST,
+            "d623d133-187b-591c-8b02-873a8a1cd592",
+            "plant-a.example:validator:0x00000a03:ops:no:none:d623d133-187b-591c-8b02-873a8a1cd592",
+            Restart::Never,
+            Some("max_pressure_bar = 400.0\n"),
         ),
         server_spec(
             "column",
@@ -107,9 +117,17 @@ pub static CONNECTOME: ::kernel::Spec = ::kernel::Spec {
             1024,
         ),
         pipe_spec(
-            "2f7d2b66-daca-5a54-9e16-adf40475275e",
+            "e75ea9f2-b133-5d49-83f2-0a24b88dff4f",
             "manifold",
             "feed",
+            "validator",
+            "raw",
+            1024,
+        ),
+        pipe_spec(
+            "a53ffd10-b616-5903-9ac6-7b92b75ead1d",
+            "validator",
+            "valid",
             "column",
             "feed",
             4096,
@@ -172,19 +190,19 @@ pub fn kernel() -> Result<::kernel::Kernel, ::kernel::Error> {
             ),
         )?;
     builder
-        .connect(
+        .connect_fused(
             2,
             ends(
                 servers::manifold::__wiring_port_feed(),
-                servers::column::__wiring_port_feed(),
+                servers::validator::__wiring_port_raw(),
             ),
         )?;
     builder
         .connect(
             3,
             ends(
-                servers::column::__wiring_port_cuts(),
-                servers::tank_farm::__wiring_port_cuts(),
+                servers::validator::__wiring_port_valid(),
+                servers::column::__wiring_port_feed(),
             ),
         )?;
     builder
@@ -192,7 +210,7 @@ pub fn kernel() -> Result<::kernel::Kernel, ::kernel::Error> {
             4,
             ends(
                 servers::column::__wiring_port_cuts(),
-                servers::alarm::__wiring_port_cuts(),
+                servers::tank_farm::__wiring_port_cuts(),
             ),
         )?;
     builder
@@ -200,21 +218,31 @@ pub fn kernel() -> Result<::kernel::Kernel, ::kernel::Error> {
             5,
             ends(
                 servers::column::__wiring_port_cuts(),
+                servers::alarm::__wiring_port_cuts(),
+            ),
+        )?;
+    builder
+        .connect(
+            6,
+            ends(
+                servers::column::__wiring_port_cuts(),
                 servers::historian::__wiring_port_cuts(),
             ),
         )?;
+    builder.fuse(2, ::kernel::__private::member::<servers::validator>("validator"))?;
     builder.tap(0, servers::north_well::__wiring_port_samples())?;
     builder.tap(1, servers::south_well::__wiring_port_samples())?;
-    builder.tap(2, servers::manifold::__wiring_port_feed())?;
-    builder.tap(3, servers::column::__wiring_port_cuts())?;
+    builder.tap(3, servers::validator::__wiring_port_valid())?;
     builder.tap(4, servers::column::__wiring_port_cuts())?;
     builder.tap(5, servers::column::__wiring_port_cuts())?;
+    builder.tap(6, servers::column::__wiring_port_cuts())?;
     builder.build()
 }
 /// The wiring file this kernel was generated from.
 const SOURCE: &str = r#"# A small refinery: two wells feed a manifold (fan-in), the manifold feeds a
-# distillation column, and the column's product cuts fan out to the tank farm,
-# the high-temperature alarm and the historian.
+# distillation column through a validator that drops sensor faults (a
+# transform, fused into the manifold's thread), and the column's product cuts
+# fan out to the tank farm, the high-temperature alarm and the historian.
 
 [kernel]
 name = "refinery"
@@ -235,6 +263,10 @@ config = { well = 2, samples = 200000, pressure_bar = 167.5, temperature_c = 322
 
 [servers.manifold]
 type = "servers::manifold::Manifold"
+
+[servers.validator]
+type = "servers::validator::Validator"
+config = { max_pressure_bar = 400.0 }
 
 [servers.column]
 type = "servers::column::Column"
@@ -262,6 +294,10 @@ tap = true
 
 [[connections]]
 from = "manifold.feed"
+to = "validator.raw"
+
+[[connections]]
+from = "validator.valid"
 to = "column.feed"
 capacity = 4096
 tap = true
@@ -290,10 +326,18 @@ mod tests {
         }
     }
     #[test]
+    fn config_of_validator_deserializes() {
+        if let Err(e) = ::kernel::__private::check_config::<
+            super::servers::validator,
+        >(&super::CONNECTOME, 3) {
+            panic!("{e}");
+        }
+    }
+    #[test]
     fn config_of_column_deserializes() {
         if let Err(e) = ::kernel::__private::check_config::<
             super::servers::column,
-        >(&super::CONNECTOME, 3) {
+        >(&super::CONNECTOME, 4) {
             panic!("{e}");
         }
     }
@@ -301,7 +345,7 @@ mod tests {
     fn config_of_alarm_deserializes() {
         if let Err(e) = ::kernel::__private::check_config::<
             super::servers::alarm,
-        >(&super::CONNECTOME, 5) {
+        >(&super::CONNECTOME, 6) {
             panic!("{e}");
         }
     }

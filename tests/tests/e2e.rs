@@ -37,6 +37,9 @@ fn cargo(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> (bool, String) {
         .args(["--offline", "--color", "never"])
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target)
+        // A test build: no debug info, no incremental cache to write.
+        .env("CARGO_PROFILE_DEV_DEBUG", "false")
+        .env("CARGO_INCREMENTAL", "0")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS");
     for (key, value) in env {

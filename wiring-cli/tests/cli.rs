@@ -193,6 +193,9 @@ fn new_creates_a_crate_that_lints_clean_and_refuses_to_overwrite() {
         .args(["run", "--offline", "--color", "never"])
         .current_dir(&krate)
         .env("CARGO_TARGET_DIR", target)
+        // A test build: no debug info, no incremental cache to write.
+        .env("CARGO_PROFILE_DEV_DEBUG", "false")
+        .env("CARGO_INCREMENTAL", "0")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .output()

@@ -344,9 +344,9 @@ fn the_hmi_shows_the_live_refinery_its_process_neighbour_and_events_pauses_and_t
     let state = wait_for(&mut cdp, &session, "the live topology with rates", |s| {
         s["live"] == "true"
             && s["updates"].as_u64().unwrap_or(0) >= 3
-            && s["servers"].as_array().is_some_and(|v| v.len() == 7)
+            && s["servers"].as_array().is_some_and(|v| v.len() == 8)
             && s["conns"].as_array().is_some_and(|v| {
-                v.len() == 6 && v.iter().all(|c| c["rate"].as_f64().unwrap_or(0.0) > 0.0)
+                v.len() == 7 && v.iter().all(|c| c["rate"].as_f64().unwrap_or(0.0) > 0.0)
             })
     });
     let names: Vec<&str> = state["servers"]
@@ -359,6 +359,7 @@ fn the_hmi_shows_the_live_refinery_its_process_neighbour_and_events_pauses_and_t
         "north_well",
         "south_well",
         "manifold",
+        "validator",
         "column",
         "tank_farm",
         "alarm",

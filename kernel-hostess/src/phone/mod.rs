@@ -23,14 +23,17 @@
 //!
 //! - [`sign`](mod@sign): the canonical text and its signature;
 //! - [`verify`]: the callee's side, [`Verifier`];
-//! - [`client`]: the caller's side, [`PhoneClient`] (an HTTP client).
+//! - [`client`]: the caller's side, [`PhoneClient`] (an HTTP client; with
+//!   feature `http`).
 
+#[cfg(feature = "http")]
 pub mod client;
 pub mod sign;
 pub mod verify;
 
 use std::time::Duration;
 
+#[cfg(feature = "http")]
 pub use client::{CallError, PhoneClient, Response, SignedRequest};
 pub use sign::{canonical, nonce, sign};
 pub use verify::{PhoneError, Verifier};

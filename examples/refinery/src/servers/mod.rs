@@ -5,6 +5,7 @@ pub mod column;
 pub mod historian;
 pub mod manifold;
 pub mod storage;
+pub mod validator;
 pub mod wells;
 
 /// One reading taken at a well head.
