@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::topology::{NodeKind, Topology, fill_colour, rate_text, state_colour};
+use crate::topology::{
+    EdgeKind, NodeKind, Topology, fill_colour, rate_text, route_colour, route_label, state_colour,
+};
 
 const SERVER_W: f64 = 176.0;
 const SERVER_H: f64 = 66.0;
@@ -73,10 +75,9 @@ fn layers(n: usize, edges: &[(usize, usize)]) -> Vec<usize> {
 /// The drawing.
 pub fn render(t: &Topology) -> String {
     let mut g = t.graph();
-    g.edges.retain(|e| {
-        e.pipe
-            .as_ref()
-            .is_none_or(|c| c.state != "closed" && c.state != "failed")
+    g.edges.retain(|e| match &e.kind {
+        EdgeKind::Pipe(c) => c.state != "closed" && c.state != "failed",
+        EdgeKind::Stub | EdgeKind::Route(_) => true,
     });
     let index: BTreeMap<&str, usize> = g
         .nodes
@@ -85,15 +86,15 @@ pub fn render(t: &Topology) -> String {
         .map(|(i, n)| (n.id.as_str(), i))
         .collect();
     let n = g.nodes.len();
-    // Layers and rows are computed over the servers; a fan junction sits
-    // right next to its server.
+    // Layers and rows are computed over the servers and the other kernels'
+    // ends of routes; a fan junction sits right next to its server.
     let owner: Vec<usize> = g
         .nodes
         .iter()
         .enumerate()
         .map(|(v, node)| match node.kind {
-            NodeKind::Server { .. } => v,
-            _ => node
+            NodeKind::Server { .. } | NodeKind::Remote => v,
+            NodeKind::FanOut | NodeKind::FanIn => node
                 .label
                 .split_once('.')
                 .and_then(|(server, _)| index.get(server).copied())
@@ -105,7 +106,7 @@ pub fn render(t: &Topology) -> String {
     let edges: Vec<(usize, usize)> = g
         .edges
         .iter()
-        .filter(|e| e.pipe.is_some())
+        .filter(|e| !matches!(e.kind, EdgeKind::Stub))
         .filter_map(|e| {
             let a = owner[*index.get(e.from.as_str())?];
             let b = owner[*index.get(e.to.as_str())?];
@@ -172,12 +173,12 @@ pub fn render(t: &Topology) -> String {
         match g.nodes[v].kind {
             NodeKind::FanOut => centre[v] = (x + SERVER_W / 2.0 + JUNCTION, y),
             NodeKind::FanIn => centre[v] = (x - SERVER_W / 2.0 - JUNCTION, y),
-            NodeKind::Server { .. } => {}
+            NodeKind::Server { .. } | NodeKind::Remote => {}
         }
     }
     let half_w = |v: usize| match g.nodes[v].kind {
-        NodeKind::Server { .. } => SERVER_W / 2.0,
-        _ => FAN_R,
+        NodeKind::Server { .. } | NodeKind::Remote => SERVER_W / 2.0,
+        NodeKind::FanOut | NodeKind::FanIn => FAN_R,
     };
 
     let mut out = String::new();
@@ -199,11 +200,16 @@ pub fn render(t: &Topology) -> String {
     out.push('\n');
     let _ = writeln!(
         out,
-        r##"<text x="{MARGIN}" y="28" font-size="16" font-weight="bold" fill="#222">kernel {} · {} · {} servers · {} connections · up {:.0} s</text>"##,
+        r##"<text x="{MARGIN}" y="28" font-size="16" font-weight="bold" fill="#222">kernel {} · {} · {} servers · {} connections{} · up {:.0} s</text>"##,
         xml(&t.kernel.name),
         xml(&t.kernel.fqdn),
         t.servers.len(),
         t.active().count(),
+        match t.routes.len() {
+            0 => String::new(),
+            1 => " · 1 route".to_owned(),
+            n => format!(" · {n} routes"),
+        },
         t.kernel.uptime_s
     );
     // Edges under nodes.
@@ -231,14 +237,36 @@ pub fn render(t: &Topology) -> String {
                 x2 - dx
             )
         };
-        match &e.pipe {
-            None => {
+        match &e.kind {
+            EdgeKind::Stub => {
                 let _ = writeln!(
                     out,
                     r##"<path class="stub" d="{path}" stroke="#555" stroke-width="3" fill="none"/>"##
                 );
             }
-            Some(c) => {
+            EdgeKind::Route(r) => {
+                let colour = route_colour(r);
+                let (mx, my) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
+                let _ = writeln!(
+                    out,
+                    r##"<g class="route" id="route-{id}" data-id="{id}" data-from="{from}" data-to="{to}" data-direction="{direction}" data-state="{state}" data-sent="{sent}" data-received="{received}" data-lost="{lost}"><title>{from} → {to}
+{label}</title><path d="{path}" stroke="{colour}" stroke-width="4" fill="none" stroke-dasharray="12 5" marker-end="url(#arrow)"/><rect x="{rx:.1}" y="{ry:.1}" width="150" height="30" rx="4" fill="#ffffff" fill-opacity="0.9" stroke="{colour}"/><text x="{mx:.1}" y="{ty1:.1}" font-size="11" text-anchor="middle" fill="#111">route {state}</text><text x="{mx:.1}" y="{ty2:.1}" font-size="9" text-anchor="middle" fill="#444">sent {sent} · recv {received} · lost {lost}</text></g>"##,
+                    id = xml(&r.id),
+                    from = xml(&r.from),
+                    to = xml(&r.to),
+                    direction = xml(&r.direction),
+                    state = xml(&r.state),
+                    sent = r.sent,
+                    received = r.received,
+                    lost = r.lost,
+                    label = xml(&route_label(r)),
+                    rx = mx - 75.0,
+                    ry = my - 15.0,
+                    ty1 = my - 2.0,
+                    ty2 = my + 11.0,
+                );
+            }
+            EdgeKind::Pipe(c) => {
                 let colour = if c.stalled {
                     STALLED
                 } else {
@@ -316,6 +344,26 @@ pub fn render(t: &Topology) -> String {
                     t3 = cy + 23.0,
                 );
             }
+            NodeKind::Remote => {
+                // A guest identity is long: the box shows its start, the
+                // title all of it.
+                let short: String = node.label.chars().take(26).collect();
+                let ellipsis = if short.len() < node.label.len() {
+                    "…"
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    out,
+                    r##"<g class="remote" data-name="{label}"><title>another kernel: {label}</title><rect x="{x:.1}" y="{y:.1}" width="{SERVER_W}" height="{SERVER_H}" rx="9" fill="#ffffff" stroke="#555" stroke-width="1.5" stroke-dasharray="6 4"/><text x="{cx:.1}" y="{t1:.1}" font-size="11" text-anchor="middle" fill="#444">another kernel</text><text x="{cx:.1}" y="{t2:.1}" font-size="10" text-anchor="middle" fill="#111">{short}{ellipsis}</text></g>"##,
+                    label = xml(&node.label),
+                    short = xml(&short),
+                    x = cx - SERVER_W / 2.0,
+                    y = cy - SERVER_H / 2.0,
+                    t1 = cy - 4.0,
+                    t2 = cy + 12.0,
+                );
+            }
             NodeKind::FanOut | NodeKind::FanIn => {
                 let (what, points) = if node.kind == NodeKind::FanOut {
                     (
@@ -364,6 +412,7 @@ pub fn render(t: &Topology) -> String {
         ("paused", "#1e88e5"),
         ("draining", "#8e24aa"),
         ("STALLED", STALLED),
+        ("route", "#1565c0"),
     ] {
         let _ = writeln!(
             out,

@@ -119,6 +119,28 @@ fn a_route_drains_its_output_in_order_under_back_pressure() {
     for counter in ["sent", "received", "in_flight", "lost"] {
         assert_eq!(served[0][counter], 0, "{counter}");
     }
+    // The exports draw it: from its server to the other kernel's end.
+    let topology = connectome.topology();
+    let remote = format!("remote:{}", routes[0].to);
+    let dot = topology.to_dot();
+    assert!(dot.contains(&format!("\"src\" -> \"{remote}\"")), "{dot}");
+    assert!(
+        dot.contains("style=dashed") && dot.contains("route planned"),
+        "{dot}"
+    );
+    assert!(dot.contains("another kernel"), "{dot}");
+    let mermaid = topology.to_mermaid();
+    assert!(mermaid.contains("src -.->|\"route planned"), "{mermaid}");
+    assert!(mermaid.contains("([\"another kernel<br/>"), "{mermaid}");
+    let svg = kernel::control::svg::render(&topology);
+    let id = Uuid::from_u128(1);
+    assert!(
+        svg.contains(&format!(r#"<g class="route" id="route-{id}""#)),
+        "{svg}"
+    );
+    assert!(svg.contains(r#"data-state="planned""#), "{svg}");
+    assert!(svg.contains(r#"<g class="remote""#), "{svg}");
+    assert!(svg.contains("· 1 route ·"), "{svg}");
 }
 
 #[test]

@@ -30,7 +30,9 @@ use std::path::{Path, PathBuf};
 pub use diagnostic::{Code, Finding, Findings, Level};
 pub use error::Error;
 pub use generate::{HEADER, generate};
-pub use plan::{EndpointPlan, KernelPlan, PipePlan, Plan, ProcessPlan, ServerPlan};
+pub use plan::{
+    EndpointPlan, KernelPlan, PipePlan, Plan, ProcessPlan, RoutePlan, ServerPlan, TargetPlan,
+};
 pub use wiring_model::wiring;
 
 /// Lints `path` and writes the kernel to `$OUT_DIR/wiring.rs`; for build.rs.

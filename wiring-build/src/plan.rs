@@ -107,11 +107,14 @@ pub struct MeshPlan {
 /// The remote end of a route, as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetPlan {
+    /// `to.guest`: one guest identity.
     Guest(String),
+    /// `to.mask`: the guests a mask matches.
     Mask(String),
 }
 
 impl TargetPlan {
+    /// The identity or mask as written.
     pub fn text(&self) -> &str {
         match self {
             TargetPlan::Guest(text) | TargetPlan::Mask(text) => text,
@@ -122,12 +125,17 @@ impl TargetPlan {
 /// One route to another kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoutePlan {
+    /// The route's id (UUID v5 of the kernel, its source and its target).
     pub id: Uuid,
+    /// The output terminal here that feeds it.
     pub from: EndpointPlan,
+    /// The guest (or mask) it goes to.
     pub to: TargetPlan,
     /// The remote server's terminal.
     pub terminal: String,
+    /// Messages in flight at most (the receiver's credit).
     pub capacity: usize,
+    /// How messages cross: postcard or JSON.
     pub encoding: Encoding,
 }
 

@@ -161,6 +161,30 @@ fn graph_draws_the_topology_for_graphviz_and_mermaid() {
 }
 
 #[test]
+fn graph_draws_routes_to_the_other_kernel() {
+    let north = example("north");
+    let dot = text(&wiring(&["graph", "--format", "dot", path_str(&north)]).stdout);
+    assert!(
+        dot.contains("label = \"another kernel: localhost:checker:")
+            && dot.contains(".numbers\" ]"),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("0 -> 1 [ label = \"route from numbers\" ]"),
+        "{dot}"
+    );
+    let mermaid = text(&wiring(&["graph", "--format", "mermaid", path_str(&north)]).stdout);
+    assert!(
+        mermaid.contains("    plant -. \"route from numbers\" .-> remote0"),
+        "{mermaid}"
+    );
+    let output = wiring(&["graph", "--json", path_str(&north)]);
+    let graph: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(graph["routes"][0]["from"], "plant.numbers", "{graph}");
+    assert_eq!(graph["routes"][0]["terminal"], "numbers", "{graph}");
+}
+
+#[test]
 fn new_creates_a_crate_that_lints_clean_and_refuses_to_overwrite() {
     let dir = std::env::temp_dir().join(format!("wiring-cli-new-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

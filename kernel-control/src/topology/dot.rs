@@ -2,11 +2,15 @@
 
 use std::fmt::Write as _;
 
-use super::{NodeKind, Topology, edge_label, fill_colour, state_colour};
+use super::{
+    EdgeKind, NodeKind, Topology, edge_label, fill_colour, route_colour, route_label, state_colour,
+};
 
 impl Topology {
     /// Graphviz DOT: servers as boxes coloured by state, fan-out and fan-in
-    /// as junction nodes, every pipe labelled with state, rate and queue.
+    /// as junction nodes, every pipe labelled with state, rate and queue,
+    /// every route to or from another kernel as a dashed edge to a dashed
+    /// box for the other end, labelled with its state and counters.
     pub fn to_dot(&self) -> String {
         let g = self.graph();
         let mut out = String::new();
@@ -48,11 +52,19 @@ impl Topology {
                         dot_id(&format!("fan-in {}", node.label))
                     );
                 }
+                NodeKind::Remote => {
+                    let _ = writeln!(
+                        out,
+                        "  {} [shape=box, style=\"rounded,dashed\", label={}];",
+                        dot_id(&node.id),
+                        dot_id(&format!("another kernel\n{}", node.label))
+                    );
+                }
             }
         }
         for edge in &g.edges {
-            match &edge.pipe {
-                Some(c) => {
+            match &edge.kind {
+                EdgeKind::Pipe(c) => {
                     let style = match c.state.as_str() {
                         "paused" => "dashed",
                         "draining" => "dotted",
@@ -70,12 +82,23 @@ impl Topology {
                         dot_id(&edge_label(c))
                     );
                 }
-                None => {
+                EdgeKind::Stub => {
                     let _ = writeln!(
                         out,
                         "  {} -> {} [color=\"#555555\", penwidth=2, arrowhead=none];",
                         dot_id(&edge.from),
                         dot_id(&edge.to)
+                    );
+                }
+                EdgeKind::Route(r) => {
+                    let _ = writeln!(
+                        out,
+                        "  {} -> {} [id={}, color={}, style=dashed, penwidth=2, label={}];",
+                        dot_id(&edge.from),
+                        dot_id(&edge.to),
+                        dot_id(&format!("route-{}", r.id)),
+                        dot_id(route_colour(r)),
+                        dot_id(&route_label(r))
                     );
                 }
             }

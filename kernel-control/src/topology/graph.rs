@@ -1,7 +1,7 @@
-//! The graph every drawing of a topology uses: servers, fan junctions and
-//! the edges between them.
+//! The graph every drawing of a topology uses: servers, fan junctions, the
+//! other kernels' ends of routes and the edges between them.
 
-use super::{ConnectionView, Topology};
+use super::{ConnectionView, RouteView, Topology};
 
 /// What a node of the drawn graph is.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,12 +17,16 @@ pub enum NodeKind {
     FanOut,
     /// The junction of a `Combine` with several producers.
     FanIn,
+    /// The other kernel's end of a route: the guest and terminal it goes
+    /// to, or the `kernel/server.terminal` it comes from.
+    Remote,
 }
 
 /// A node of the drawn graph.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
-    /// Server name, or `fan-out:server.terminal` / `fan-in:server.terminal`.
+    /// Server name, `fan-out:server.terminal` / `fan-in:server.terminal`,
+    /// or `remote:` and the other kernel's end of a route.
     pub id: String,
     /// What the drawing writes on the node.
     pub label: String,
@@ -30,24 +34,34 @@ pub struct Node {
     pub kind: NodeKind,
 }
 
-/// An edge of the drawn graph: a pipe, or the stub between a server and
-/// its fan junction.
+/// What an edge of the drawn graph stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EdgeKind {
+    /// A pipe between two servers of this kernel.
+    Pipe(ConnectionView),
+    /// The stub between a server and its fan junction.
+    Stub,
+    /// A route to or from another kernel.
+    Route(RouteView),
+}
+
+/// An edge of the drawn graph.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Edge {
     /// The id of the node it starts at.
     pub from: String,
     /// The id of the node it ends at.
     pub to: String,
-    /// The pipe it stands for; `None` for a server-to-junction stub.
-    pub pipe: Option<ConnectionView>,
+    /// A pipe, a junction stub or a route.
+    pub kind: EdgeKind,
 }
 
 /// Servers, fan junctions and edges, as every drawing shows them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Graph {
-    /// Servers and fan junctions.
+    /// Servers, fan junctions and the other kernels' ends of routes.
     pub nodes: Vec<Node>,
-    /// Pipes and junction stubs.
+    /// Pipes, junction stubs and routes.
     pub edges: Vec<Edge>,
 }
 
@@ -82,7 +96,7 @@ impl Graph {
                     g.edges.push(Edge {
                         from: server_of(&c.from),
                         to: id.clone(),
-                        pipe: None,
+                        kind: EdgeKind::Stub,
                     });
                 }
                 id
@@ -100,7 +114,7 @@ impl Graph {
                     g.edges.push(Edge {
                         from: id.clone(),
                         to: server_of(&c.to),
-                        pipe: None,
+                        kind: EdgeKind::Stub,
                     });
                 }
                 id
@@ -110,7 +124,33 @@ impl Graph {
             g.edges.push(Edge {
                 from,
                 to,
-                pipe: Some(c.clone()),
+                kind: EdgeKind::Pipe(c.clone()),
+            });
+        }
+        for r in &t.routes {
+            let outbound = r.direction == "outbound";
+            let (here, there) = if outbound {
+                (&r.from, &r.to)
+            } else {
+                (&r.to, &r.from)
+            };
+            let remote = format!("remote:{there}");
+            if !g.nodes.iter().any(|n| n.id == remote) {
+                g.nodes.push(Node {
+                    id: remote.clone(),
+                    label: there.clone(),
+                    kind: NodeKind::Remote,
+                });
+            }
+            let (from, to) = if outbound {
+                (server_of(here), remote)
+            } else {
+                (remote, server_of(here))
+            };
+            g.edges.push(Edge {
+                from,
+                to,
+                kind: EdgeKind::Route(r.clone()),
             });
         }
         g

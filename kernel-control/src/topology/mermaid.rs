@@ -5,10 +5,12 @@ use std::fmt::Write as _;
 use kernel_core::ServerState;
 use kernel_core::control::state::Machine as _;
 
-use super::{NodeKind, Topology, edge_label, state_colour};
+use super::{EdgeKind, NodeKind, Topology, edge_label, route_label, state_colour};
 
 impl Topology {
-    /// A Mermaid flowchart of the same graph.
+    /// A Mermaid flowchart of the same graph (routes as thick arrows to or
+    /// from a rounded node for the other kernel's end, dotted while they
+    /// are not connected).
     pub fn to_mermaid(&self) -> String {
         let g = self.graph();
         let mid = |id: &str| -> String {
@@ -47,12 +49,20 @@ impl Topology {
                         text(&node.label)
                     );
                 }
+                NodeKind::Remote => {
+                    let _ = writeln!(
+                        out,
+                        "  {}([\"another kernel<br/>{}\"])",
+                        mid(&node.id),
+                        text(&node.label)
+                    );
+                }
             }
         }
         for edge in &g.edges {
-            match &edge.pipe {
-                Some(c) if c.state == "closed" || c.state == "failed" => {}
-                Some(c) => {
+            match &edge.kind {
+                EdgeKind::Pipe(c) if c.state == "closed" || c.state == "failed" => {}
+                EdgeKind::Pipe(c) => {
                     let arrow = if c.state == "paused" { "-.->" } else { "-->" };
                     let _ = writeln!(
                         out,
@@ -63,8 +73,23 @@ impl Topology {
                         mid(&edge.to)
                     );
                 }
-                None => {
+                EdgeKind::Stub => {
                     let _ = writeln!(out, "  {} --- {}", mid(&edge.from), mid(&edge.to));
+                }
+                EdgeKind::Route(r) => {
+                    let arrow = if r.state == "connected" || r.state == "draining" {
+                        "==>"
+                    } else {
+                        "-.->"
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {} {}|\"{}\"| {}",
+                        mid(&edge.from),
+                        arrow,
+                        text(&route_label(r).replace('\n', " · ")),
+                        mid(&edge.to)
+                    );
                 }
             }
         }

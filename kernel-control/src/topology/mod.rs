@@ -14,7 +14,7 @@ use kernel_core::{Connectome, Control, RouteStatus};
 use kernel_hostess::{GuestStatus, HostessExt, TerminalUse};
 use wiring_model::{GuestIdentity, TerminalKind};
 
-pub use graph::{Edge, Graph, Node, NodeKind};
+pub use graph::{Edge, EdgeKind, Graph, Node, NodeKind};
 
 /// The kernel a snapshot is about.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -470,6 +470,30 @@ pub(crate) fn edge_label(c: &ConnectionView) -> String {
         "{}\n{} · queue {}/{}",
         c.state, flow, c.queue_depth, c.capacity
     )
+}
+
+/// The label of a drawn route: state, counters and why it is in its state.
+pub(crate) fn route_label(r: &RouteView) -> String {
+    let mut label = format!(
+        "route {}\nsent {} · received {} · lost {}",
+        r.state, r.sent, r.received, r.lost
+    );
+    if let Some(reason) = &r.reason {
+        label.push('\n');
+        label.push_str(reason);
+    }
+    label
+}
+
+/// Colour of a route by state: blue while it carries messages, grey while
+/// it waits, red when it failed or lost messages.
+pub(crate) fn route_colour(r: &RouteView) -> &'static str {
+    match r.state.as_str() {
+        "failed" => "#c62828",
+        _ if r.lost > 0 => "#c62828",
+        "connected" | "draining" => "#1565c0",
+        _ => "#9e9e9e",
+    }
 }
 
 fn nanos(d: std::time::Duration) -> u64 {
