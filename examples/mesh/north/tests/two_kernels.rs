@@ -11,7 +11,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// South's binary: built with cargo into this test's target folder (a test
-/// only gets the binaries of its own package).
+/// only gets the binaries of its own package). Built with the workspace's
+/// tests selected too, so that features resolve as for `cargo test
+/// --workspace` and the dependencies that build made are reused (`-p south`
+/// alone resolves other features and rebuilt Zenoh).
 fn south_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
     // <target>/<profile>/deps/two_kernels-<hash>
@@ -24,7 +27,14 @@ fn south_binary() -> PathBuf {
         .unwrap_or_else(|| panic!("no target folder above {}", profile.display()));
     let mut build = Command::new(env!("CARGO"));
     build
-        .args(["build", "-p", "south", "--bin", "south", "--target-dir"])
+        .args([
+            "build",
+            "--workspace",
+            "--tests",
+            "--bin",
+            "south",
+            "--target-dir",
+        ])
         .arg(target)
         .current_dir(env!("CARGO_MANIFEST_DIR"));
     if profile.file_name().is_some_and(|p| p == "release") {
