@@ -80,29 +80,34 @@ impl std::fmt::Debug for KernelBuilder {
     }
 }
 
-/// Deserializes the `config` of server `index` of `spec` into `S::Config`:
-/// from its table in the wiring file's text when the spec carries it, so
-/// that an error points at the file's line and column; else from the table
-/// as a TOML document of its own.
+/// Deserializes the `config` of server `index` of `spec` into `S::Config`
+/// from the table as a TOML document of its own. Only when that fails is
+/// the table read again from the wiring file's text (when the spec carries
+/// it), so that the error points at the file's line and column: finding it
+/// there parses the whole file, which for every server of a large kernel
+/// made building it quadratic.
 pub(crate) fn parse_config<S: Server>(spec: &Spec, index: usize) -> Result<S::Config, Error> {
     let server = &spec.servers[index];
-    let bad = |message: String| Error::Config {
-        server: server.name.to_owned(),
-        type_path: server.type_path.to_owned(),
-        message,
-    };
-    if let Some(wiring) = spec.source
-        && let Some(table) = config_in(wiring, server.name)
-    {
-        return S::Config::deserialize(toml::de::ValueDeserializer::from(table))
-            .map_err(|e| bad(located(wiring, &e)));
-    }
     let Some(source) = server.config else {
         return Err(Error::MissingConfig {
             server: server.name.to_owned(),
         });
     };
-    parse_config_of::<S::Config>(server, source)
+    let error = match parse_config_of::<S::Config>(server, source) {
+        Ok(config) => return Ok(config),
+        Err(error) => error,
+    };
+    if let Some(wiring) = spec.source
+        && let Some(table) = config_in(wiring, server.name)
+        && let Err(e) = S::Config::deserialize(toml::de::ValueDeserializer::from(table))
+    {
+        return Err(Error::Config {
+            server: server.name.to_owned(),
+            type_path: server.type_path.to_owned(),
+            message: located(wiring, &e),
+        });
+    }
+    Err(error)
 }
 
 /// Deserializes a config of type `C` from the TOML document `source` (a
