@@ -413,7 +413,10 @@ pub fn render(t: &Topology) -> String {
         ("draining", "#8e24aa"),
         ("STALLED", STALLED),
         ("route", "#1565c0"),
-    ] {
+    ]
+    .into_iter()
+    .filter(|(text, _)| *text != "route" || !t.routes.is_empty())
+    {
         let _ = writeln!(
             out,
             r##"<line x1="{lx:.0}" y1="{ly:.0}" x2="{:.0}" y2="{ly:.0}" stroke="{colour}" stroke-width="4"/><text x="{:.0}" y="{:.0}" font-size="11" fill="#333">{text}</text>"##,

@@ -23,7 +23,7 @@
 //!
 //! - [`sign`](mod@sign): the canonical text and its signature;
 //! - [`verify`]: the callee's side, [`Verifier`];
-//! - [`client`]: the caller's side, [`PhoneClient`] (an HTTP client; with
+//! - `client`: the caller's side, `PhoneClient` (an HTTP client; with
 //!   feature `http`).
 
 #[cfg(feature = "http")]
