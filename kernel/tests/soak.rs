@@ -11,6 +11,7 @@
 //! `SOAK_CYCLES` sets the number of measured cycles (default 1,500).
 #![cfg(all(feature = "control", target_os = "linux"))]
 
+mod common;
 mod control_common;
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -15,12 +15,9 @@ use std::time::{Duration, Instant};
 pub use kernel::prelude::*;
 use kernel::{KernelBuilder, KernelSpec, PipeSpec, Restart, ServerSpec, Spec, Uuid};
 
-#[path = "../common/mod.rs"]
-pub mod common;
-
 // Each test binary uses a part.
 #[allow(unused_imports)]
-pub use common::{ConnectNamed, Merge, Sink, TEST_MANIFEST, received, record};
+pub use crate::common::{ConnectNamed, Merge, Sink, TEST_MANIFEST, received, record};
 
 #[derive(serde::Deserialize, Default)]
 pub struct TickConfig {
@@ -180,7 +177,7 @@ const fn pipe(
     from: (&'static str, &'static str),
     to: (&'static str, &'static str),
 ) -> PipeSpec {
-    common::pipe(id, from, to, 64)
+    crate::common::pipe(id, from, to, 64)
 }
 
 /// The plant as kernel `name`: `src -> a`, `fan -> b`, `fan -> merge`,

@@ -728,7 +728,7 @@ impl Kernel {
             Err(e) => panic!("{e}"),
         };
         let mut cmd = Command::new(exe);
-        cmd.args(["--exact", "role", "--nocapture", "--test-threads=1"])
+        cmd.args(["--exact", "mesh::role", "--nocapture", "--test-threads=1"])
             .env(ROLE, "kernel")
             .env("MESH_SPEC", spec)
             .env_remove("WIRING_PASSPHRASE")
