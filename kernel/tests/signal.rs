@@ -15,11 +15,7 @@ static SIGINT: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("forever", "out"), ("sink", "input"), 16)],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]

@@ -13,7 +13,8 @@ use std::time::Duration;
 pub use kernel::prelude::*;
 use kernel::terminal::{Consumer, Producer};
 use kernel::{
-    Auth, Endpoint, KernelBuilder, KernelSpec, PipeSpec, Restart, ServerManifest, ServerSpec, Uuid,
+    Auth, Endpoint, KernelBuilder, KernelSpec, PipeSpec, Restart, ServerManifest, ServerSpec, Spec,
+    Uuid,
 };
 
 /// Stands in for a server type's manifest where a spec is written by hand.
@@ -62,6 +63,19 @@ pub const fn pipe(
         capacity,
     }
 }
+
+/// The rest of a hand-written spec (`Spec { kernel, servers, pipes, ..PLAIN }`):
+/// no control surface, external processes, mesh or routes.
+pub const PLAIN: Spec = Spec {
+    kernel: kernel("plain"),
+    servers: &[],
+    pipes: &[],
+    control: None,
+    processes: &[],
+    mesh: None,
+    routes: &[],
+    source: None,
+};
 
 pub const fn kernel(name: &'static str) -> KernelSpec {
     KernelSpec {

@@ -94,11 +94,7 @@ static SPEC: Spec = Spec {
         pipe(2, ("south", "readings"), ("avg", "raw"), 2),
         pipe(3, ("avg", "mean"), ("show", "value"), 2),
     ],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]

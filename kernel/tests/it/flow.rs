@@ -20,11 +20,7 @@ static FAN_OUT: Spec = Spec {
         pipe(2, ("src", "out"), ("b", "input"), 1024),
         pipe(3, ("src", "out"), ("c", "input"), 1024),
     ],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
@@ -94,11 +90,7 @@ static FAN_IN: Spec = Spec {
         pipe(2, ("p1", "out"), ("merge", "inputs"), 64),
         pipe(3, ("p2", "out"), ("merge", "inputs"), 64),
     ],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
@@ -138,11 +130,7 @@ static CHAIN: Spec = Spec {
         server("slow", "Sink", Restart::Never, Some("delay_ms = 1")),
     ],
     pipes: &[pipe(1, ("src", "out"), ("slow", "input"), 4)],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
@@ -181,11 +169,7 @@ static UNCONNECTED: Spec = Spec {
     kernel: kernel("unconnected"),
     servers: &[server("lonely", "Sink", Restart::Never, None)],
     pipes: &[],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]

@@ -51,11 +51,7 @@ static GIVE_UP: Spec = Spec {
         pipe(2, ("a", "output"), ("b", "input"), 4),
         pipe(3, ("b", "output"), ("sink", "input"), 4),
     ],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 fn fused_ends() -> kernel::__private::Pipe<Output<u64>, Input<u64>> {
@@ -150,11 +146,7 @@ static LIMIT: Spec = Spec {
         pipe(1, ("src", "out"), ("a", "input"), 4),
         pipe(2, ("a", "output"), ("sink", "input"), 4),
     ],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
@@ -215,11 +207,7 @@ static TAP_FUSED: Spec = Spec {
         pipe(1, ("src", "out"), ("a", "input"), 4),
         pipe(2, ("a", "output"), ("sink", "input"), 4),
     ],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
@@ -300,11 +288,7 @@ static ENDED: Spec = Spec {
         pipe(2, ("a", "output"), ("b", "input"), 4),
         pipe(3, ("b", "output"), ("sink", "input"), 4),
     ],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]

@@ -48,11 +48,7 @@ proptest! {
             kernel: kernel(kernel_name),
             servers: Box::leak(servers.into_boxed_slice()),
             pipes: Box::leak(pipes.into_boxed_slice()),
-            control: None,
-            processes: &[],
-            mesh: None,
-            routes: &[],
-            source: None,
+            ..PLAIN
         });
 
         let mut b = KernelBuilder::new(spec);
@@ -92,11 +88,7 @@ proptest! {
             kernel: kernel(kernel_name),
             servers: Box::leak(servers.into_boxed_slice()),
             pipes: Box::leak(pipes.into_boxed_slice()),
-            control: None,
-            processes: &[],
-            mesh: None,
-            routes: &[],
-            source: None,
+            ..PLAIN
         });
 
         let mut b = KernelBuilder::new(spec);

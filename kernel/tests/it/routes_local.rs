@@ -31,11 +31,8 @@ static ROUTED: Spec = Spec {
     kernel: kernel("routed"),
     servers: &[server("src", "Source", Restart::Never, Some("count = 100"))],
     pipes: &[],
-    control: None,
-    processes: &[],
-    mesh: None,
     routes: &[route(1, 4)],
-    source: None,
+    ..PLAIN
 };
 
 static FED: Spec = Spec {

@@ -29,11 +29,7 @@ static GIVE_UP: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("flaky", "out"), ("sink", "input"), 8)],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
@@ -74,11 +70,7 @@ static RECOVER: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("flaky", "out"), ("sink", "input"), 1)],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
@@ -109,11 +101,7 @@ static NEVER: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("flaky", "out"), ("sink", "input"), 8)],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
@@ -135,11 +123,7 @@ static ALWAYS: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("flaky", "out"), ("sink", "input"), 8)],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
@@ -166,11 +150,7 @@ static ALWAYS_STOP: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("forever", "out"), ("sink", "input"), 16)],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
@@ -196,11 +176,7 @@ static STOP: Spec = Spec {
         server("sink", "Sink", Restart::Never, Some("delay_ms = 0")),
     ],
     pipes: &[pipe(1, ("forever", "out"), ("sink", "input"), 16)],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
@@ -258,11 +234,7 @@ static STUBBORN: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("stubborn", "out"), ("sink", "input"), 16)],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
@@ -310,11 +282,7 @@ static GONE: Spec = Spec {
         server("quitter", "Quitter", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("src", "out"), ("quitter", "input"), 4)],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
@@ -355,11 +323,7 @@ static BOOT: Spec = Spec {
         server("boom", "Explodes", Restart::Always, None),
     ],
     pipes: &[pipe(1, ("src", "out"), ("boom", "input"), 4)],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
@@ -392,11 +356,7 @@ static BAD_CONFIG: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("src", "out"), ("sink", "input"), 4)],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
@@ -505,11 +465,7 @@ static KIND: Spec = Spec {
         server("sink", "Sink", Restart::Never, None),
     ],
     pipes: &[pipe(1, ("src", "out"), ("sink", "input"), 4)],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
@@ -538,11 +494,7 @@ static ALWAYS_SINK: Spec = Spec {
         server("sink", "Sink", Restart::Always, None),
     ],
     pipes: &[pipe(1, ("src", "out"), ("sink", "input"), 8)],
-    control: None,
-    processes: &[],
-    mesh: None,
-    routes: &[],
-    source: None,
+    ..PLAIN
 };
 
 #[test]
