@@ -9,7 +9,7 @@
 //! per server instance (its exact identity, count 1, the terminals its pipes
 //! use), then every terminal bound under the ids of its pipes.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use uuid::Uuid;
@@ -153,6 +153,17 @@ impl State {
 /// The plan of a generated kernel: for each server instance whose pipes use
 /// terminals, its exact identity, count 1, and those terminals.
 pub fn plan_for_spec(spec: &Spec, holder: &str) -> Result<Plan, HostessError> {
+    // Each server's terminals in the order the pipes first use them, in one
+    // pass over the pipes (a pass per server is quadratic in large kernels).
+    let mut used: HashMap<&str, Vec<&str>> = HashMap::new();
+    for pipe in spec.pipes {
+        for end in [pipe.from, pipe.to] {
+            let terminals = used.entry(end.server).or_default();
+            if !terminals.contains(&end.terminal) {
+                terminals.push(end.terminal);
+            }
+        }
+    }
     let mut wants = Vec::new();
     for server in spec.servers {
         let identity =
@@ -160,17 +171,10 @@ pub fn plan_for_spec(spec: &Spec, holder: &str) -> Result<Plan, HostessError> {
                 server: server.name.to_owned(),
                 error: e,
             })?;
-        let mut terminals: Vec<String> = Vec::new();
-        for pipe in spec.pipes {
-            for end in [pipe.from, pipe.to] {
-                if end.server == server.name && !terminals.iter().any(|t| t == end.terminal) {
-                    terminals.push(end.terminal.to_owned());
-                }
-            }
-        }
-        if terminals.is_empty() {
+        let Some(terminals) = used.get(server.name) else {
             continue;
-        }
+        };
+        let terminals = terminals.iter().map(|t| (*t).to_owned()).collect();
         wants.push(Want {
             mask: GuestMask::exact(&identity),
             count: 1,
@@ -222,14 +226,15 @@ pub fn book_spec(
             terminals: BTreeMap::new(),
         });
     }
+    let uuids: HashMap<&str, Uuid> = spec.servers.iter().map(|s| (s.name, s.uuid)).collect();
     let mut bindings = Vec::new();
     let mut terminals: BTreeMap<(String, String), Vec<Uuid>> = BTreeMap::new();
     for pipe in spec.pipes {
         for end in [pipe.from, pipe.to] {
-            let Some(server) = spec.server(end.server) else {
+            let Some(&uuid) = uuids.get(end.server) else {
                 continue;
             };
-            bindings.push((TerminalRef::new(server.uuid, end.terminal), pipe.id));
+            bindings.push((TerminalRef::new(uuid, end.terminal), pipe.id));
             terminals
                 .entry((end.server.to_owned(), end.terminal.to_owned()))
                 .or_default()

@@ -146,8 +146,9 @@ pub(crate) struct Lease {
     pub(crate) holder: String,
     pub(crate) ttl: Option<Duration>,
     pub(crate) deadline: Option<Duration>,
-    /// (slot, terminal) pairs.
-    pub(crate) terminals: Vec<(usize, usize)>,
+    /// (slot, terminal) pairs: a set, as the kernel's own booking holds
+    /// every terminal of its pipes and gives them back one pipe at a time.
+    pub(crate) terminals: BTreeSet<(usize, usize)>,
     /// The kernel's own booking.
     pub(crate) kernel: bool,
 }
@@ -502,7 +503,7 @@ impl State {
             holder,
             ttl,
             deadline,
-            terminals: pairs,
+            terminals: pairs.into_iter().collect(),
             kernel,
         };
         let grant = self.grant_of(&lease);
@@ -655,7 +656,7 @@ impl State {
             freed.push(self.terminal_ref(g, t));
             let empty = match self.ledger.leases.get_mut(&id) {
                 Some(lease) => {
-                    lease.terminals.retain(|&p| p != (g, t));
+                    lease.terminals.remove(&(g, t));
                     lease.terminals.is_empty()
                 }
                 None => false,
