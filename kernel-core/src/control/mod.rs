@@ -701,10 +701,12 @@ impl Control {
     /// closed, a transition), otherwise only the pipes whose state follows
     /// their queue (draining, or holding the end a disconnect dropped). An
     /// idle kernel of 10,000 pipes otherwise spends a quarter of a CPU
-    /// looking at them.
-    pub(crate) fn reconcile_changes(&self, watch: &mut PipeWatch) {
+    /// looking at them. True when something changed or a pipe's state still
+    /// follows its queue (the kernel then keeps looking often).
+    pub(crate) fn reconcile_changes(&self, watch: &mut PipeWatch) -> bool {
         let count = self.connectome.live.pipe_changes.count();
-        if watch.seen != Some(count) {
+        let changed = watch.seen != Some(count);
+        if changed {
             // Read before looking: a change from now on is seen next tick.
             watch.seen = Some(count);
             watch.pipes = self.connectome.pipes_live();
@@ -713,6 +715,7 @@ impl Control {
             self.reconcile_pipe(pipe);
         }
         watch.pipes.retain(|pipe| pipe.follows_queue());
+        changed || !watch.pipes.is_empty()
     }
 
     fn reconcile_pipe(&self, pipe: &PipeLive) {

@@ -58,8 +58,14 @@ pub(crate) enum Done {
 /// After the grace period, how long killed processes get to be reaped.
 const REAP: Duration = Duration::from_secs(1);
 
-/// How often the kernel looks at the stop flag while servers run.
+/// How often the kernel looks at the stop flag, restart requests and pipe
+/// changes while something moves.
 const POLL: Duration = Duration::from_millis(20);
+
+/// How often at the least while nothing moves: the poll doubles from
+/// [`POLL`] up to this, so an idle kernel wakes a few times a second (and
+/// answers ctrl-c within this time).
+const IDLE_POLL: Duration = Duration::from_millis(250);
 
 /// Raises a kernel's stop signal from anywhere (another thread, a test).
 #[derive(Debug, Clone)]
@@ -448,6 +454,7 @@ impl Kernel {
         // Servers that ended, kept so that an operator can restart them.
         let mut ended: BTreeMap<usize, Instance> = BTreeMap::new();
         let mut kept_up = false;
+        let mut poll = POLL;
         loop {
             if running.is_empty() && processes.is_empty() {
                 let keeper = policies
@@ -466,7 +473,8 @@ impl Kernel {
                     None => break,
                 }
             }
-            match done_rx.recv_timeout(POLL) {
+            let mut moved = true;
+            match done_rx.recv_timeout(poll) {
                 Ok(Done::Server(index, instance)) => {
                     running.remove(&index);
                     if let Some(instance) = instance {
@@ -477,13 +485,18 @@ impl Kernel {
                 Ok(Done::Process(index)) => {
                     processes.remove(&index);
                 }
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => moved = false,
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
             }
             if stopping_since.is_none() {
-                restart_ended(&connectome, &mut ended, &mut running, limit, &done_tx);
+                moved |= restart_ended(&connectome, &mut ended, &mut running, limit, &done_tx);
             }
-            control.reconcile_changes(&mut watch);
+            moved |= control.reconcile_changes(&mut watch);
+            poll = if moved || stopping_since.is_some() {
+                POLL
+            } else {
+                (poll * 2).min(IDLE_POLL)
+            };
             if stopping_since.is_none() && stop.load(Ordering::SeqCst) {
                 tracing::info!(kernel, "stop signal raised; draining");
                 stopping_since = Some(Instant::now());
@@ -549,19 +562,20 @@ impl Kernel {
 
 /// Starts again each ended server an operator asked to restart: built
 /// afresh from its config; its pipes were released when it ended, so it
-/// runs unconnected until connected live.
+/// runs unconnected until connected live. True when one was asked.
 fn restart_ended(
     connectome: &Connectome,
     ended: &mut BTreeMap<usize, Instance>,
     running: &mut BTreeSet<usize>,
     limit: RestartLimit,
     done: &crossbeam_channel::Sender<Done>,
-) {
+) -> bool {
     let asked: Vec<usize> = ended
         .iter()
         .filter(|(_, i)| i.ports.signal().request() == Request::Restart)
         .map(|(index, _)| *index)
         .collect();
+    let any = !asked.is_empty();
     for index in asked {
         let Some(instance) = ended.remove(&index) else {
             continue;
@@ -576,6 +590,7 @@ fn restart_ended(
         };
         spawn_supervisor(connectome, instance, server, limit, done, running);
     }
+    any
 }
 
 /// Runs `server` under a supervisor on a thread of its own; `running`
