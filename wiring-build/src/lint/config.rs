@@ -6,6 +6,8 @@
 //! written by hand, `flatten`) is left to the generated config tests and
 //! to the kernel's boot.
 
+use std::collections::HashMap;
+
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 use wiring_model::names::closest;
@@ -95,20 +97,26 @@ fn with_article(type_str: &str) -> String {
     }
 }
 
-/// The value of `servers.<server>.config` in the wiring file.
-fn config_value<'d, 'i>(
-    document: &'d DeTable<'i>,
-    server: &str,
-) -> Option<&'d Spanned<DeValue<'i>>> {
+/// The value of `servers.<instance>.config` in the wiring file, by
+/// instance: one pass over the servers table (a search of it per instance is
+/// quadratic in large kernels).
+fn config_values<'d, 'i>(document: &'d DeTable<'i>) -> HashMap<&'d str, &'d Spanned<DeValue<'i>>> {
     let get = |table: &'d DeTable<'i>, key: &str| {
         table
             .iter()
             .find(|(k, _)| k.get_ref() == key)
             .map(|(_, v)| v)
     };
-    let servers = get(document, "servers")?.get_ref().as_table()?;
-    let instance = get(servers, server)?.get_ref().as_table()?;
-    get(instance, "config")
+    let Some(servers) = get(document, "servers").and_then(|s| s.get_ref().as_table()) else {
+        return HashMap::new();
+    };
+    servers
+        .iter()
+        .filter_map(|(name, instance)| {
+            let config = get(instance.get_ref().as_table()?, "config")?;
+            Some((name.get_ref().as_ref(), config))
+        })
+        .collect()
 }
 
 impl<'a> Linter<'a> {
@@ -117,19 +125,25 @@ impl<'a> Linter<'a> {
             return;
         };
         let document = document.into_inner();
+        let values = config_values(&document);
         let resolver = Resolver::new(self.scan);
+        // By server type: resolving it is the same for each of its instances.
+        let mut config_types: HashMap<&str, Option<String>> = HashMap::new();
         for (i, server) in self.wiring.servers.iter().enumerate() {
             let Some(ty) = self.types[i] else {
                 continue;
             };
-            let Some(config) = self.config_type(&resolver, ty) else {
+            let config = config_types
+                .entry(ty.path.as_str())
+                .or_insert_with(|| self.config_type(&resolver, ty));
+            let Some(config) = config.clone() else {
                 continue;
             };
             let place = Place {
                 server: &server.name.value,
                 path: String::new(),
             };
-            match config_value(&document, &server.name.value) {
+            match values.get(server.name.value.as_str()).copied() {
                 // A `config` that is no table is a schema error already.
                 Some(value) if server.config.is_some() => {
                     self.check(&resolver, &config, value, &place);
