@@ -345,8 +345,12 @@ impl Running {
             c.connectome().pipe(id).is_some_and(|p| p.messages_out > 10)
         });
         self.control.pause(id).unwrap();
-        self.wait_until("the paused pipe is full", |c| {
-            c.connectome().pipe(id).is_some_and(|p| p.queue_depth == 64)
+        // Full, and its producer waiting in `send` (on a loaded machine the
+        // producer may not have tried the next send yet when the pipe fills).
+        self.wait_until("the paused pipe is full and its producer blocked", |c| {
+            c.connectome()
+                .pipe(id)
+                .is_some_and(|p| p.queue_depth == 64 && p.blocked_now.is_some())
         });
     }
 
