@@ -12,7 +12,8 @@
 //! ```
 //!
 //! The source sends one message per `send` (its `Output` calls the chain);
-//! with `--batched` it uses `send_all`.
+//! with `--batched` it uses `send_all`. `--only fused` (or `unfused`,
+//! `inline`) runs one runner alone, for a profiler.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -65,6 +66,7 @@ struct Options {
     runs: usize,
     messages: u64,
     batched: bool,
+    only: Option<Runner>,
 }
 
 fn options() -> Result<Options, String> {
@@ -72,6 +74,7 @@ fn options() -> Result<Options, String> {
         runs: 11,
         messages: wiring_benches::MESSAGES,
         batched: false,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -84,6 +87,13 @@ fn options() -> Result<Options, String> {
             "--runs" => options.runs = number("--runs")?.max(1) as usize,
             "--messages" => options.messages = number("--messages")?,
             "--batched" => options.batched = true,
+            "--only" => {
+                let name = args.next().unwrap_or_default();
+                let runner = Runner::ALL.into_iter().find(|r| r.name() == name);
+                options.only = Some(runner.ok_or_else(|| {
+                    format!("--only takes fused, unfused or inline, not `{name}`")
+                })?);
+            }
             // What cargo bench passes to every harness.
             "--bench" | "--test" => {}
             a => return Err(format!("unknown argument `{a}`")),
@@ -118,6 +128,19 @@ fn main() -> ExitCode {
             None
         }
     };
+    if let Some(r) = o.only {
+        for _ in 0..o.runs {
+            let Some(t) = run(r) else {
+                return ExitCode::FAILURE;
+            };
+            println!(
+                "{:<8} {:>10} msg/s",
+                r.name(),
+                si(o.messages as f64 / t.as_secs_f64())
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
     // One warm-up each: page faults of fresh rings, thread stacks.
     for r in Runner::ALL {
         if run(r).is_none() {

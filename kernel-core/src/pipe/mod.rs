@@ -510,6 +510,13 @@ impl<T> PipeReceiver<T> {
     }
 }
 
+/// How many messages a consumer that outran its producer waits for (see
+/// [`wake::settle`]): eight cache lines of `u64`, or half the ring if that
+/// is less.
+fn batch(capacity: usize) -> usize {
+    (capacity / 2).clamp(1, 64)
+}
+
 /// The writing side of a pipe's ring, claimed by the one terminal that
 /// sends into it; handed back to the pipe when dropped.
 pub(crate) struct Writer<T> {
@@ -772,6 +779,14 @@ impl<T> Reader<T> {
         }
         self.notify();
         n
+    }
+
+    /// True when a batch of messages waits (see [`batch`]).
+    #[inline]
+    pub(crate) fn has_batch(&self) -> bool {
+        self.ring
+            .as_ref()
+            .is_some_and(|r| r.slots() >= batch(self.end.ring.capacity))
     }
 
     /// True when a message is waiting or the pipe is at end of stream.

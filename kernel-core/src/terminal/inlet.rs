@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::PortEnds;
 use super::link::{Link, Request, Wait, WaitKind, wall_clock};
 use crate::Error;
-use crate::pipe::wake::Spin;
+use crate::pipe::wake::{Spin, settle};
 use crate::pipe::{PipeReceiver, Reader, TryRecv};
 
 /// Messages a terminal takes in a row from one pipe while it has them,
@@ -120,23 +120,26 @@ impl<T: 'static> Inlet<T> {
     /// stream.
     #[inline]
     pub(crate) fn recv(&mut self) -> Option<T> {
+        let mut settled = false;
         if self.fresh() && !self.pipes.is_empty() {
             let i = self.current();
             let pipe = &mut self.pipes[i];
-            if !pipe.paused
-                && let Some(msg) = pipe.reader.try_pop()
-            {
-                self.took(i, 1);
-                return Some(msg);
+            if !pipe.paused {
+                if let Some(msg) = pipe.reader.try_pop() {
+                    self.took(i, 1);
+                    return Some(msg);
+                }
+                settled = self.outran();
             }
         }
-        self.recv_slow()
+        self.recv_slow(settled)
     }
 
     /// Waits for at least one message, then hands every message waiting in
     /// the current pipe (up to `max`) to `f`; 0 at end of stream.
     pub(crate) fn recv_each(&mut self, max: usize, mut f: impl FnMut(T)) -> usize {
         let max = max.max(1);
+        let mut settled = false;
         if self.fresh() && !self.pipes.is_empty() {
             let i = self.current();
             let pipe = &mut self.pipes[i];
@@ -146,9 +149,10 @@ impl<T: 'static> Inlet<T> {
                     self.took(i, n);
                     return n;
                 }
+                settled = self.outran();
             }
         }
-        match self.recv_slow() {
+        match self.recv_slow(settled) {
             None => 0,
             Some(first) => {
                 f(first);
@@ -164,8 +168,22 @@ impl<T: 'static> Inlet<T> {
         }
     }
 
+    /// The only pipe was found empty: waits a moment before the next look
+    /// (see [`settle`]); true when it waited.
+    #[inline]
+    fn outran(&self) -> bool {
+        let alone = self.pipes.len() == 1;
+        if alone {
+            let reader = &self.pipes[0].reader;
+            settle(|| reader.has_batch());
+        }
+        alone
+    }
+
+    /// The general path of `recv`; `settled`: the caller already waited
+    /// after finding the pipe empty.
     #[cold]
-    fn recv_slow(&mut self) -> Option<T> {
+    fn recv_slow(&mut self, mut settled: bool) -> Option<T> {
         let mut since: Option<Instant> = None;
         loop {
             self.sync();
@@ -174,6 +192,13 @@ impl<T: 'static> Inlet<T> {
             }
             if let Some(msg) = self.scan() {
                 return Some(msg);
+            }
+            if !settled && !self.pipes.is_empty() {
+                // Every pipe was empty: this consumer outran its producers.
+                let pipes = &self.pipes;
+                settle(|| pipes.iter().any(|p| !p.paused && p.reader.has_batch()));
+                settled = true;
+                continue;
             }
             if self.pipes.is_empty() {
                 let waits = self.dormant
