@@ -37,7 +37,7 @@ pub const fn server_spec(
     name: &'static str,
     type_path: &'static str,
     manifest: &'static ServerManifest,
-    uuid: &'static str,
+    uuid: u128,
     identity: &'static str,
     restart: Restart,
     config: Option<&'static str>,
@@ -46,7 +46,7 @@ pub const fn server_spec(
         name,
         type_path,
         manifest,
-        uuid: parse_uuid(uuid),
+        uuid: uuid::Uuid::from_u128(uuid),
         identity,
         restart,
         config,
@@ -56,7 +56,7 @@ pub const fn server_spec(
 /// A pipe's spec from the values generated code lists: its id, the
 /// producer's server and terminal, the consumer's, and the capacity.
 pub const fn pipe_spec(
-    id: &'static str,
+    id: u128,
     from_server: &'static str,
     from_terminal: &'static str,
     to_server: &'static str,
@@ -64,7 +64,7 @@ pub const fn pipe_spec(
     capacity: usize,
 ) -> PipeSpec {
     PipeSpec {
-        id: parse_uuid(id),
+        id: uuid::Uuid::from_u128(id),
         from: Endpoint {
             server: from_server,
             terminal: from_terminal,
@@ -86,11 +86,3 @@ pub fn check_config<S: Server>(spec: &Spec, index: usize) -> Result<(), Error> {
     }
 }
 
-/// A uuid the build step wrote; it wrote a valid one, so a bad one stops
-/// the compile (the spec is evaluated at compile time).
-const fn parse_uuid(text: &str) -> uuid::Uuid {
-    match uuid::Uuid::try_parse(text) {
-        Ok(uuid) => uuid,
-        Err(_) => panic!("wiring-build wrote an invalid uuid"),
-    }
-}

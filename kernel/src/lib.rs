@@ -186,8 +186,8 @@ pub mod net {
 /// //   [servers.count] type = "Count", config = { to = 100 }
 /// //   [servers.sum] type = "Sum"
 /// //   [[connections]] from = "count.out", to = "sum.values", capacity = 16
-/// const COUNT: &str = "3f8e4bd6-5c37-4f25-9a9c-2b3c43d1c5a1";
-/// const SUM: &str = "8a0c1f6e-0c52-4a8e-b7a6-6a8f3d29e0b2";
+/// const COUNT: u128 = 0x3f8e4bd6_5c37_4f25_9a9c_2b3c43d1c5a1;
+/// const SUM: u128 = 0x8a0c1f6e_0c52_4a8e_b7a6_6a8f3d29e0b2;
 /// static SPEC: Spec = Spec {
 ///     kernel: KernelSpec { name: "demo", fqdn: "localhost", owner: "docs" },
 ///     servers: &[
@@ -198,7 +198,7 @@ pub mod net {
 ///             "localhost:sum:0x00000002:docs:no:none:8a0c1f6e-0c52-4a8e-b7a6-6a8f3d29e0b2",
 ///             Restart::Never, None),
 ///     ],
-///     pipes: &[pipe_spec("c0ffee00-0000-4000-8000-000000000001", "count", "out", "sum", "values", 16)],
+///     pipes: &[pipe_spec(0xc0ffee00_0000_4000_8000_000000000001, "count", "out", "sum", "values", 16)],
 ///     control: None,
 ///     processes: &[],
 ///     mesh: None,

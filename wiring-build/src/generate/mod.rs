@@ -161,8 +161,19 @@ impl Server<'_> {
     }
 }
 
+/// A uuid as its 128-bit number, grouped as the uuid is: the spec is a
+/// static, evaluated at compile time, and parsing 100,000 uuid strings there
+/// took rustc past its limit for a constant's evaluation.
 fn uuid_lit(uuid: &wiring_model::Uuid) -> Expr {
-    str_lit(&uuid.hyphenated().to_string())
+    let hex = uuid.simple().to_string();
+    int_lit(&format!(
+        "0x{}_{}_{}_{}_{}_u128",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    ))
 }
 
 /// The generated items.
@@ -628,12 +639,12 @@ mod tests {
             "pub static CONNECTOME: ::kernel::Spec = ::kernel::Spec {".to_string(),
             "name: \"refinery\"".to_string(),
             format!(
-                "server_spec(\"intake\", \"servers::Sensor\", &<servers::intake as Manifest>::MANIFEST, \"{}\", \"localhost:intake:0x00000a01:ops:no:none:{}\", Restart::OnFailure, Some(\"count = 1000\\n\"),)",
-                intake.hyphenated(),
+                "server_spec(\"intake\", \"servers::Sensor\", &<servers::intake as Manifest>::MANIFEST, 0x{}_u128, \"localhost:intake:0x00000a01:ops:no:none:{}\", Restart::OnFailure, Some(\"count = 1000\\n\"),)",
+                intake.hyphenated().to_string().replace('-', "_"),
                 intake.hyphenated()
             ),
             "Restart::Never, None,)".to_string(),
-            format!("pipe_spec(\"{}\", \"intake\", \"readings\", \"filter\", \"raw\", 16,)", id.hyphenated()),
+            format!("pipe_spec(0x{}_u128, \"intake\", \"readings\", \"filter\", \"raw\", 16,)", id.hyphenated().to_string().replace('-', "_")),
             "control: Some(\"127.0.0.1:0\")".to_string(),
             "builder.server::<servers::intake>(\"intake\")?;".to_string(),
             "builder.server_default::<servers::filter>(\"filter\")?;".to_string(),
