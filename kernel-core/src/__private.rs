@@ -85,4 +85,3 @@ pub fn check_config<S: Server>(spec: &Spec, index: usize) -> Result<(), Error> {
         None => Ok(()),
     }
 }
-
