@@ -213,11 +213,19 @@ impl Deref for FrameMut {
 
 impl DerefMut for FrameMut {
     fn deref_mut(&mut self) -> &mut [u8] {
-        // A `FrameMut` is the only holder of its buffer, so `get_mut` holds.
-        match self.block.as_mut().and_then(Arc::get_mut) {
-            Some(block) => &mut block.bytes[..self.len],
-            None => &mut [],
-        }
+        let Some(block) = &self.block else {
+            return &mut [];
+        };
+        // SAFETY: a `FrameMut` is the only holder of its block: it made the
+        // block, popped it from a free list (blocks are moved in, never
+        // cloned), or took it from a `Frame` whose strong count was 1, and
+        // no `Weak` is ever made. So nothing else reads or writes the block
+        // while `&mut self` lives. `Arc::get_mut` would say the same with a
+        // compare-and-swap on the block's counts, whose cache line the
+        // consumer that freed the block last touched: a line moved between
+        // cores for every frame (a fifth of a frame source's time).
+        let block = unsafe { &mut *Arc::as_ptr(block).cast_mut() };
+        &mut block.bytes[..self.len]
     }
 }
 
