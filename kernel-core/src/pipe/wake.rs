@@ -17,13 +17,13 @@
 //! Where `membarrier` is missing or refused both sides use a full fence.
 //!
 //! loom checks the protocol (`RUSTFLAGS="--cfg loom" cargo test -p
-//! kernel-core --lib --release pipe::wake`): the interleavings and the
+//! kernel-core --lib --profile loom pipe::wake`): the interleavings and the
 //! outcomes the memory model allows of a publish and `notify` against a
 //! `sleep`, of a `ring` against a `sleep` (all of them), and of two rounds
 //! of ping-pong between two wakers (up to 6 preemptions). A lost wake-up is
 //! a park that nothing unparks, which loom reports as a deadlock. Built
-//! so, the `Waker` runs on loom's atomics, lock and park, and
-//! both barriers are the fallback's `SeqCst` fences: loom models the memory
+//! so, the `Waker` runs on loom's atomics, lock and park, and both
+//! barriers are the fallback's `SeqCst` fences: loom models the memory
 //! model between the threads it runs, not `membarrier`, which acts on the
 //! other threads' CPUs from outside them. What the asymmetric variant adds
 //! is that a compiler fence on one side and `membarrier` on the other make
@@ -34,6 +34,7 @@ use std::sync::atomic::{Ordering, compiler_fence};
 use std::sync::{Once, PoisonError};
 use std::time::{Duration, Instant};
 
+use crossbeam_utils::CachePadded;
 use sync::{AtomicBool, Mutex, Thread, fence};
 
 /// What the protocol runs on: std's atomics, lock and threads, or loom's in
@@ -71,8 +72,8 @@ mod sync {
     /// more than that anyway). The price: a swap reads what it overwrites,
     /// and a fence after it can then synchronize where a store would not.
     /// In the ring model the ring's swap reads the sleeper's take of the
-    /// ring, so that model misses a missing heavy barrier; the message
-    /// models catch it.
+    /// ring, so that model would not notice the heavy barrier gone; the
+    /// message models do.
     #[cfg(all(loom, test))]
     #[derive(Debug, Default)]
     pub(super) struct AtomicBool(loom::sync::atomic::AtomicBool);
@@ -96,8 +97,6 @@ mod sync {
         }
     }
 }
-
-use crossbeam_utils::CachePadded;
 
 /// True once this process registered for expedited private membarriers:
 /// light barriers are compiler fences from then on. Never under loom, so
