@@ -15,17 +15,93 @@
 //! reordering (folly's and liburcu's asymmetric fences). The heavy barrier
 //! costs microseconds, paid once per sleep; the light one costs nothing.
 //! Where `membarrier` is missing or refused both sides use a full fence.
+//!
+//! loom checks the protocol (`RUSTFLAGS="--cfg loom" cargo test -p
+//! kernel-core --lib --profile loom pipe::wake`): the interleavings and the
+//! outcomes the memory model allows of a publish and `notify` against a
+//! `sleep`, of a `ring` against a `sleep` (all of them), and of two rounds
+//! of ping-pong between two wakers (up to 6 preemptions). A lost wake-up is
+//! a park that nothing unparks, which loom reports as a deadlock. Built
+//! so, the `Waker` runs on loom's atomics, lock and park, and both
+//! barriers are the fallback's `SeqCst` fences: loom models the memory
+//! model between the threads it runs, not `membarrier`, which acts on the
+//! other threads' CPUs from outside them. What the asymmetric variant adds
+//! is that a compiler fence on one side and `membarrier` on the other make
+//! the same pair of full barriers; that rests on the kernel's contract for
+//! `membarrier`, and loom would only see an unpaired compiler fence.
 
-use std::sync::atomic::{AtomicBool, Ordering, compiler_fence, fence};
-use std::sync::{Mutex, Once, PoisonError};
-use std::thread::Thread;
+use std::sync::atomic::{Ordering, compiler_fence};
+use std::sync::{Once, PoisonError};
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
+use sync::{AtomicBool, Mutex, Thread, fence};
+
+/// What the protocol runs on: std's atomics, lock and threads, or loom's in
+/// the tests built with `--cfg loom` (of which only this module's model
+/// tests can run: the others would use loom's types outside a model).
+mod sync {
+    #[cfg(all(loom, test))]
+    pub(super) use loom::{
+        sync::{Mutex, atomic::fence},
+        thread::{Thread, current, park},
+    };
+    #[cfg(not(all(loom, test)))]
+    pub(super) use std::{
+        sync::{
+            Mutex,
+            atomic::{AtomicBool, fence},
+        },
+        thread::{Thread, current, park, park_timeout},
+    };
+
+    /// loom has no timed park; a timed park may always return early.
+    #[cfg(all(loom, test))]
+    pub(super) fn park_timeout(_: std::time::Duration) {
+        loom::thread::yield_now();
+    }
+
+    /// loom's flag with every store made a swap. loom 0.7 lets a store that
+    /// races with a swap of the same flag land between the swap's read and
+    /// its write (tokio-rs/loom#254, which the C++ memory model forbids),
+    /// and so reports lost wake-ups that cannot happen: a sleeper's store
+    /// of `sleeping` racing with a peer's `wake`, a `ring` racing with the
+    /// sleeper taking the ring. A swap whose result is dropped writes the
+    /// same value; it must not acquire what a store would not, so a `SeqCst`
+    /// store becomes a `Release` swap (loom orders `SeqCst` accesses no
+    /// more than that anyway). The price: a swap reads what it overwrites,
+    /// and a fence after it can then synchronize where a store would not.
+    /// In the ring model the ring's swap reads the sleeper's take of the
+    /// ring, so that model would not notice the heavy barrier gone; the
+    /// message models do.
+    #[cfg(all(loom, test))]
+    #[derive(Debug, Default)]
+    pub(super) struct AtomicBool(loom::sync::atomic::AtomicBool);
+
+    #[cfg(all(loom, test))]
+    impl AtomicBool {
+        pub(super) fn load(&self, order: super::Ordering) -> bool {
+            self.0.load(order)
+        }
+
+        pub(super) fn store(&self, value: bool, order: super::Ordering) {
+            let order = match order {
+                super::Ordering::SeqCst => super::Ordering::Release,
+                order => order,
+            };
+            self.0.swap(value, order);
+        }
+
+        pub(super) fn swap(&self, value: bool, order: super::Ordering) -> bool {
+            self.0.swap(value, order)
+        }
+    }
+}
 
 /// True once this process registered for expedited private membarriers:
-/// light barriers are compiler fences from then on.
-static ASYMMETRIC: AtomicBool = AtomicBool::new(false);
+/// light barriers are compiler fences from then on. Never under loom, so
+/// std's flag even there.
+static ASYMMETRIC: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 static INIT: Once = Once::new();
 
 /// Chooses the barriers, once per process. Called whenever a pipe is made,
@@ -44,7 +120,7 @@ pub(crate) fn init() {
 /// The peer's side: after publishing, before looking at `sleeping`.
 #[inline]
 fn light_barrier() {
-    if ASYMMETRIC.load(Ordering::Relaxed) {
+    if !cfg!(all(loom, test)) && ASYMMETRIC.load(Ordering::Relaxed) {
         compiler_fence(Ordering::SeqCst);
     } else {
         fence(Ordering::SeqCst);
@@ -53,7 +129,7 @@ fn light_barrier() {
 
 /// The sleeper's side: after setting `sleeping`, before the last look.
 fn heavy_barrier() {
-    if ASYMMETRIC.load(Ordering::Relaxed) && !membarrier::expedited() {
+    if !cfg!(all(loom, test)) && ASYMMETRIC.load(Ordering::Relaxed) && !membarrier::expedited() {
         // Registered but refused now: fall back to fences on both sides
         // from here on.
         tracing::error!("membarrier failed after registration; pipes fall back to fences");
@@ -157,7 +233,7 @@ impl Waker {
     /// true unless the time ran out. For a pipe end that no terminal holds
     /// (a route's drain), whose owner also has other things to do.
     pub(crate) fn sleep_for(&self, timeout: Duration, mut ready: impl FnMut() -> bool) -> bool {
-        *self.thread.lock().unwrap_or_else(PoisonError::into_inner) = Some(std::thread::current());
+        *self.thread.lock().unwrap_or_else(PoisonError::into_inner) = Some(sync::current());
         let deadline = Instant::now() + timeout;
         loop {
             self.sleeping.store(true, Ordering::Relaxed);
@@ -171,14 +247,14 @@ impl Waker {
                 self.sleeping.store(false, Ordering::Relaxed);
                 return false;
             }
-            std::thread::park_timeout(left);
+            sync::park_timeout(left);
         }
     }
 
     /// Sleeps until `ready()` holds or the doorbell rings; true when it rang.
     /// `ready` looks at the pipes (a message, room, an end gone).
     pub(crate) fn sleep(&self, mut ready: impl FnMut() -> bool) -> bool {
-        *self.thread.lock().unwrap_or_else(PoisonError::into_inner) = Some(std::thread::current());
+        *self.thread.lock().unwrap_or_else(PoisonError::into_inner) = Some(sync::current());
         loop {
             self.sleeping.store(true, Ordering::Relaxed);
             heavy_barrier();
@@ -187,7 +263,7 @@ impl Waker {
                 self.sleeping.store(false, Ordering::Relaxed);
                 return rung;
             }
-            std::thread::park();
+            sync::park();
             // Woken by a peer (it cleared `sleeping` before unparking, and
             // what it published happened before), or spuriously.
             let rung = self.rung.swap(false, Ordering::AcqRel);
@@ -302,7 +378,7 @@ impl Default for Spin {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use std::sync::Arc;
     use std::sync::atomic::AtomicU64;
@@ -395,5 +471,81 @@ mod tests {
             spin.until(|| true);
         }
         assert_eq!(spin.polls, Spin::MAX);
+    }
+}
+
+/// The protocol under loom: every interleaving of the threads and every
+/// value a load may see. A park that nothing unparks is a deadlock, which
+/// loom reports: that is a lost wake-up.
+#[cfg(all(test, loom))]
+mod model {
+    use loom::sync::Arc;
+    use loom::sync::atomic::AtomicU64;
+
+    use super::*;
+
+    /// A pipe end's messages: a counter published with `Release`.
+    type End = (AtomicU64, Waker);
+
+    fn end() -> Arc<End> {
+        Arc::new((AtomicU64::new(0), Waker::default()))
+    }
+
+    /// The peer publishes, then notifies; the terminal sleeps until it sees
+    /// the message. Whichever runs first, the terminal wakes.
+    #[test]
+    fn a_published_message_wakes_the_sleeper() {
+        loom::model(|| {
+            let end = end();
+            let peer = Arc::clone(&end);
+            let producer = loom::thread::spawn(move || {
+                peer.0.store(1, Ordering::Release);
+                peer.1.notify();
+            });
+            let rung = end.1.sleep(|| end.0.load(Ordering::Acquire) >= 1);
+            assert!(!rung, "nobody rang");
+            producer.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn a_ring_wakes_the_sleeper_and_says_so() {
+        loom::model(|| {
+            let waker = Arc::new(Waker::default());
+            let ringer = Arc::clone(&waker);
+            let kernel = loom::thread::spawn(move || ringer.ring());
+            assert!(waker.sleep(|| false));
+            kernel.join().unwrap();
+        });
+    }
+
+    /// Two terminals answer each other for two rounds, each sleeping on its
+    /// own waker until the other's message arrives: the second round sleeps
+    /// on flags the first round's wake-ups wrote.
+    ///
+    /// Bounded to 6 preemptions (44,000 interleavings, 3 s); every
+    /// interleaving (about 3 minutes) passed too.
+    #[test]
+    fn ping_pong_loses_no_wake_up() {
+        const ROUNDS: u64 = 2;
+        let mut model = loom::model::Builder::new();
+        model.preemption_bound = Some(6);
+        model.check(|| {
+            let (ping, pong) = (end(), end());
+            let (ping2, pong2) = (Arc::clone(&ping), Arc::clone(&pong));
+            let other = loom::thread::spawn(move || {
+                for i in 1..=ROUNDS {
+                    ping2.1.sleep(|| ping2.0.load(Ordering::Acquire) >= i);
+                    pong2.0.store(i, Ordering::Release);
+                    pong2.1.notify();
+                }
+            });
+            for i in 1..=ROUNDS {
+                ping.0.store(i, Ordering::Release);
+                ping.1.notify();
+                pong.1.sleep(|| pong.0.load(Ordering::Acquire) >= i);
+            }
+            other.join().unwrap();
+        });
     }
 }
