@@ -4,6 +4,7 @@
 #   bash benches/gstreamer.sh            # 5 runs per shape and side, 1,000,000 messages per source
 #   RUNS=3 MESSAGES=200000 bash benches/gstreamer.sh
 #   SHAPES_BIN=/tmp/shapes bash benches/gstreamer.sh   # a prebuilt `shapes`
+#   PAYLOADS=frame bash benches/gstreamer.sh           # some payloads only
 #
 # For each shape and payload, runs `gst-launch-1.0` on the equivalent pipeline
 # and this project's `shapes` binary (the generated kernel, its servers
@@ -77,7 +78,7 @@ median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]
 echo "| shape, payload | GStreamer buffers/s | kernel msg/s | ratio kernel/GStreamer | kernel, batch calls msg/s | ratio | runs |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 for shape in chain-1 chain-3 fanout-2 fanin-2; do
-    for payload in u64 kib frame; do
+    for payload in ${PAYLOADS:-u64 kib frame}; do
         bytes=8
         [ "$payload" != u64 ] && bytes=1024
         pipeline=$(gst_pipeline "$shape" "$bytes")
