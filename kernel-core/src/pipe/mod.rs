@@ -510,13 +510,6 @@ impl<T> PipeReceiver<T> {
     }
 }
 
-/// How many messages a consumer that outran its producer waits for (see
-/// [`wake::settle`]): eight cache lines of `u64`, or half the ring if that
-/// is less.
-fn batch(capacity: usize) -> usize {
-    (capacity / 2).clamp(1, 64)
-}
-
 /// The writing side of a pipe's ring, claimed by the one terminal that
 /// sends into it; handed back to the pipe when dropped.
 pub(crate) struct Writer<T> {
@@ -781,12 +774,10 @@ impl<T> Reader<T> {
         n
     }
 
-    /// True when a batch of messages waits (see [`batch`]).
+    /// True when a message waits in the ring now.
     #[inline]
-    pub(crate) fn has_batch(&self) -> bool {
-        self.ring
-            .as_ref()
-            .is_some_and(|r| r.slots() >= batch(self.end.ring.capacity))
+    pub(crate) fn has_message(&self) -> bool {
+        self.ring.as_ref().is_some_and(|r| r.slots() > 0)
     }
 
     /// True when a message is waiting or the pipe is at end of stream.

@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::PortEnds;
 use super::link::{Link, Request, Wait, WaitKind, wall_clock};
 use crate::Error;
-use crate::pipe::wake::{Spin, settle};
+use crate::pipe::wake::{Settle, Spin};
 use crate::pipe::{PipeReceiver, Reader, TryRecv};
 
 /// Messages a terminal takes in a row from one pipe while it has them,
@@ -42,6 +42,7 @@ pub(crate) struct Inlet<T> {
     /// The server was asked to end this run: report end of stream.
     ended: bool,
     spin: Spin,
+    settle: Settle,
 }
 
 impl<T> Default for Inlet<T> {
@@ -55,6 +56,7 @@ impl<T> Default for Inlet<T> {
             dormant: false,
             ended: false,
             spin: Spin::default(),
+            settle: Settle::default(),
         }
     }
 }
@@ -168,19 +170,26 @@ impl<T: 'static> Inlet<T> {
         }
     }
 
-    /// The only pipe was found empty: waits a moment before the next look
-    /// (see [`settle`]); true when it waited.
+    /// The only pipe was found empty: settles before the next look (see
+    /// [`Settle`]); true when it had the choice.
     #[inline]
-    fn outran(&self) -> bool {
+    fn outran(&mut self) -> bool {
         let alone = self.pipes.len() == 1;
         if alone {
-            let reader = &self.pipes[0].reader;
-            settle(|| reader.has_batch());
+            self.settle_all();
         }
         alone
     }
 
-    /// The general path of `recv`; `settled`: the caller already waited
+    /// Every pipe was found empty: this consumer outran its producers, and
+    /// leaves them a moment to write (see [`Settle`]).
+    fn settle_all(&mut self) {
+        let pipes = &self.pipes;
+        self.settle
+            .wait(|| pipes.iter().any(|p| !p.paused && p.reader.has_message()));
+    }
+
+    /// The general path of `recv`; `settled`: the caller already settled
     /// after finding the pipe empty.
     #[cold]
     fn recv_slow(&mut self, mut settled: bool) -> Option<T> {
@@ -194,9 +203,7 @@ impl<T: 'static> Inlet<T> {
                 return Some(msg);
             }
             if !settled && !self.pipes.is_empty() {
-                // Every pipe was empty: this consumer outran its producers.
-                let pipes = &self.pipes;
-                settle(|| pipes.iter().any(|p| !p.paused && p.reader.has_batch()));
+                self.settle_all();
                 settled = true;
                 continue;
             }
