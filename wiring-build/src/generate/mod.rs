@@ -455,25 +455,25 @@ fn file(plan: &Plan) -> syn::File {
     };
     // Before the closing `builder.build()`.
     let build = kernel.block.stmts.pop();
-    kernel.block.stmts.extend(
-        registrations
-            .chain(connects)
-            .chain(fusions)
-            .chain(taps)
-            .chain(mesh_calls)
-            .chain(build),
-    );
+    let wiring: Vec<Stmt> = registrations
+        .chain(connects)
+        .chain(fusions)
+        .chain(taps)
+        .collect();
+    let parts = wiring_parts(wiring, &mut kernel);
+    kernel
+        .block
+        .stmts
+        .extend(mesh_calls.into_iter().chain(build));
     let source = source_literal(&plan.source);
     let source_const: syn::ItemConst = syn::parse_quote! {
         /// The wiring file this kernel was generated from.
         const SOURCE: &str = #source;
     };
-    file.items.extend([
-        Item::Mod(aliases_mod),
-        Item::Static(spec),
-        Item::Fn(kernel),
-        Item::Const(source_const),
-    ]);
+    file.items
+        .extend([Item::Mod(aliases_mod), Item::Static(spec), Item::Fn(kernel)]);
+    file.items.extend(parts.into_iter().map(Item::Fn));
+    file.items.push(Item::Const(source_const));
     if !config_tests.is_empty() {
         file.items.push(syn::parse_quote! {
             #[cfg(test)]
@@ -487,6 +487,39 @@ fn file(plan: &Plan) -> syn::File {
 
 /// `builder.fuse(<first pipe>, member::<t1>("t1").then(member::<t2>("t2")))?;`:
 /// the chain's transforms, nested so that the whole chain is one type.
+/// Statements of `kernel()` at most in one function: rustc and LLVM hold a
+/// function whole, and a kernel of 100,000 servers in one function of about
+/// 200,000 statements took rustc past 21 GB.
+const PART: usize = 2_000;
+
+/// Puts the `wiring` statements into `kernel`, or for a large kernel into
+/// functions of [`PART`] statements that `kernel` calls in order; returns
+/// those functions.
+fn wiring_parts(wiring: Vec<Stmt>, kernel: &mut syn::ItemFn) -> Vec<syn::ItemFn> {
+    if wiring.len() <= PART {
+        kernel.block.stmts.extend(wiring);
+        return Vec::new();
+    }
+    wiring
+        .chunks(PART)
+        .enumerate()
+        .map(|(i, stmts)| {
+            let name = quote::format_ident!("wire_part_{}", i);
+            kernel
+                .block
+                .stmts
+                .push(syn::parse_quote!(#name(&mut builder)?;));
+            syn::parse_quote! {
+                /// Part of [`kernel`], so that no function holds every server.
+                fn #name(builder: &mut ::kernel::KernelBuilder) -> Result<(), ::kernel::Error> {
+                    #(#stmts)*
+                    Ok(())
+                }
+            }
+        })
+        .collect()
+}
+
 fn fuse_stmt(chain: &ChainPlan, servers: &[Server], words: &Words) -> Stmt {
     let mut nested: Option<TokenStream> = None;
     for &member in chain.members.iter().rev() {
@@ -626,6 +659,46 @@ mod tests {
         let compact = generate_unformatted(&plan());
         assert!(compact.starts_with(HEADER));
         assert!(syn::parse_file(&compact).is_ok());
+    }
+
+    #[test]
+    fn a_large_kernel_is_wired_in_parts_of_bounded_size() {
+        let kernel = |stmts: usize| {
+            let mut kernel: syn::ItemFn = syn::parse_quote! {
+                pub fn kernel() -> Result<(), ()> { let mut builder = (); }
+            };
+            let wiring = (0..stmts)
+                .map(|i| syn::parse_quote!(builder.server(#i)?;))
+                .collect();
+            let parts = wiring_parts(wiring, &mut kernel);
+            (kernel, parts)
+        };
+        let (small, parts) = kernel(PART);
+        assert!(parts.is_empty());
+        assert_eq!(small.block.stmts.len(), 1 + PART);
+
+        let (large, parts) = kernel(2 * PART + 1);
+        assert_eq!(parts.len(), 3);
+        let calls: Vec<String> = large.block.stmts[1..]
+            .iter()
+            .map(|s| s.to_token_stream().to_string())
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                "wire_part_0 (& mut builder) ? ;",
+                "wire_part_1 (& mut builder) ? ;",
+                "wire_part_2 (& mut builder) ? ;"
+            ]
+        );
+        let sizes: Vec<usize> = parts.iter().map(|f| f.block.stmts.len()).collect();
+        // Each part's statements and its closing `Ok(())`, in order.
+        assert_eq!(sizes, [PART + 1, PART + 1, 2]);
+        let last = parts[2].to_token_stream().to_string();
+        assert!(
+            last.contains(&format!("builder . server ({}usize) ?", 2 * PART)),
+            "{last}"
+        );
     }
 
     #[test]
