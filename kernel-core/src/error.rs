@@ -149,6 +149,22 @@ pub enum Error {
     #[error("cannot install the ctrl-c handler: {0}")]
     Signal(#[source] std::io::Error),
 
+    /// The system has too few memory maps left for the kernel's threads;
+    /// checked before any starts.
+    #[error(
+        "kernel `{kernel}` needs {threads} threads, and this process has memory maps for about {room} more (4 a thread; vm.max_map_count is {max_map_count}): raise it, e.g. `sysctl -w vm.max_map_count=262144`, or run fewer servers on threads of their own (transforms fused into the server that feeds them need none)"
+    )]
+    ThreadRoom {
+        /// The kernel's name.
+        kernel: String,
+        /// Threads the kernel would start.
+        threads: usize,
+        /// Threads the memory maps left allow.
+        room: usize,
+        /// The system's `vm.max_map_count`.
+        max_map_count: usize,
+    },
+
     /// The operating system refused a thread for a server.
     #[error("cannot start a thread for server `{server}`: {source}")]
     Spawn {

@@ -6,6 +6,7 @@ mod builder;
 mod order;
 mod process;
 mod supervisor;
+mod threads;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -320,6 +321,8 @@ impl Kernel {
             signals,
         } = self;
         let kernel = connectome.spec().kernel.name;
+        // A thread per threaded server and per external process.
+        threads::check_room(kernel, instances.len() + connectome.processes_live().len())?;
         let control = connectome.control().with_cause("kernel");
         let policies = connectome.policies();
         for (i, policy) in policies.iter().enumerate() {
