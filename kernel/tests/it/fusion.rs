@@ -61,6 +61,22 @@ fn fused_ends() -> kernel::__private::Pipe<Output<u64>, Input<u64>> {
     )
 }
 
+/// `src -> a -> sink` of `spec`, `a` a `Picky` fused into `src`.
+fn src_picky_sink(spec: &'static Spec) -> KernelBuilder {
+    let mut b = KernelBuilder::new(spec);
+    b.server::<Source>("src")
+        .unwrap()
+        .server_default::<Sink>("sink")
+        .unwrap()
+        .connect_fused(0, fused_ends())
+        .unwrap()
+        .connect_named::<Output<u64>, Input<u64>>("a.output", "sink.input")
+        .unwrap()
+        .fuse(0, kernel::__private::member::<Picky>("a"))
+        .unwrap();
+    b
+}
+
 #[test]
 fn a_transform_given_up_ends_its_chain_and_counts_the_message_it_held() {
     let mut b = KernelBuilder::new(&GIVE_UP);
@@ -151,18 +167,7 @@ static LIMIT: Spec = Spec {
 
 #[test]
 fn a_fused_transform_is_restarted_by_its_policy_up_to_the_limit_and_shows_as_fused() {
-    let mut b = KernelBuilder::new(&LIMIT);
-    b.server::<Source>("src")
-        .unwrap()
-        .server_default::<Sink>("sink")
-        .unwrap()
-        .connect_fused(0, fused_ends())
-        .unwrap()
-        .connect_named::<Output<u64>, Input<u64>>("a.output", "sink.input")
-        .unwrap()
-        .fuse(0, kernel::__private::member::<Picky>("a"))
-        .unwrap();
-    let kernel = b
+    let kernel = src_picky_sink(&LIMIT)
         .build()
         .unwrap()
         .with_signal_handlers(false)
@@ -212,18 +217,8 @@ static TAP_FUSED: Spec = Spec {
 
 #[test]
 fn a_fused_pipe_is_tappable_like_a_ring() {
-    let mut b = KernelBuilder::new(&TAP_FUSED);
-    b.server::<Source>("src")
-        .unwrap()
-        .server_default::<Sink>("sink")
-        .unwrap()
-        .connect_fused(0, fused_ends())
-        .unwrap()
-        .connect_named::<Output<u64>, Input<u64>>("a.output", "sink.input")
-        .unwrap()
-        .fuse(0, kernel::__private::member::<Picky>("a"))
-        .unwrap()
-        .tap(0, kernel::__private::Port::<Output<u64>>::new())
+    let mut b = src_picky_sink(&TAP_FUSED);
+    b.tap(0, kernel::__private::Port::<Output<u64>>::new())
         .unwrap();
     let kernel = b.build().unwrap().with_signal_handlers(false);
     let connectome = kernel.connectome();
