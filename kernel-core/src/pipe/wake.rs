@@ -102,11 +102,16 @@ mod sync {
 /// light barriers are compiler fences from then on. Never under loom, so
 /// std's flag even there.
 static ASYMMETRIC: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// True when this process may run on one CPU only (its affinity or its
+/// cgroup's quota): a waiting terminal's peer cannot run while it spins, so
+/// waits yield the CPU at once instead of spinning first.
+static ONE_CPU: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 static INIT: Once = Once::new();
 
-/// Chooses the barriers, once per process. Called whenever a pipe is made,
-/// so every thread that uses a pipe was synchronised with the choice (it got
-/// the pipe from the thread that made it) before its first barrier.
+/// Chooses the barriers and the way to wait, once per process. Called
+/// whenever a pipe is made, so every thread that uses a pipe was
+/// synchronised with the choice (it got the pipe from the thread that made
+/// it) before its first barrier.
 pub(crate) fn init() {
     INIT.call_once(|| {
         if membarrier::register() {
@@ -114,7 +119,14 @@ pub(crate) fn init() {
         } else {
             tracing::debug!("membarrier unavailable: pipes use a fence per message");
         }
+        let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+        ONE_CPU.store(cpus == 1, Ordering::Relaxed);
     });
+}
+
+#[inline]
+fn one_cpu() -> bool {
+    ONE_CPU.load(Ordering::Relaxed)
 }
 
 /// The peer's side: after publishing, before looking at `sleeping`.
@@ -284,6 +296,9 @@ impl Waker {
 /// under a microsecond); sharing one CPU with its peer, a yield lets the
 /// peer run, so the next poll usually succeeds however long the peer took.
 /// The budget doubles when a spin paid off and halves when it did not.
+/// A process that may use one CPU only yields from the first poll: spinning
+/// there keeps the peer from running (on one CPU, a fan-in's sources spent
+/// a quarter of the time spinning).
 #[derive(Debug)]
 pub(crate) struct Spin {
     polls: u32,
@@ -310,7 +325,7 @@ impl Spin {
                 self.polls = (self.polls * 2).min(Self::MAX);
                 return true;
             }
-            if poll < Self::SPINNING {
+            if poll < Self::SPINNING && !one_cpu() {
                 for _ in 0..(1u32 << poll) {
                     std::hint::spin_loop();
                 }
@@ -351,9 +366,20 @@ const SETTLE_LOOK: Duration = Duration::from_micros(1);
 /// the wait is taken at most [`SETTLE_LOOK`] later.
 ///
 /// The wait yields the CPU between short spins: a producer on the same CPU
-/// runs meanwhile.
+/// runs meanwhile. A process that may use one CPU only yields once and
+/// looks: no line moves between cores there, and the producer runs only
+/// when the consumer yields.
 #[inline(never)]
 pub(crate) fn settle(mut waiting: impl FnMut() -> bool) -> bool {
+    if one_cpu() {
+        std::thread::yield_now();
+        return waiting();
+    }
+    settle_across_cores(waiting)
+}
+
+/// [`settle`] where the producer may run on another core meanwhile.
+fn settle_across_cores(mut waiting: impl FnMut() -> bool) -> bool {
     let since = Instant::now();
     let mut look = SETTLE_LOOK;
     loop {
@@ -467,7 +493,7 @@ mod tests {
     fn settling_waits_for_messages_within_its_bound() {
         let mut looks = 0;
         let since = Instant::now();
-        assert!(settle(|| {
+        assert!(settle_across_cores(|| {
             looks += 1;
             true
         }));
@@ -476,7 +502,7 @@ mod tests {
 
         let mut looks = 0;
         let since = Instant::now();
-        assert!(!settle(|| {
+        assert!(!settle_across_cores(|| {
             looks += 1;
             false
         }));
