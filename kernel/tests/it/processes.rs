@@ -320,7 +320,12 @@ fn a_program_does_not_outlive_a_killed_kernel() {
     let pid: u32 = std::io::BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("program pid ").and_then(|p| p.parse().ok()))
+        // With one test thread (one CPU) libtest prints the test's name
+        // first, on the same line.
+        .find_map(|l| {
+            l.split_once("program pid ")
+                .and_then(|(_, p)| p.trim().parse().ok())
+        })
         .expect("the program's pid");
     let alive = |pid: u32| {
         // A zombie has exited; only a running or sleeping program counts.
