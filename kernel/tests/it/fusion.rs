@@ -61,19 +61,25 @@ fn fused_ends() -> kernel::__private::Pipe<Output<u64>, Input<u64>> {
     )
 }
 
+/// Wires `src -> .. -> sink`: fuses its first `fused` pipes, the last of
+/// them fed by `last`; the caller adds the servers and fuses the chain.
+fn connect_through_fused(b: &mut KernelBuilder, fused: usize, last: &str) {
+    for pipe in 0..fused {
+        b.connect_fused(pipe, fused_ends()).unwrap();
+    }
+    b.connect_named::<Output<u64>, Input<u64>>(&format!("{last}.output"), "sink.input")
+        .unwrap();
+}
+
 /// `src -> a -> sink` of `spec`, `a` a `Picky` fused into `src`.
 fn src_picky_sink(spec: &'static Spec) -> KernelBuilder {
     let mut b = KernelBuilder::new(spec);
     b.server::<Source>("src")
         .unwrap()
         .server_default::<Sink>("sink")
-        .unwrap()
-        .connect_fused(0, fused_ends())
-        .unwrap()
-        .connect_named::<Output<u64>, Input<u64>>("a.output", "sink.input")
-        .unwrap()
-        .fuse(0, kernel::__private::member::<Picky>("a"))
         .unwrap();
+    connect_through_fused(&mut b, 1, "a");
+    b.fuse(0, kernel::__private::member::<Picky>("a")).unwrap();
     b
 }
 
@@ -83,18 +89,13 @@ fn a_transform_given_up_ends_its_chain_and_counts_the_message_it_held() {
     b.server::<Source>("src")
         .unwrap()
         .server_default::<Sink>("sink")
-        .unwrap()
-        .connect_fused(0, fused_ends())
-        .unwrap()
-        .connect_fused(1, fused_ends())
-        .unwrap()
-        .connect_named::<Output<u64>, Input<u64>>("b.output", "sink.input")
-        .unwrap()
-        .fuse(
-            0,
-            kernel::__private::member::<Picky>("a").then(kernel::__private::member::<Picky>("b")),
-        )
         .unwrap();
+    connect_through_fused(&mut b, 2, "b");
+    b.fuse(
+        0,
+        kernel::__private::member::<Picky>("a").then(kernel::__private::member::<Picky>("b")),
+    )
+    .unwrap();
     let kernel = b.build().unwrap().with_signal_handlers(false);
     let connectome = kernel.connectome();
     let control = kernel.control();
@@ -292,18 +293,13 @@ fn a_restarted_host_whose_chain_ended_downstream_ends_too() {
     b.server::<Flaky>("src")
         .unwrap()
         .server::<Taker>("sink")
-        .unwrap()
-        .connect_fused(0, fused_ends())
-        .unwrap()
-        .connect_fused(1, fused_ends())
-        .unwrap()
-        .connect_named::<Output<u64>, Input<u64>>("b.output", "sink.input")
-        .unwrap()
-        .fuse(
-            0,
-            kernel::__private::member::<Picky>("a").then(kernel::__private::member::<Picky>("b")),
-        )
         .unwrap();
+    connect_through_fused(&mut b, 2, "b");
+    b.fuse(
+        0,
+        kernel::__private::member::<Picky>("a").then(kernel::__private::member::<Picky>("b")),
+    )
+    .unwrap();
     let kernel = b
         .build()
         .unwrap()
